@@ -1,0 +1,1 @@
+//! The Asterisk Gateway Interface (AGI): see issue.

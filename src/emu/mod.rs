@@ -1,0 +1,1 @@
+//! A built-in AMI emulator for tests and demos.
