@@ -1,0 +1,404 @@
+//! The [`Action`] trait, the field writer every action writes itself with,
+//! and [`RawAction`] for anything without a typed struct.
+//!
+//! An action knows three things: its wire name, how to write its fields, and
+//! the shape of its result ([`ResultShape`]). The shape is declared, never
+//! guessed from the reply's text. Writing is done into the connection's
+//! output buffer through a [`FieldWriter`], which refuses a CR or LF in any
+//! key or value: on refusal nothing of the action is left in the buffer.
+
+use std::fmt;
+
+use super::error::EncodeError;
+use super::response::FromResult;
+
+/// How the result of an action arrives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResultShape {
+    /// One `Response:` block.
+    Single,
+    /// A response with `EventList: start`, then events carrying the action's
+    /// ActionID, ended by the event with `EventList: Complete`.
+    List,
+    /// `Command` output: `Output:` lines in the response (Asterisk 14+), or the
+    /// legacy `Response: Follows` raw text ended by `--END COMMAND--`.
+    Command,
+    /// An `Async: true` Originate: the response, then the `OriginateResponse`
+    /// event with the same ActionID that tells how the call went.
+    AsyncOriginate,
+}
+
+/// A manager action: a typed request with a declared result shape.
+///
+/// Implement it by hand or with [`ami_action!`](crate::ami_action):
+///
+/// ```
+/// use asterisk_io::ami::{Action, FieldWriter, EncodeError, Response};
+///
+/// /// `QueuePause` for one interface.
+/// struct PauseMember { interface: String, paused: bool }
+///
+/// impl Action for PauseMember {
+///     type Output = Response;
+///     fn name(&self) -> &str { "QueuePause" }
+///     fn write_fields(&self, w: &mut FieldWriter<'_>) -> Result<(), EncodeError> {
+///         w.field("Interface", &self.interface)?;
+///         w.field("Paused", &self.paused)
+///     }
+/// }
+/// ```
+pub trait Action {
+    /// What [`Manager::call`](super::Manager::call) returns for this action.
+    type Output: FromResult;
+
+    /// The wire name written after `Action:`.
+    fn name(&self) -> &str;
+
+    /// Writes the action's fields (not `Action:` or `ActionID:`, which the
+    /// connection writes).
+    fn write_fields(&self, w: &mut FieldWriter<'_>) -> Result<(), EncodeError>;
+
+    /// How the result arrives. Defaults to one response.
+    fn shape(&self) -> ResultShape {
+        ResultShape::Single
+    }
+}
+
+/// The identifier a connection puts in `ActionID:` to match replies.
+///
+/// Every connection of every process draws from its own prefix (process id,
+/// start time and a per-process counter), so a broadcast event carrying
+/// another session's ActionID is never taken for one of ours.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ActionId(pub(crate) u64);
+
+impl ActionId {
+    /// The sequence number of this action within its connection.
+    pub fn seq(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for ActionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// Appends `Key: Value\r\n` lines to an output buffer, refusing line breaks.
+pub struct FieldWriter<'a> {
+    out: &'a mut Vec<u8>,
+}
+
+impl<'a> FieldWriter<'a> {
+    /// A writer appending to `out`.
+    pub fn new(out: &'a mut Vec<u8>) -> Self {
+        FieldWriter { out }
+    }
+
+    /// Writes one field from anything that implements [`FieldValue`]
+    /// (`Option` writes nothing when `None`; lists write one line per item).
+    pub fn field<V: FieldValue + ?Sized>(&mut self, key: &str, value: &V) -> Result<(), EncodeError> {
+        value.write_field(key, self)
+    }
+
+    /// Writes one `key: value` line from raw bytes.
+    pub fn raw(&mut self, key: &str, value: &[u8]) -> Result<(), EncodeError> {
+        check_key(key)?;
+        if memchr::memchr2(b'\r', b'\n', value).is_some() {
+            return Err(EncodeError::LineBreakInValue { key: key.to_owned() });
+        }
+        self.out.reserve(key.len() + value.len() + 4);
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b": ");
+        self.out.extend_from_slice(value);
+        self.out.extend_from_slice(b"\r\n");
+        Ok(())
+    }
+
+    /// Writes one line whose value is formatted (numbers, for example).
+    pub fn display(&mut self, key: &str, value: &dyn fmt::Display) -> Result<(), EncodeError> {
+        use std::io::Write;
+        check_key(key)?;
+        let start = self.out.len();
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b": ");
+        let vstart = self.out.len();
+        let _ = write!(self.out, "{value}");
+        if memchr::memchr2(b'\r', b'\n', &self.out[vstart..]).is_some() {
+            self.out.truncate(start);
+            return Err(EncodeError::LineBreakInValue { key: key.to_owned() });
+        }
+        self.out.extend_from_slice(b"\r\n");
+        Ok(())
+    }
+}
+
+fn check_key(key: &str) -> Result<(), EncodeError> {
+    if key.is_empty() || key.bytes().any(|b| b == b'\r' || b == b'\n' || b == b':') {
+        return Err(EncodeError::InvalidKey { key: key.to_owned() });
+    }
+    Ok(())
+}
+
+/// A value that can be written as one or more action fields.
+pub trait FieldValue {
+    /// Writes `key: self` (or nothing, or several lines) to `w`.
+    fn write_field(&self, key: &str, w: &mut FieldWriter<'_>) -> Result<(), EncodeError>;
+}
+
+impl FieldValue for str {
+    fn write_field(&self, key: &str, w: &mut FieldWriter<'_>) -> Result<(), EncodeError> {
+        w.raw(key, self.as_bytes())
+    }
+}
+
+impl FieldValue for String {
+    fn write_field(&self, key: &str, w: &mut FieldWriter<'_>) -> Result<(), EncodeError> {
+        w.raw(key, self.as_bytes())
+    }
+}
+
+impl FieldValue for [u8] {
+    fn write_field(&self, key: &str, w: &mut FieldWriter<'_>) -> Result<(), EncodeError> {
+        w.raw(key, self)
+    }
+}
+
+impl<T: FieldValue + ?Sized> FieldValue for &T {
+    fn write_field(&self, key: &str, w: &mut FieldWriter<'_>) -> Result<(), EncodeError> {
+        (**self).write_field(key, w)
+    }
+}
+
+impl FieldValue for bool {
+    fn write_field(&self, key: &str, w: &mut FieldWriter<'_>) -> Result<(), EncodeError> {
+        w.raw(key, if *self { b"true" } else { b"false" })
+    }
+}
+
+macro_rules! display_field {
+    ($($t:ty),*) => {$(
+        impl FieldValue for $t {
+            fn write_field(&self, key: &str, w: &mut FieldWriter<'_>) -> Result<(), EncodeError> {
+                w.display(key, self)
+            }
+        }
+    )*};
+}
+display_field!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
+
+impl<T: FieldValue> FieldValue for Option<T> {
+    fn write_field(&self, key: &str, w: &mut FieldWriter<'_>) -> Result<(), EncodeError> {
+        match self {
+            Some(v) => v.write_field(key, w),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A list writes one line per item, in order (`Variable: a=1`, `Variable: b=2`).
+impl<T: FieldValue> FieldValue for Vec<T> {
+    fn write_field(&self, key: &str, w: &mut FieldWriter<'_>) -> Result<(), EncodeError> {
+        self.iter().try_for_each(|v| v.write_field(key, w))
+    }
+}
+
+/// A `(name, value)` pair writes `key: name=value` (channel variables).
+impl<A: AsRef<str>, B: AsRef<str>> FieldValue for (A, B) {
+    fn write_field(&self, key: &str, w: &mut FieldWriter<'_>) -> Result<(), EncodeError> {
+        let (a, b) = (self.0.as_ref(), self.1.as_ref());
+        if a.contains('=') {
+            return Err(EncodeError::InvalidVariableName { name: a.to_owned() });
+        }
+        let mut v = Vec::with_capacity(a.len() + b.len() + 1);
+        v.extend_from_slice(a.as_bytes());
+        v.push(b'=');
+        v.extend_from_slice(b.as_bytes());
+        w.raw(key, &v)
+    }
+}
+
+/// Any action by name, with fields in order. Repeat a key to repeat the field.
+///
+/// ```
+/// use asterisk_io::ami::RawAction;
+/// let a = RawAction::new("QueueStatus").field("Queue", "support").list();
+/// # let _ = a;
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RawAction {
+    name: String,
+    fields: Vec<(String, String)>,
+    shape: ResultShape,
+}
+
+impl RawAction {
+    /// An action with no fields and a single-response result.
+    pub fn new(name: impl Into<String>) -> Self {
+        RawAction {
+            name: name.into(),
+            fields: Vec::new(),
+            shape: ResultShape::Single,
+        }
+    }
+
+    /// Adds a field (repeat the key to repeat the field).
+    pub fn field(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.fields.push((key.into(), value.into()));
+        self
+    }
+
+    /// Declares that the result is an event list.
+    pub fn list(mut self) -> Self {
+        self.shape = ResultShape::List;
+        self
+    }
+
+    /// Declares the result shape explicitly.
+    pub fn with_shape(mut self, shape: ResultShape) -> Self {
+        self.shape = shape;
+        self
+    }
+
+    /// The fields in order.
+    pub fn fields(&self) -> &[(String, String)] {
+        &self.fields
+    }
+}
+
+impl Action for RawAction {
+    type Output = super::response::ActionResult;
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn write_fields(&self, w: &mut FieldWriter<'_>) -> Result<(), EncodeError> {
+        self.fields.iter().try_for_each(|(k, v)| w.field(k, v))
+    }
+    fn shape(&self) -> ResultShape {
+        self.shape
+    }
+}
+
+/// Declares a typed manager action: a struct, its wire name, its result and its fields.
+///
+/// Each field is `name: Type => "WireKey"`; any type implementing
+/// [`FieldValue`](crate::ami::FieldValue) works (`String`, numbers, `bool`,
+/// `Option<_>` for optional fields, `Vec<_>` for repeated ones, `(String,
+/// String)` pairs for `Variable: name=value`). The result is `single`
+/// ([`Response`](crate::ami::Response)), `list`
+/// ([`ListResult`](crate::ami::ListResult)), or any `FromResult` type given
+/// with `-> Type`.
+///
+/// ```
+/// asterisk_io::ami_action! {
+///     /// Lists the members of one queue.
+///     pub struct QueueStatus => "QueueStatus", list {
+///         /// Limit to this queue.
+///         pub queue: Option<String> => "Queue",
+///         /// Limit to this member.
+///         pub member: Option<String> => "Member",
+///     }
+/// }
+/// let a = QueueStatus { queue: Some("support".into()), member: None };
+/// # let _ = a;
+/// ```
+#[macro_export]
+macro_rules! ami_action {
+    (@output single) => { $crate::ami::Response };
+    (@output list) => { $crate::ami::ListResult };
+    (@shape single) => { $crate::ami::ResultShape::Single };
+    (@shape list) => { $crate::ami::ResultShape::List };
+    (@impl $name:ident, $wire:literal, $kind:ident, $( $field:ident => $key:literal ),*) => {
+        impl $crate::ami::Action for $name {
+            type Output = $crate::ami_action!(@output $kind);
+            fn name(&self) -> &str {
+                $wire
+            }
+            #[allow(unused_variables)]
+            fn write_fields(
+                &self,
+                w: &mut $crate::ami::FieldWriter<'_>,
+            ) -> ::std::result::Result<(), $crate::ami::EncodeError> {
+                $( w.field($key, &self.$field)?; )*
+                Ok(())
+            }
+            fn shape(&self) -> $crate::ami::ResultShape {
+                $crate::ami_action!(@shape $kind)
+            }
+        }
+    };
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident => $wire:literal, $kind:ident {}
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+        $vis struct $name;
+        $crate::ami_action!(@impl $name, $wire, $kind,);
+    };
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident => $wire:literal, $kind:ident {
+            $( $(#[$fmeta:meta])* $fvis:vis $field:ident : $fty:ty => $key:literal ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, Default, PartialEq, Eq)]
+        $vis struct $name {
+            $( $(#[$fmeta])* $fvis $field: $fty, )*
+        }
+        $crate::ami_action!(@impl $name, $wire, $kind, $( $field => $key ),*);
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write<A: Action>(a: &A) -> Result<String, EncodeError> {
+        let mut out = Vec::new();
+        a.write_fields(&mut FieldWriter::new(&mut out))?;
+        Ok(String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn raw_action_repeats_fields_in_order() {
+        let a = RawAction::new("Originate")
+            .field("Variable", "a=1")
+            .field("Variable", "b=2");
+        assert_eq!(write(&a).unwrap(), "Variable: a=1\r\nVariable: b=2\r\n");
+    }
+
+    #[test]
+    fn line_breaks_are_refused() {
+        let a = RawAction::new("Setvar").field("Value", "x\r\nAction: Hangup");
+        assert!(matches!(write(&a), Err(EncodeError::LineBreakInValue { .. })));
+        let a = RawAction::new("Setvar").field("Va\nlue", "x");
+        assert!(matches!(write(&a), Err(EncodeError::InvalidKey { .. })));
+    }
+
+    crate::ami_action! {
+        /// Test action.
+        pub struct Sample => "Sample", single {
+            /// A.
+            pub a: String => "A",
+            /// B.
+            pub b: Option<u32> => "B",
+            /// Vars.
+            pub vars: Vec<(String, String)> => "Variable",
+        }
+    }
+
+    #[test]
+    fn macro_declares_a_working_action() {
+        let s = Sample {
+            a: "x".into(),
+            b: None,
+            vars: vec![("K".into(), "v w".into())],
+        };
+        assert_eq!(s.name(), "Sample");
+        assert_eq!(write(&s).unwrap(), "A: x\r\nVariable: K=v w\r\n");
+    }
+}

@@ -1,0 +1,493 @@
+//! The AMI framer: bytes in, message boundaries and header indexes out.
+//!
+//! AMI is a stream of blocks of `Key: Value` lines, each block ended by an
+//! empty line, after a one-line greeting. [`Framer::advance`] is fed the
+//! unconsumed bytes of the read buffer (starting at the current message) and
+//! answers [`Status::Partial`] ("need more") or [`Status::Complete`] with a
+//! [`Frame`] saying how many bytes to consume. It remembers where it stopped,
+//! so a message arriving one byte at a time is scanned once, not once per byte.
+//!
+//! Tolerated on input, as Asterisk itself tolerates them: LF-only lines, stray
+//! blank lines between blocks (skipped), empty values. A block larger than
+//! [`FramerConfig::max_message_size`] becomes [`Frame::Oversized`] and its
+//! remaining bytes are skipped up to the next blank line, so memory stays
+//! bounded and the stream carries on.
+
+use super::message::{Header, Span};
+use memchr::{memchr, memmem};
+
+/// Limits and quirk switches for the framer.
+#[derive(Clone, Debug)]
+pub struct FramerConfig {
+    /// The largest block accepted, in bytes (default 1 MiB). Larger blocks are
+    /// reported as [`Frame::Oversized`] and skipped.
+    pub max_message_size: usize,
+}
+
+impl Default for FramerConfig {
+    fn default() -> Self {
+        FramerConfig {
+            max_message_size: 1 << 20,
+        }
+    }
+}
+
+/// What [`Framer::advance`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// A frame is complete; consume its `len` bytes before the next call.
+    Complete(Frame),
+    /// More bytes are needed. Call again with the same buffer start and more bytes after.
+    Partial,
+}
+
+/// One unit of the stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Frame {
+    /// A block of headers; its index is [`Framer::headers`].
+    Message {
+        /// Bytes to consume, the terminating blank line included.
+        len: usize,
+    },
+    /// A legacy (`Response: Follows`) command output block, recognised only
+    /// when the caller asked for it. Headers before the output are indexed as usual.
+    LegacyCommand {
+        /// Bytes to consume.
+        len: usize,
+        /// The raw CLI text, up to (not including) `--END COMMAND--`.
+        output: Span,
+    },
+    /// Bytes to drop silently: stray blank lines, or the rest of an oversized block.
+    Skip {
+        /// Bytes to consume.
+        len: usize,
+    },
+    /// A block grew past the size limit. Its first `len` bytes are to be
+    /// dropped; the framer drops the rest up to the next blank line by itself.
+    Oversized {
+        /// Bytes to consume now.
+        len: usize,
+    },
+    /// A complete block with a line that has no colon.
+    Malformed {
+        /// Bytes to consume.
+        len: usize,
+        /// Offset of the first bad line within the block.
+        line: usize,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    Headers,
+    Legacy { body_start: usize, search_from: usize },
+    Discard { at_line_start: bool },
+}
+
+const END_COMMAND: &[u8] = b"--END COMMAND--";
+
+/// Incremental AMI block framer with a reusable header index.
+#[derive(Debug)]
+pub struct Framer {
+    max: usize,
+    /// Start of the next unscanned line, relative to the message start.
+    pos: usize,
+    /// Where the search for `\n` resumes inside a partial line.
+    scan_from: usize,
+    mode: Mode,
+    bad_line: Option<usize>,
+    headers: Vec<Header>,
+}
+
+impl Default for Framer {
+    fn default() -> Self {
+        Framer::new(FramerConfig::default())
+    }
+}
+
+impl Framer {
+    /// A framer with the given limits.
+    pub fn new(config: FramerConfig) -> Self {
+        Framer {
+            max: config.max_message_size.max(64),
+            pos: 0,
+            scan_from: 0,
+            mode: Mode::Headers,
+            bad_line: None,
+            headers: Vec::with_capacity(32),
+        }
+    }
+
+    /// The header index of the last [`Frame::Message`] or [`Frame::LegacyCommand`].
+    pub fn headers(&self) -> &[Header] {
+        &self.headers
+    }
+
+    fn reset(&mut self) {
+        self.pos = 0;
+        self.scan_from = 0;
+        self.mode = Mode::Headers;
+        self.bad_line = None;
+    }
+
+    /// Scans `buf`, which starts at the first unconsumed byte of the stream.
+    ///
+    /// `legacy_command` allows a block starting with `Response: Follows` to be
+    /// read as legacy command output (pass it only while a `Command` action is
+    /// pending and the legacy shape is enabled). Between calls that return
+    /// `Partial`, the bytes already seen must stay in place at the start of `buf`.
+    pub fn advance(&mut self, buf: &[u8], legacy_command: bool) -> Status {
+        loop {
+            match self.mode {
+                Mode::Discard { at_line_start } => return self.discard(buf, at_line_start),
+                Mode::Legacy {
+                    body_start,
+                    search_from,
+                } => return self.legacy(buf, body_start, search_from),
+                Mode::Headers => {}
+            }
+            let from = self.scan_from.max(self.pos);
+            let Some(i) = memchr(b'\n', &buf[from..]) else {
+                if buf.len() > self.max {
+                    return self.oversized(buf.len(), false);
+                }
+                self.scan_from = buf.len();
+                return Status::Partial;
+            };
+            let start = self.pos;
+            let nl = from + i;
+            let next = nl + 1;
+            let end = if nl > start && buf[nl - 1] == b'\r' {
+                nl - 1
+            } else {
+                nl
+            };
+            if end == start {
+                // A blank line: the end of a block, or a stray one between blocks.
+                if start == 0 {
+                    self.reset();
+                    return Status::Complete(Frame::Skip { len: next });
+                }
+                let frame = match self.bad_line {
+                    Some(line) => Frame::Malformed { len: next, line },
+                    None => Frame::Message { len: next },
+                };
+                self.reset();
+                return Status::Complete(frame);
+            }
+            if start == 0 {
+                self.headers.clear();
+            }
+            let line = &buf[start..end];
+            match memchr(b':', line) {
+                Some(c) => {
+                    let mut v = start + c + 1;
+                    if v < end && buf[v] == b' ' {
+                        v += 1;
+                    }
+                    self.headers.push(Header {
+                        key: Span::new(start, start + c),
+                        value: Span::new(v, end),
+                    });
+                    if start == 0
+                        && legacy_command
+                        && line[..c].eq_ignore_ascii_case(b"Response")
+                        && buf[v..end].eq_ignore_ascii_case(b"Follows")
+                    {
+                        self.pos = next;
+                        self.scan_from = next;
+                        self.mode = Mode::Legacy {
+                            body_start: next,
+                            search_from: next,
+                        };
+                        continue;
+                    }
+                }
+                None => {
+                    if self.bad_line.is_none() {
+                        self.bad_line = Some(start);
+                    }
+                }
+            }
+            self.pos = next;
+            self.scan_from = next;
+            if next > self.max {
+                return self.oversized(next, true);
+            }
+        }
+    }
+
+    fn oversized(&mut self, len: usize, at_line_start: bool) -> Status {
+        self.headers.clear();
+        self.reset();
+        self.mode = Mode::Discard { at_line_start };
+        Status::Complete(Frame::Oversized { len })
+    }
+
+    fn discard(&mut self, buf: &[u8], mut at_line_start: bool) -> Status {
+        let mut pos = 0;
+        while let Some(i) = memchr(b'\n', &buf[pos..]) {
+            let nl = pos + i;
+            let blank = at_line_start && (nl == pos || (nl == pos + 1 && buf[pos] == b'\r'));
+            pos = nl + 1;
+            if blank {
+                self.reset();
+                return Status::Complete(Frame::Skip { len: pos });
+            }
+            at_line_start = true;
+        }
+        if pos < buf.len() {
+            at_line_start = false;
+            pos = buf.len();
+        }
+        self.mode = Mode::Discard { at_line_start };
+        if pos == 0 {
+            Status::Partial
+        } else {
+            Status::Complete(Frame::Skip { len: pos })
+        }
+    }
+
+    fn legacy(&mut self, buf: &[u8], mut body_start: usize, search_from: usize) -> Status {
+        // Header lines (Privilege, ActionID) may still come before the raw text.
+        while body_start == self.pos {
+            let Some(i) = memchr(b'\n', &buf[self.pos..]) else {
+                break;
+            };
+            let start = self.pos;
+            let nl = start + i;
+            let end = if nl > start && buf[nl - 1] == b'\r' {
+                nl - 1
+            } else {
+                nl
+            };
+            let line = &buf[start..end];
+            let known = memchr(b':', line).filter(|&c| {
+                let k = &line[..c];
+                k.eq_ignore_ascii_case(b"Privilege") || k.eq_ignore_ascii_case(b"ActionID")
+            });
+            match known {
+                Some(c) => {
+                    let mut v = start + c + 1;
+                    if v < end && buf[v] == b' ' {
+                        v += 1;
+                    }
+                    self.headers.push(Header {
+                        key: Span::new(start, start + c),
+                        value: Span::new(v, end),
+                    });
+                    self.pos = nl + 1;
+                    body_start = self.pos;
+                }
+                None => break,
+            }
+        }
+        let from = search_from.max(body_start);
+        let Some(m) = memmem::find(&buf[from..], END_COMMAND) else {
+            if buf.len() > self.max {
+                return self.oversized(buf.len(), false);
+            }
+            let search_from = buf.len().saturating_sub(END_COMMAND.len() - 1).max(body_start);
+            self.mode = Mode::Legacy {
+                body_start,
+                search_from,
+            };
+            return Status::Partial;
+        };
+        let marker = from + m;
+        let after = marker + END_COMMAND.len();
+        // The marker's own line end, then the blank line that ends the block.
+        let Some(i) = memchr(b'\n', &buf[after..]) else {
+            self.mode = Mode::Legacy {
+                body_start,
+                search_from: marker,
+            };
+            return Status::Partial;
+        };
+        let line_end = after + i + 1;
+        let rest = &buf[line_end..];
+        let len = if rest.starts_with(b"\r\n") {
+            line_end + 2
+        } else if rest.starts_with(b"\n") {
+            line_end + 1
+        } else if rest.is_empty() || rest == b"\r" {
+            self.mode = Mode::Legacy {
+                body_start,
+                search_from: marker,
+            };
+            return Status::Partial;
+        } else {
+            line_end
+        };
+        self.reset();
+        Status::Complete(Frame::LegacyCommand {
+            len,
+            output: Span::new(body_start, marker),
+        })
+    }
+}
+
+/// The line a manager sends first: `Asterisk Call Manager/11.0.0`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Greeting {
+    /// The product name before the slash (`Asterisk Call Manager`).
+    pub product: String,
+    /// The AMI protocol version after the slash (`11.0.0`; not Asterisk's own version).
+    pub version: String,
+}
+
+impl Greeting {
+    /// The version as numbers (`11.0.0` gives `[11, 0, 0]`); parts that are not numbers are skipped.
+    pub fn version_numbers(&self) -> Vec<u32> {
+        self.version
+            .split('.')
+            .filter_map(|p| p.parse().ok())
+            .collect()
+    }
+}
+
+/// The longest greeting line accepted.
+pub const MAX_GREETING: usize = 1024;
+
+/// Parses the greeting at the start of `buf`: `Ok(None)` if the line is not
+/// complete yet, `Ok(Some((greeting, consumed)))` once it is, or `Err(reason)`
+/// if the bytes cannot be a manager greeting.
+pub fn parse_greeting(buf: &[u8]) -> Result<Option<(Greeting, usize)>, &'static str> {
+    let Some(nl) = memchr(b'\n', buf) else {
+        return if buf.len() > MAX_GREETING {
+            Err("greeting line too long")
+        } else {
+            Ok(None)
+        };
+    };
+    let line = &buf[..nl];
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let line = std::str::from_utf8(line).map_err(|_| "greeting is not text")?;
+    let (product, version) = line
+        .rsplit_once('/')
+        .ok_or("greeting has no '/' before the version")?;
+    if !product.contains("Call Manager") {
+        return Err("not an Asterisk Call Manager greeting");
+    }
+    Ok(Some((
+        Greeting {
+            product: product.to_owned(),
+            version: version.trim().to_owned(),
+        },
+        nl + 1,
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ami::message::Message;
+
+    fn frames(input: &[u8], legacy: bool) -> Vec<(Frame, Vec<(String, String)>)> {
+        let mut f = Framer::default();
+        let mut at = 0;
+        let mut out = Vec::new();
+        while let Status::Complete(frame) = f.advance(&input[at..], legacy) {
+            let len = match frame {
+                Frame::Message { len }
+                | Frame::LegacyCommand { len, .. }
+                | Frame::Skip { len }
+                | Frame::Oversized { len }
+                | Frame::Malformed { len, .. } => len,
+            };
+            if matches!(frame, Frame::Message { .. } | Frame::LegacyCommand { .. }) {
+                let hs = Message::new(&input[at..at + len], f.headers())
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
+                out.push((frame, hs));
+            } else if !matches!(frame, Frame::Skip { .. }) {
+                out.push((frame, Vec::new()));
+            }
+            at += len;
+        }
+        out
+    }
+
+    #[test]
+    fn splits_on_first_colon_and_one_space() {
+        let f = frames(b"Event: X\r\nA:b\r\nB:  two\r\nC: \r\nD: x: y\r\n\r\n", false);
+        assert_eq!(f.len(), 1);
+        let hs = &f[0].1;
+        assert_eq!(hs[1], ("A".into(), "b".into()));
+        assert_eq!(hs[2], ("B".into(), " two".into()));
+        assert_eq!(hs[3], ("C".into(), "".into()));
+        assert_eq!(hs[4], ("D".into(), "x: y".into()));
+    }
+
+    #[test]
+    fn lf_only_and_stray_blank_lines() {
+        let f = frames(b"\r\n\nEvent: A\nK: v\n\n\r\nEvent: B\r\n\r\n", false);
+        assert_eq!(f.len(), 2);
+        assert_eq!(f[0].1[1], ("K".into(), "v".into()));
+    }
+
+    #[test]
+    fn line_without_colon_is_malformed_and_framing_resumes() {
+        let f = frames(b"Event: A\r\ngarbage\r\n\r\nEvent: B\r\n\r\n", false);
+        assert!(matches!(f[0].0, Frame::Malformed { line: 10, .. }));
+        assert_eq!(f[1].1[0].1, "B");
+    }
+
+    #[test]
+    fn oversized_block_is_skipped_to_next_boundary() {
+        let mut f = Framer::new(FramerConfig {
+            max_message_size: 100,
+        });
+        let mut input = b"Event: Big\r\n".to_vec();
+        for _ in 0..50 {
+            input.extend_from_slice(b"Line: xxxxxxxxxxxxxxxx\r\n");
+        }
+        input.extend_from_slice(b"\r\nEvent: Small\r\n\r\n");
+        let mut at = 0;
+        let mut seen = Vec::new();
+        while let Status::Complete(frame) = f.advance(&input[at..], false) {
+            let len = match frame {
+                Frame::Message { len } => {
+                    seen.push(Message::new(&input[at..at + len], f.headers()).get_str("Event").unwrap().to_owned());
+                    len
+                }
+                Frame::Oversized { len } => {
+                    seen.push("oversized".into());
+                    len
+                }
+                Frame::Skip { len } => len,
+                other => panic!("{other:?}"),
+            };
+            at += len;
+        }
+        assert_eq!(seen, ["oversized", "Small"]);
+        assert_eq!(at, input.len());
+    }
+
+    #[test]
+    fn legacy_command_output_only_when_asked() {
+        let input = b"Response: Follows\r\nPrivilege: Command\r\nActionID: 7\r\nUptime: 5\nLine two\n\r\nmore\n--END COMMAND--\r\n\r\nEvent: After\r\n\r\n";
+        let f = frames(input, true);
+        match f[0].0 {
+            Frame::LegacyCommand { output, .. } => {
+                assert_eq!(output.of(input), b"Uptime: 5\nLine two\n\r\nmore\n")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(f[0].1[2].1, "7");
+        assert_eq!(f[1].1[0].1, "After");
+        // Without the switch the raw text is not AMI: the block is malformed.
+        let f = frames(input, false);
+        assert!(matches!(f[0].0, Frame::Malformed { .. }));
+    }
+
+    #[test]
+    fn greeting() {
+        assert_eq!(parse_greeting(b"Asterisk Call Manager/11.0"), Ok(None));
+        let (g, n) = parse_greeting(b"Asterisk Call Manager/11.0.0\r\nResponse").unwrap().unwrap();
+        assert_eq!(n, 30);
+        assert_eq!(g.version_numbers(), [11, 0, 0]);
+        assert!(parse_greeting(b"HTTP/1.1 200 OK\r\n").is_err());
+    }
+}

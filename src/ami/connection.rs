@@ -1,0 +1,893 @@
+//! The manager protocol as a state machine with no I/O.
+//!
+//! [`Connection`] takes bytes in ([`Connection::read_from`] or
+//! [`Connection::feed`]), hands bytes out ([`Connection::write_to`],
+//! [`Connection::pending_output`]), and turns input into a sequence of
+//! [`Input`]s with [`Connection::next_input`]: events for handlers, completed
+//! action results, responses nobody asked for, and recoverable protocol
+//! errors. It never touches a socket or a clock, so tests drive it from byte
+//! slices and the [`Manager`](super::Manager) drives it from a mio socket.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use md5::{Digest, Md5};
+
+use super::action::{Action, ActionId, FieldWriter, ResultShape};
+use super::actions::{AuthType, Login};
+use super::codec::{parse_greeting, Frame, Framer, FramerConfig, Greeting, Status};
+use super::error::{EncodeError, Error, ProtocolError};
+use super::event::Event;
+use super::message::{Message, OwnedMessage, Value};
+use super::response::{ActionResult, CommandOutput, Response};
+
+/// Settings of a connection.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Framing limits.
+    pub framer: FramerConfig,
+    /// Recognise the legacy `Response: Follows` command output (Asterisk 13
+    /// and older) while a `Command` action is pending. On by default; it is
+    /// never applied to anything but a pending `Command`.
+    pub legacy_command_output: bool,
+    /// The most messages one [`Manager::poll_events`](super::Manager::poll_events) call handles.
+    pub max_messages_per_poll: usize,
+    /// How many uncollected results the manager keeps (oldest dropped first).
+    pub max_stored_results: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            framer: FramerConfig::default(),
+            legacy_command_output: true,
+            max_messages_per_poll: 8192,
+            max_stored_results: 4096,
+        }
+    }
+}
+
+/// One unit of input, in arrival order.
+#[derive(Debug)]
+pub enum Input<'a> {
+    /// An event for handlers.
+    Event(Event<'a>),
+    /// An action finished (successfully, with `Response: Error`, or failed).
+    Done(ActionId, Result<ActionResult, Error>),
+    /// A response no pending action of this connection owns.
+    Unmatched(Message<'a>),
+    /// A recoverable error: the offending message was skipped and the
+    /// connection goes on. Fatal errors are returned by
+    /// [`Connection::next_input`] through [`Connection::fatal_error`] instead.
+    Error(Error),
+}
+
+/// An [`Input`] and the connection's outbox, so a handler can send actions.
+pub struct Step<'a> {
+    /// What arrived.
+    pub input: Input<'a>,
+    /// Where new actions go.
+    pub outbox: &'a mut Outbox,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    AwaitResponse,
+    InList,
+    AwaitOriginate,
+}
+
+#[derive(Debug)]
+enum Internal {
+    None,
+    /// A `Challenge` whose answer triggers the MD5 `Login`.
+    Challenge {
+        login: Login,
+        report_as: ActionId,
+    },
+    /// A `Login`: a refusal becomes [`Error::AuthFailed`].
+    Login {
+        report_as: ActionId,
+    },
+    Logoff,
+}
+
+#[derive(Debug)]
+struct Pending {
+    shape: ResultShape,
+    phase: Phase,
+    internal: Internal,
+    response: Option<Response>,
+    events: Vec<OwnedMessage>,
+}
+
+static CONNECTIONS: AtomicU64 = AtomicU64::new(0);
+
+/// Queued output and the table of actions awaiting results.
+#[derive(Debug)]
+pub struct Outbox {
+    out: Vec<u8>,
+    prefix: String,
+    next_seq: u64,
+    pending: HashMap<u64, Pending>,
+    /// Pending actions that take events (lists, async originates) right now.
+    awaiting_events: usize,
+    /// Pending `Command` actions still waiting for their response.
+    commands_pending: usize,
+    done: VecDeque<(ActionId, Result<ActionResult, Error>)>,
+    closed: Option<Error>,
+    logged_off: bool,
+}
+
+impl Outbox {
+    fn new() -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        let n = CONNECTIONS.fetch_add(1, Ordering::Relaxed);
+        Outbox {
+            out: Vec::with_capacity(4096),
+            prefix: format!("aio-{:x}-{:x}-{:x}-", std::process::id(), nanos, n),
+            next_seq: 1,
+            pending: HashMap::new(),
+            awaiting_events: 0,
+            commands_pending: 0,
+            done: VecDeque::new(),
+            closed: None,
+            logged_off: false,
+        }
+    }
+
+    /// Queues an action; returns its id at once. Nothing is queued if a field is refused.
+    pub fn send<A: Action + ?Sized>(&mut self, action: &A) -> Result<ActionId, Error> {
+        self.queue(action.name(), action.shape(), Internal::None, |w| {
+            action.write_fields(w)
+        })
+    }
+
+    fn queue(
+        &mut self,
+        name: &str,
+        shape: ResultShape,
+        internal: Internal,
+        fields: impl FnOnce(&mut FieldWriter<'_>) -> Result<(), EncodeError>,
+    ) -> Result<ActionId, Error> {
+        if let Some(e) = &self.closed {
+            return Err(e.clone());
+        }
+        if name.is_empty() || name.bytes().any(|b| matches!(b, b'\r' | b'\n' | b':')) {
+            return Err(EncodeError::InvalidActionName {
+                name: name.to_owned(),
+            }
+            .into());
+        }
+        let seq = self.next_seq;
+        let mark = self.out.len();
+        self.out.extend_from_slice(b"Action: ");
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(b"\r\nActionID: ");
+        self.out.extend_from_slice(self.prefix.as_bytes());
+        {
+            use std::io::Write as _;
+            let _ = write!(self.out, "{seq}\r\n");
+        }
+        if let Err(e) = fields(&mut FieldWriter::new(&mut self.out)) {
+            self.out.truncate(mark);
+            return Err(e.into());
+        }
+        self.out.extend_from_slice(b"\r\n");
+        self.next_seq += 1;
+        if shape == ResultShape::Command {
+            self.commands_pending += 1;
+        }
+        self.pending.insert(
+            seq,
+            Pending {
+                shape,
+                phase: Phase::AwaitResponse,
+                internal,
+                response: None,
+                events: Vec::new(),
+            },
+        );
+        Ok(ActionId(seq))
+    }
+
+    /// Number of actions awaiting results.
+    pub fn pending_count(&self) -> usize {
+        self.pending.len()
+    }
+
+    fn our_seq(&self, id: Value<'_>) -> Option<u64> {
+        let rest = id.as_bytes().strip_prefix(self.prefix.as_bytes())?;
+        let s = std::str::from_utf8(rest).ok()?;
+        let seq = s.parse().ok()?;
+        self.pending.contains_key(&seq).then_some(seq)
+    }
+
+    fn complete(&mut self, seq: u64, result: Result<ActionResult, Error>) {
+        if let Some(p) = self.pending.remove(&seq) {
+            if p.phase != Phase::AwaitResponse {
+                self.awaiting_events -= 1;
+            }
+            let report = match p.internal {
+                Internal::Login { report_as } => {
+                    let result = result.and_then(|r| {
+                        if r.response.is_success() {
+                            Ok(r)
+                        } else {
+                            Err(Error::AuthFailed {
+                                message: r.response.message().unwrap_or("").to_owned(),
+                            })
+                        }
+                    });
+                    self.done.push_back((report_as, result));
+                    return;
+                }
+                Internal::Challenge { report_as, .. } => report_as,
+                _ => ActionId(seq),
+            };
+            self.done.push_back((report, result));
+        }
+    }
+
+    fn fail_all(&mut self, err: &Error) {
+        let mut seqs: Vec<u64> = self.pending.keys().copied().collect();
+        seqs.sort_unstable();
+        for seq in seqs {
+            self.complete(seq, Err(err.clone()));
+        }
+        self.commands_pending = 0;
+    }
+
+    /// Handles a response block for one of our actions.
+    fn on_response(&mut self, seq: u64, msg: Message<'_>, legacy_output: Option<&[u8]>) {
+        let Some(p) = self.pending.get_mut(&seq) else {
+            return;
+        };
+        if p.phase != Phase::AwaitResponse {
+            // A second response for the same id: keep the first, ignore this one.
+            return;
+        }
+        if p.shape == ResultShape::Command {
+            self.commands_pending = self.commands_pending.saturating_sub(1);
+        }
+        let response = Response(msg.to_owned());
+        let success = response.is_success();
+        if let (Internal::Challenge { .. }, true) = (&p.internal, success) {
+            let Some(Internal::Challenge { login, report_as }) = self
+                .pending
+                .remove(&seq)
+                .map(|p| p.internal)
+            else {
+                unreachable!()
+            };
+            let challenge = response.get("Challenge").map(|v| v.as_bytes().to_vec());
+            match challenge {
+                Some(ch) => {
+                    let mut h = Md5::new();
+                    h.update(&ch);
+                    h.update(login.secret.expose().as_bytes());
+                    let key = hex(&h.finalize());
+                    let sent = self.queue(
+                        "Login",
+                        ResultShape::Single,
+                        Internal::Login { report_as },
+                        |w| {
+                            w.field("AuthType", "MD5")?;
+                            w.field("Username", &login.username)?;
+                            w.field("Key", &key)?;
+                            w.field("Events", &login.events)
+                        },
+                    );
+                    if let Err(e) = sent {
+                        self.done.push_back((report_as, Err(e)));
+                    }
+                }
+                None => self.done.push_back((
+                    report_as,
+                    Err(Error::AuthFailed {
+                        message: "Challenge response carried no challenge".into(),
+                    }),
+                )),
+            }
+            return;
+        }
+        if matches!(p.internal, Internal::Logoff) {
+            self.logged_off = true;
+        }
+        let next = if !success {
+            None
+        } else {
+            match p.shape {
+                ResultShape::List
+                    if response
+                        .get("EventList")
+                        .is_some_and(|v| v.eq_ignore_case("start")) =>
+                {
+                    Some(Phase::InList)
+                }
+                ResultShape::AsyncOriginate => Some(Phase::AwaitOriginate),
+                _ => None,
+            }
+        };
+        match next {
+            Some(phase) => {
+                p.phase = phase;
+                p.response = Some(response);
+                self.awaiting_events += 1;
+            }
+            None => {
+                let output = match (p.shape, legacy_output) {
+                    (_, Some(text)) => Some(CommandOutput::from_legacy_text(text)),
+                    (ResultShape::Command, None) => {
+                        Some(CommandOutput::from_output_headers(&response.0))
+                    }
+                    _ => None,
+                };
+                let r = ActionResult {
+                    response,
+                    events: Vec::new(),
+                    completion: None,
+                    output,
+                };
+                self.complete(seq, Ok(r));
+            }
+        }
+    }
+
+    /// Offers an event to pending lists and async originates; true if taken.
+    fn on_event(&mut self, name: Value<'_>, msg: Message<'_>) -> bool {
+        let Some(seq) = msg.action_id().and_then(|id| self.our_seq(id)) else {
+            return false;
+        };
+        let p = self.pending.get_mut(&seq).expect("our_seq checks presence");
+        match p.phase {
+            Phase::InList => {
+                let terminal = msg
+                    .get("EventList")
+                    .is_some_and(|v| v.eq_ignore_case("Complete"));
+                if terminal {
+                    let r = ActionResult {
+                        response: p.response.take().expect("list has its response"),
+                        events: std::mem::take(&mut p.events),
+                        completion: Some(msg.to_owned()),
+                        output: None,
+                    };
+                    self.complete(seq, Ok(r));
+                } else {
+                    p.events.push(msg.to_owned());
+                }
+                true
+            }
+            Phase::AwaitOriginate if name.eq_ignore_case("OriginateResponse") => {
+                let r = ActionResult {
+                    response: p.response.take().expect("originate has its response"),
+                    events: Vec::new(),
+                    completion: Some(msg.to_owned()),
+                    output: None,
+                };
+                self.complete(seq, Ok(r));
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[(b >> 4) as usize] as char);
+        s.push(DIGITS[(b & 15) as usize] as char);
+    }
+    s
+}
+
+/// Where the connection stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum State {
+    /// Waiting for the greeting line.
+    Greeting,
+    /// Greeting received; messages flow.
+    Open,
+    /// The input ended or a fatal error happened.
+    Closed,
+}
+
+const INITIAL_BUFFER: usize = 64 * 1024;
+const MIN_READ: usize = 16 * 1024;
+
+/// The sans-IO manager connection. See the [module docs](self).
+#[derive(Debug)]
+pub struct Connection {
+    config: Config,
+    framer: Framer,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// Bytes of the message last handed out, dropped at the next call.
+    consume_next: usize,
+    /// Stream offset of `buf[start]`.
+    offset: u64,
+    state: State,
+    greeting: Option<Greeting>,
+    outbox: Outbox,
+    eof: bool,
+    fatal: Option<Error>,
+}
+
+enum Decision {
+    Event,
+    Unmatched,
+    Done(ActionId, Result<ActionResult, Error>),
+    Error(Error),
+}
+
+impl Default for Connection {
+    fn default() -> Self {
+        Connection::new(Config::default())
+    }
+}
+
+impl Connection {
+    /// A connection waiting for the greeting.
+    pub fn new(config: Config) -> Self {
+        Connection {
+            framer: Framer::new(config.framer.clone()),
+            config,
+            buf: vec![0; INITIAL_BUFFER],
+            start: 0,
+            end: 0,
+            consume_next: 0,
+            offset: 0,
+            state: State::Greeting,
+            greeting: None,
+            outbox: Outbox::new(),
+            eof: false,
+            fatal: None,
+        }
+    }
+
+    /// The connection's settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The greeting, once received.
+    pub fn greeting(&self) -> Option<&Greeting> {
+        self.greeting.as_ref()
+    }
+
+    /// Where the connection stands.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// The error that ended the connection, if one did.
+    pub fn fatal_error(&self) -> Option<&Error> {
+        self.fatal.as_ref()
+    }
+
+    /// The outbox, to queue actions.
+    pub fn outbox(&mut self) -> &mut Outbox {
+        &mut self.outbox
+    }
+
+    /// Queues an action. See [`Outbox::send`].
+    pub fn send<A: Action + ?Sized>(&mut self, action: &A) -> Result<ActionId, Error> {
+        if let Some(e) = &self.fatal {
+            return Err(e.clone());
+        }
+        self.outbox.send(action)
+    }
+
+    /// Queues a login: plain, or `Challenge` then an MD5 `Login` with
+    /// `Key = md5hex(challenge + secret)`. The returned id completes when the
+    /// login does; a refusal completes it with [`Error::AuthFailed`].
+    pub fn login(&mut self, login: &Login) -> Result<ActionId, Error> {
+        if let Some(e) = &self.fatal {
+            return Err(e.clone());
+        }
+        let ob = &mut self.outbox;
+        match login.auth {
+            AuthType::Plain => {
+                let report_as = ActionId(ob.next_seq);
+                ob.queue(
+                    "Login",
+                    ResultShape::Single,
+                    Internal::Login { report_as },
+                    |w| login.write_fields(w),
+                )
+            }
+            AuthType::Md5 => {
+                let report_as = ActionId(ob.next_seq);
+                ob.queue(
+                    "Challenge",
+                    ResultShape::Single,
+                    Internal::Challenge {
+                        login: login.clone(),
+                        report_as,
+                    },
+                    |w| w.field("AuthType", "MD5"),
+                )
+            }
+        }
+    }
+
+    /// Queues a `Logoff`; its completion is followed by the server closing the connection.
+    pub fn logoff(&mut self) -> Result<ActionId, Error> {
+        if let Some(e) = &self.fatal {
+            return Err(e.clone());
+        }
+        self.outbox
+            .queue("Logoff", ResultShape::Single, Internal::Logoff, |_| Ok(()))
+    }
+
+    /// Bytes waiting to be written.
+    pub fn pending_output(&self) -> &[u8] {
+        &self.outbox.out
+    }
+
+    /// Marks `n` bytes of [`Connection::pending_output`] as written.
+    pub fn consume_output(&mut self, n: usize) {
+        self.outbox.out.drain(..n);
+    }
+
+    /// True when there are bytes to write.
+    pub fn wants_write(&self) -> bool {
+        !self.outbox.out.is_empty()
+    }
+
+    /// Writes pending output to `w` until it is all written or `w` would block.
+    pub fn write_to<W: Write>(&mut self, w: &mut W) -> io::Result<usize> {
+        let mut written = 0;
+        while written < self.outbox.out.len() {
+            match w.write(&self.outbox.out[written..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => written += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.outbox.out.drain(..written);
+                    return Err(e);
+                }
+            }
+        }
+        self.outbox.out.clear();
+        Ok(written)
+    }
+
+    /// Number of actions awaiting results.
+    pub fn pending_count(&self) -> usize {
+        self.outbox.pending.len()
+    }
+
+    /// True when bytes are buffered that have not been turned into input yet.
+    pub fn has_buffered_input(&self) -> bool {
+        self.end > self.start + self.consume_next || !self.outbox.done.is_empty()
+    }
+
+    fn apply_consume(&mut self) {
+        self.start += self.consume_next;
+        self.offset += self.consume_next as u64;
+        self.consume_next = 0;
+    }
+
+    fn make_room(&mut self) {
+        self.apply_consume();
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+        }
+        if self.buf.len() - self.end >= MIN_READ {
+            return;
+        }
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        let limit = self.config.framer.max_message_size + 2 * MIN_READ;
+        if self.buf.len() - self.end < MIN_READ && self.buf.len() < limit {
+            let new_len = (self.buf.len() * 2).min(limit).max(self.end + MIN_READ);
+            self.buf.resize(new_len, 0);
+        }
+    }
+
+    /// Reads once from `r` into the input buffer. `Ok(0)` means end of input.
+    pub fn read_from<R: Read>(&mut self, r: &mut R) -> io::Result<usize> {
+        self.make_room();
+        let n = r.read(&mut self.buf[self.end..])?;
+        if n == 0 {
+            self.eof = true;
+        }
+        self.end += n;
+        Ok(n)
+    }
+
+    /// Appends bytes to the input (for tests and in-memory transports).
+    pub fn feed(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            self.make_room();
+            let n = bytes.len().min(self.buf.len() - self.end);
+            self.buf[self.end..self.end + n].copy_from_slice(&bytes[..n]);
+            self.end += n;
+            bytes = &bytes[n..];
+            if n == 0 {
+                // The buffer is at its limit: let the framer drop what it must.
+                break;
+            }
+        }
+    }
+
+    /// Marks the end of input (the peer closed the connection).
+    pub fn feed_eof(&mut self) {
+        self.eof = true;
+    }
+
+    /// Ends the connection from this side: every pending action fails with
+    /// [`Error::Closed`] and no further action is accepted.
+    pub fn close(&mut self) {
+        if self.fatal.is_none() {
+            self.set_fatal(Error::Closed("closed by the client"));
+        }
+    }
+
+    fn set_fatal(&mut self, err: Error) {
+        self.state = State::Closed;
+        self.outbox.fail_all(&err);
+        self.outbox.closed = Some(err.clone());
+        self.fatal = Some(err);
+    }
+
+    /// The next unit of input, or `None` when more bytes are needed (or the
+    /// connection has ended; see [`Connection::fatal_error`]).
+    pub fn next_input(&mut self) -> Option<Step<'_>> {
+        self.apply_consume();
+        if let Some((id, r)) = self.outbox.done.pop_front() {
+            return Some(Step {
+                input: Input::Done(id, r),
+                outbox: &mut self.outbox,
+            });
+        }
+        if self.state == State::Closed {
+            return None;
+        }
+        if self.state == State::Greeting {
+            match parse_greeting(&self.buf[self.start..self.end]) {
+                Ok(Some((g, n))) => {
+                    self.greeting = Some(g);
+                    self.start += n;
+                    self.offset += n as u64;
+                    self.state = State::Open;
+                }
+                Ok(None) => {
+                    if self.eof {
+                        self.set_fatal(Error::Closed("connection closed before the greeting"));
+                        return self.next_done();
+                    }
+                    return None;
+                }
+                Err(reason) => {
+                    self.set_fatal(Error::Protocol {
+                        offset: self.offset,
+                        kind: ProtocolError::BadGreeting(reason),
+                    });
+                    return self.next_done();
+                }
+            }
+        }
+        let (len, decision) = loop {
+            let legacy = self.config.legacy_command_output && self.outbox.commands_pending > 0;
+            let avail = &self.buf[self.start..self.end];
+            let frame = match self.framer.advance(avail, legacy) {
+                Status::Partial => {
+                    if self.eof {
+                        let err = if self.outbox.logged_off {
+                            Error::Closed("logged off")
+                        } else {
+                            Error::Closed("connection closed by the server")
+                        };
+                        self.set_fatal(err);
+                        return self.next_done();
+                    }
+                    return None;
+                }
+                Status::Complete(frame) => frame,
+            };
+            let offset = self.offset;
+            match frame {
+                Frame::Skip { len } => {
+                    self.start += len;
+                    self.offset += len as u64;
+                }
+                Frame::Oversized { len } => {
+                    self.start += len;
+                    self.offset += len as u64;
+                    let max = self.config.framer.max_message_size;
+                    let e = Error::Protocol {
+                        offset,
+                        kind: ProtocolError::Oversized { max },
+                    };
+                    break (0, Decision::Error(e));
+                }
+                Frame::Malformed { len, line } => {
+                    let e = Error::Protocol {
+                        offset: offset + line as u64,
+                        kind: ProtocolError::MalformedLine,
+                    };
+                    break (len, Decision::Error(e));
+                }
+                Frame::Message { len } => {
+                    let msg = Message::new(&avail[..len], self.framer.headers());
+                    if let Some(name) = msg.leading("Event") {
+                        if self.outbox.awaiting_events > 0 && self.outbox.on_event(name, msg) {
+                            if let Some((id, r)) = self.outbox.done.pop_front() {
+                                break (len, Decision::Done(id, r));
+                            }
+                            self.start += len;
+                            self.offset += len as u64;
+                            continue;
+                        }
+                        break (len, Decision::Event);
+                    }
+                    if msg.leading("Response").is_none() {
+                        let e = Error::Protocol {
+                            offset,
+                            kind: ProtocolError::NotResponseOrEvent,
+                        };
+                        break (len, Decision::Error(e));
+                    }
+                    match msg.action_id().and_then(|id| self.outbox.our_seq(id)) {
+                        Some(seq) => {
+                            self.outbox.on_response(seq, msg, None);
+                            if let Some((id, r)) = self.outbox.done.pop_front() {
+                                break (len, Decision::Done(id, r));
+                            }
+                            self.start += len;
+                            self.offset += len as u64;
+                        }
+                        None => break (len, Decision::Unmatched),
+                    }
+                }
+                Frame::LegacyCommand { len, output } => {
+                    let msg = Message::new(&avail[..len], self.framer.headers());
+                    let text = &avail[output.start as usize..output.end as usize];
+                    match msg.action_id().and_then(|id| self.outbox.our_seq(id)) {
+                        Some(seq) => {
+                            self.outbox.on_response(seq, msg, Some(text));
+                            if let Some((id, r)) = self.outbox.done.pop_front() {
+                                break (len, Decision::Done(id, r));
+                            }
+                            self.start += len;
+                            self.offset += len as u64;
+                        }
+                        None => break (len, Decision::Unmatched),
+                    }
+                }
+            }
+        };
+        self.consume_next = len;
+        let input = match decision {
+            Decision::Event => {
+                let msg = Message::new(&self.buf[self.start..self.start + len], self.framer.headers());
+                Input::Event(Event::from_message(msg).expect("decided on an Event header"))
+            }
+            Decision::Unmatched => Input::Unmatched(Message::new(
+                &self.buf[self.start..self.start + len],
+                self.framer.headers(),
+            )),
+            Decision::Done(id, r) => Input::Done(id, r),
+            Decision::Error(e) => Input::Error(e),
+        };
+        Some(Step {
+            input,
+            outbox: &mut self.outbox,
+        })
+    }
+
+    fn next_done(&mut self) -> Option<Step<'_>> {
+        let (id, r) = self.outbox.done.pop_front()?;
+        Some(Step {
+            input: Input::Done(id, r),
+            outbox: &mut self.outbox,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ami::actions::{Command, CoreShowChannels, Ping};
+    use crate::ami::FromResult;
+
+    fn sent_id(conn: &Connection) -> String {
+        let out = String::from_utf8_lossy(conn.pending_output()).into_owned();
+        let line = out.lines().rev().find(|l| l.starts_with("ActionID: ")).unwrap();
+        line["ActionID: ".len()..].to_owned()
+    }
+
+    fn drain(conn: &mut Connection) -> Vec<String> {
+        let mut seen = Vec::new();
+        while let Some(step) = conn.next_input() {
+            seen.push(match step.input {
+                Input::Event(e) => format!("event {}", e.name()),
+                Input::Done(id, Ok(r)) => format!(
+                    "done {} {} items={}",
+                    id.seq(),
+                    r.response.status().unwrap(),
+                    r.events.len()
+                ),
+                Input::Done(id, Err(e)) => format!("done {} err {e}", id.seq()),
+                Input::Unmatched(m) => format!("unmatched {:?}", m.get("Response")),
+                Input::Error(e) => format!("error {e}"),
+            });
+        }
+        seen
+    }
+
+    #[test]
+    fn routes_list_items_and_leaves_foreign_events_alone() {
+        let mut c = Connection::default();
+        c.feed(b"Asterisk Call Manager/11.0.0\r\n");
+        let id = c.send(&CoreShowChannels).unwrap();
+        let aid = sent_id(&c);
+        let input = format!(
+            "Response: Success\r\nActionID: {aid}\r\nEventList: start\r\nMessage: Channels will follow\r\n\r\n\
+             Event: CoreShowChannel\r\nActionID: {aid}\r\nChannel: A\r\n\r\n\
+             Event: Newchannel\r\nActionID: someone-else-1\r\n\r\n\
+             Event: CoreShowChannel\r\nActionID: {aid}\r\nChannel: B\r\n\r\n\
+             Event: CoreShowChannelsComplete\r\nActionID: {aid}\r\nEventList: Complete\r\nListItems: 2\r\n\r\n"
+        );
+        c.feed(input.as_bytes());
+        let seen = drain(&mut c);
+        assert_eq!(seen, ["event Newchannel", format!("done {} Success items=2", id.seq()).as_str()]);
+    }
+
+    #[test]
+    fn legacy_command_output_only_for_pending_command() {
+        let mut c = Connection::default();
+        c.feed(b"Asterisk Call Manager/1.3\r\n");
+        let id = c.send(&Command::new("core show uptime")).unwrap();
+        let aid = sent_id(&c);
+        c.feed(format!("Response: Follows\r\nPrivilege: Command\r\nActionID: {aid}\r\nSystem uptime: 5 seconds\n\r\n--END COMMAND--\r\n\r\n").as_bytes());
+        let step = c.next_input().unwrap();
+        match step.input {
+            Input::Done(got, Ok(r)) => {
+                assert_eq!(got, id);
+                let out = CommandOutput::from_result(r).unwrap();
+                assert_eq!(out.lines, ["System uptime: 5 seconds", ""]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn eof_fails_pending_actions_and_stays_closed() {
+        let mut c = Connection::default();
+        c.feed(b"Asterisk Call Manager/11.0.0\r\n");
+        let id = c.send(&Ping).unwrap();
+        c.feed_eof();
+        let seen = drain(&mut c);
+        assert_eq!(seen, [format!("done {} err connection closed: connection closed by the server", id.seq())]);
+        assert!(c.send(&Ping).is_err());
+        assert!(c.fatal_error().is_some());
+    }
+
+    #[test]
+    fn bad_greeting_is_fatal() {
+        let mut c = Connection::default();
+        c.feed(b"SSH-2.0-OpenSSH_9.6\r\n");
+        assert!(c.next_input().is_none());
+        assert!(matches!(
+            c.fatal_error(),
+            Some(Error::Protocol {
+                kind: ProtocolError::BadGreeting(_),
+                ..
+            })
+        ));
+    }
+}

@@ -1,0 +1,123 @@
+//! Errors of the manager client, by whose fault they are.
+
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::message::OwnedMessage;
+
+/// A field could not be written: the action is refused and nothing is sent.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// A value contains CR or LF, which would inject extra headers or actions.
+    #[error("value of field {key:?} contains a line break (CR or LF)")]
+    LineBreakInValue {
+        /// The field whose value was refused.
+        key: String,
+    },
+    /// A key is empty or contains CR, LF or a colon.
+    #[error("invalid field name {key:?}")]
+    InvalidKey {
+        /// The refused key.
+        key: String,
+    },
+    /// An action name is empty or contains CR, LF or a colon.
+    #[error("invalid action name {name:?}")]
+    InvalidActionName {
+        /// The refused name.
+        name: String,
+    },
+    /// A channel variable name contains `=`.
+    #[error("variable name {name:?} contains '='")]
+    InvalidVariableName {
+        /// The refused name.
+        name: String,
+    },
+}
+
+/// What was wrong with the bytes the server sent.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// The first line was not a manager greeting.
+    #[error("bad greeting: {0}")]
+    BadGreeting(&'static str),
+    /// A block grew past the configured maximum message size and was skipped.
+    #[error("message larger than {max} bytes skipped")]
+    Oversized {
+        /// The configured limit.
+        max: usize,
+    },
+    /// A line inside a block has no colon; the block was skipped.
+    #[error("line without ':' in message (message skipped)")]
+    MalformedLine,
+    /// A block has neither `Response:` nor `Event:`; it was skipped.
+    #[error("message has neither Response nor Event header")]
+    NotResponseOrEvent,
+}
+
+/// Every error of the manager client.
+///
+/// Errors that end the connection ([`Error::is_fatal`]) are remembered: every
+/// later call returns the same error again.
+#[derive(Clone, Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The socket failed.
+    #[error("I/O error: {0}")]
+    Io(Arc<io::Error>),
+    /// The server sent bytes that are not valid AMI; `offset` counts bytes
+    /// from the start of the connection's input.
+    #[error("protocol error at byte {offset}: {kind}")]
+    Protocol {
+        /// Byte offset in the input stream where the bad message starts.
+        offset: u64,
+        /// What was wrong.
+        kind: ProtocolError,
+    },
+    /// The server answered `Response: Error`.
+    #[error("server refused the action: {message}")]
+    Server {
+        /// The response's `Message:` (or command output for `Command`).
+        message: String,
+        /// The whole response.
+        response: Box<OwnedMessage>,
+    },
+    /// The login was refused (wrong user or secret); Asterisk closes the connection.
+    #[error("authentication failed: {message}")]
+    AuthFailed {
+        /// The server's `Message:`.
+        message: String,
+    },
+    /// No result within the time given.
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    /// The library was used in a way it does not allow.
+    #[error("misuse: {0}")]
+    Misuse(&'static str),
+    /// The action was refused before sending.
+    #[error("action refused: {0}")]
+    Encode(#[from] EncodeError),
+    /// The connection ended (by the server, a logoff, or `close`) before the
+    /// action completed. Pending actions are never re-sent.
+    #[error("connection closed: {0}")]
+    Closed(&'static str),
+}
+
+impl Error {
+    /// True when the connection cannot be used any more.
+    pub fn is_fatal(&self) -> bool {
+        match self {
+            Error::Io(_) | Error::Closed(_) | Error::AuthFailed { .. } => true,
+            Error::Protocol { kind, .. } => matches!(kind, ProtocolError::BadGreeting(_)),
+            _ => false,
+        }
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Self {
+        Error::Io(Arc::new(e))
+    }
+}
