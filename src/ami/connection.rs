@@ -636,6 +636,13 @@ impl Connection {
         }
     }
 
+    /// Ends the connection with `err` (an I/O failure seen by the shell, say).
+    pub fn close_with(&mut self, err: Error) {
+        if self.fatal.is_none() {
+            self.set_fatal(err);
+        }
+    }
+
     fn set_fatal(&mut self, err: Error) {
         self.state = State::Closed;
         self.outbox.fail_all(&err);

@@ -1,1 +1,564 @@
+//! The poll-driven manager client: a [`Connection`] on a non-blocking mio socket.
+//!
+//! The manager spawns no thread. The host calls [`Manager::poll_events`] from
+//! its own loop (or registers the manager in its own [`mio::Poll`], since it
+//! is a [`mio::event::Source`]); each call reads what the socket has, parses
+//! it, completes actions and calls event handlers, doing at most
+//! [`Config::max_messages_per_poll`] messages' worth of work.
 
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, ErrorKind};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::{Duration, Instant};
+
+use mio::event::Source;
+use mio::net::TcpStream;
+use mio::{Events, Interest, Poll, Registry, Token};
+
+use super::action::{Action, ActionId};
+use super::actions::Login;
+use super::codec::Greeting;
+use super::connection::{Config, Connection, Input, Outbox};
+use super::error::Error;
+use super::event::Event;
+use super::message::Message;
+use super::response::{ActionResult, FromResult};
+
+/// What a handler tells the dispatcher.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// Let later handlers see the event too.
+    Continue,
+    /// Later handlers (named or catch-all) do not see this event.
+    Stop,
+}
+
+/// What a handler may return: `()` (continue) or a [`Flow`].
+pub trait HandlerResult {
+    /// The flow this value means.
+    fn flow(self) -> Flow;
+}
+
+impl HandlerResult for () {
+    fn flow(self) -> Flow {
+        Flow::Continue
+    }
+}
+
+impl HandlerResult for Flow {
+    fn flow(self) -> Flow {
+        self
+    }
+}
+
+/// Lets a handler send actions while it runs. Results of actions sent this
+/// way are collected with [`Manager::take_result`].
+pub struct Ctx<'a> {
+    outbox: &'a mut Outbox,
+}
+
+impl Ctx<'_> {
+    /// Queues an action (written to the socket when the handler returns).
+    pub fn send<A: Action + ?Sized>(&mut self, action: &A) -> Result<ActionId, Error> {
+        self.outbox.send(action)
+    }
+}
+
+type Handler = Box<dyn FnMut(&Event<'_>, &mut Ctx<'_>) -> Flow>;
+type Callback = Box<dyn FnOnce(Result<ActionResult, Error>)>;
+
+/// Identifies a registered handler, to remove it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct HandlerId(u64);
+
+#[derive(Default)]
+struct Handlers {
+    next: u64,
+    named: Vec<(HandlerId, Box<str>, Handler)>,
+    any: Vec<(HandlerId, Handler)>,
+    unmatched: Option<Box<dyn FnMut(&Message<'_>)>>,
+}
+
+impl Handlers {
+    fn dispatch(&mut self, ev: &Event<'_>, ctx: &mut Ctx<'_>) {
+        if !self.named.is_empty() {
+            let name = ev.name();
+            for (_, n, h) in &mut self.named {
+                if name.eq_ignore_case(n) && h(ev, ctx) == Flow::Stop {
+                    return;
+                }
+            }
+        }
+        for (_, h) in &mut self.any {
+            if h(ev, ctx) == Flow::Stop {
+                return;
+            }
+        }
+    }
+}
+
+enum Registration {
+    Internal,
+    External { registry: Registry, token: Token },
+    None,
+}
+
+const OWN_TOKEN: Token = Token(0);
+
+/// A manager connection driven by the caller's loop. See the [crate docs](crate) for a host loop.
+pub struct Manager {
+    conn: Connection,
+    stream: TcpStream,
+    poll: Option<Poll>,
+    events: Events,
+    registration: Registration,
+    interest: Interest,
+    handlers: Handlers,
+    callbacks: HashMap<ActionId, Callback>,
+    results: BTreeMap<ActionId, Result<ActionResult, Error>>,
+    /// False once a read returned `WouldBlock`, until the next readiness.
+    read_open: bool,
+    peer: SocketAddr,
+}
+
+impl std::fmt::Debug for Manager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Manager")
+            .field("peer", &self.peer)
+            .field("state", &self.conn.state())
+            .field("pending", &self.conn.pending_count())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Manager {
+    /// Starts connecting to `addr` without blocking on the connection.
+    pub fn connect(addr: impl ToSocketAddrs) -> Result<Manager, Error> {
+        Manager::connect_with(addr, Config::default())
+    }
+
+    /// Like [`Manager::connect`], with settings.
+    pub fn connect_with(addr: impl ToSocketAddrs, config: Config) -> Result<Manager, Error> {
+        let peer = addr
+            .to_socket_addrs()?
+            .next()
+            .ok_or_else(|| io::Error::new(ErrorKind::InvalidInput, "address resolved to nothing"))?;
+        let mut stream = TcpStream::connect(peer)?;
+        let poll = Poll::new()?;
+        let interest = Interest::READABLE | Interest::WRITABLE;
+        poll.registry().register(&mut stream, OWN_TOKEN, interest)?;
+        Ok(Manager {
+            conn: Connection::new(config),
+            stream,
+            poll: Some(poll),
+            events: Events::with_capacity(8),
+            registration: Registration::Internal,
+            interest,
+            handlers: Handlers::default(),
+            callbacks: HashMap::new(),
+            results: BTreeMap::new(),
+            read_open: true,
+            peer,
+        })
+    }
+
+    /// The server's address.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// The greeting, once received.
+    pub fn greeting(&self) -> Option<&Greeting> {
+        self.conn.greeting()
+    }
+
+    /// The sans-IO connection underneath (for inspection).
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// True once the connection has ended (logoff, server close, fatal error, or `close`).
+    pub fn is_closed(&self) -> bool {
+        self.conn.fatal_error().is_some()
+    }
+
+    /// Calls `handler` for every event named `name` (ASCII-case-insensitive),
+    /// before catch-all handlers. Returning [`Flow::Stop`] hides the event
+    /// from handlers registered later.
+    pub fn on_event<R: HandlerResult>(
+        &mut self,
+        name: &str,
+        mut handler: impl FnMut(&Event<'_>, &mut Ctx<'_>) -> R + 'static,
+    ) -> HandlerId {
+        let id = self.next_handler_id();
+        self.handlers
+            .named
+            .push((id, name.into(), Box::new(move |e, c| handler(e, c).flow())));
+        id
+    }
+
+    /// Calls `handler` for every event, after the named handlers.
+    pub fn on_any_event<R: HandlerResult>(
+        &mut self,
+        mut handler: impl FnMut(&Event<'_>, &mut Ctx<'_>) -> R + 'static,
+    ) -> HandlerId {
+        let id = self.next_handler_id();
+        self.handlers
+            .any
+            .push((id, Box::new(move |e, c| handler(e, c).flow())));
+        id
+    }
+
+    /// Calls `handler` for responses that no pending action of this
+    /// connection owns (otherwise they are dropped).
+    pub fn on_unmatched_response(&mut self, handler: impl FnMut(&Message<'_>) + 'static) {
+        self.handlers.unmatched = Some(Box::new(handler));
+    }
+
+    /// Removes a handler; true if it was registered.
+    pub fn remove_handler(&mut self, id: HandlerId) -> bool {
+        let before = self.handlers.named.len() + self.handlers.any.len();
+        self.handlers.named.retain(|(i, _, _)| *i != id);
+        self.handlers.any.retain(|(i, _)| *i != id);
+        before != self.handlers.named.len() + self.handlers.any.len()
+    }
+
+    fn next_handler_id(&mut self) -> HandlerId {
+        self.handlers.next += 1;
+        HandlerId(self.handlers.next)
+    }
+
+    /// Queues an action and returns its id at once; many actions may be in
+    /// flight. Collect the result with [`Manager::take_result`] or
+    /// [`Manager::wait_for`]. A field containing CR or LF refuses the whole
+    /// action and nothing is sent.
+    pub fn send<A: Action + ?Sized>(&mut self, action: &A) -> Result<ActionId, Error> {
+        let id = self.conn.send(action)?;
+        self.flush()?;
+        Ok(id)
+    }
+
+    /// Queues an action; `done` is called with its typed result from inside
+    /// a later [`Manager::poll_events`].
+    pub fn send_with<A: Action + ?Sized>(
+        &mut self,
+        action: &A,
+        done: impl FnOnce(Result<A::Output, Error>) + 'static,
+    ) -> Result<ActionId, Error> {
+        let id = self.conn.send(action)?;
+        self.callbacks.insert(
+            id,
+            Box::new(move |r| done(r.and_then(A::Output::from_result))),
+        );
+        self.flush()?;
+        Ok(id)
+    }
+
+    /// Takes the result of a finished action sent with [`Manager::send`].
+    pub fn take_result(&mut self, id: ActionId) -> Option<Result<ActionResult, Error>> {
+        self.results.remove(&id)
+    }
+
+    /// Queues a login (plain, or MD5 challenge then login) without waiting.
+    pub fn start_login(&mut self, login: &Login) -> Result<ActionId, Error> {
+        let id = self.conn.login(login)?;
+        self.flush()?;
+        Ok(id)
+    }
+
+    /// Logs in and waits for the answer. A refused login is [`Error::AuthFailed`].
+    pub fn login(&mut self, login: &Login, timeout: Duration) -> Result<(), Error> {
+        let id = self.start_login(login)?;
+        self.wait_for(id, timeout).map(|_| ())
+    }
+
+    /// Sends an action and drives the loop until its result arrives or
+    /// `timeout` passes. Events keep being dispatched meanwhile.
+    pub fn call<A: Action + ?Sized>(
+        &mut self,
+        action: &A,
+        timeout: Duration,
+    ) -> Result<A::Output, Error> {
+        let id = self.send(action)?;
+        self.wait_for(id, timeout).and_then(A::Output::from_result)
+    }
+
+    /// Drives the loop until the action `id` finishes or `timeout` passes.
+    ///
+    /// When the manager is registered in a host's `Poll`, it moves to its own
+    /// poll for the wait and back to the host's (same token) afterwards.
+    pub fn wait_for(&mut self, id: ActionId, timeout: Duration) -> Result<ActionResult, Error> {
+        let external = match std::mem::replace(&mut self.registration, Registration::None) {
+            Registration::External { registry, token } => {
+                registry.deregister(&mut self.stream)?;
+                if self.poll.is_none() {
+                    self.poll = Some(Poll::new()?);
+                }
+                if let Some(poll) = &self.poll {
+                    poll.registry()
+                        .register(&mut self.stream, OWN_TOKEN, self.interest)?;
+                }
+                Some((registry, token))
+            }
+            other => {
+                self.registration = other;
+                None
+            }
+        };
+        if external.is_some() {
+            self.registration = Registration::Internal;
+        }
+        let result = self.wait_inner(id, timeout);
+        if let Some((registry, token)) = external {
+            if let Some(poll) = &self.poll {
+                poll.registry().deregister(&mut self.stream)?;
+            }
+            registry.register(&mut self.stream, token, self.interest)?;
+            self.registration = Registration::External { registry, token };
+        }
+        result
+    }
+
+    fn wait_inner(&mut self, id: ActionId, timeout: Duration) -> Result<ActionResult, Error> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(r) = self.results.remove(&id) {
+                return r;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(Error::Timeout(timeout));
+            }
+            match self.poll_events(Some(deadline - now)) {
+                Ok(_) => {}
+                Err(e) if e.is_fatal() => {
+                    return self.results.remove(&id).unwrap_or(Err(e));
+                }
+                Err(_) => {}
+            }
+        }
+    }
+
+    /// Sends `Logoff`, waits for Asterisk's `Goodbye` and for it to close the
+    /// connection, then closes this side. No result is lost to a race
+    /// between the goodbye and the close.
+    pub fn logoff(&mut self, timeout: Duration) -> Result<(), Error> {
+        let deadline = Instant::now() + timeout;
+        let id = self.conn.logoff()?;
+        self.flush()?;
+        let r = self.wait_for(id, timeout);
+        // Let the server's close arrive, so nothing it sent is cut off.
+        while !self.is_closed() && Instant::now() < deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if self.poll_events(Some(left)).is_err() {
+                break;
+            }
+        }
+        self.close();
+        r.map(|_| ())
+    }
+
+    /// Closes the connection now: pending actions fail with [`Error::Closed`].
+    pub fn close(&mut self) {
+        self.conn.close();
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+        self.deliver_done();
+    }
+
+    /// Reads, parses and dispatches; waits up to `timeout` for input when
+    /// nothing is buffered (`None` waits indefinitely). Returns how many
+    /// messages were handled.
+    ///
+    /// When the manager is registered in a host's `Poll`, this never waits:
+    /// call it when the host's poll reports the manager's token, and again
+    /// while [`Manager::has_buffered_input`] is true.
+    ///
+    /// A recoverable error (a malformed message, skipped) is returned once
+    /// and the connection goes on; a fatal one is returned on every call.
+    pub fn poll_events(&mut self, timeout: Option<Duration>) -> Result<usize, Error> {
+        let n = self.pump()?;
+        let external = matches!(self.registration, Registration::External { .. });
+        if n > 0 || self.read_open || external || self.conn.has_buffered_input() {
+            if external {
+                self.read_open = true;
+                return Ok(n + self.pump()?);
+            }
+            return Ok(n);
+        }
+        if let (Some(poll), Registration::Internal) = (&mut self.poll, &self.registration) {
+            match poll.poll(&mut self.events, timeout) {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => return Ok(0),
+                Err(e) => return Err(e.into()),
+            }
+            if self.events.is_empty() {
+                return Ok(0);
+            }
+            self.read_open = true;
+        }
+        self.pump()
+    }
+
+    /// True when input is buffered that a further `poll_events` would handle without waiting.
+    pub fn has_buffered_input(&self) -> bool {
+        self.conn.has_buffered_input() || self.read_open
+    }
+
+    /// Flushes output, then handles buffered input and reads until the
+    /// socket would block or the per-call budget is spent.
+    fn pump(&mut self) -> Result<usize, Error> {
+        if let Some(e) = self.conn.fatal_error() {
+            let e = e.clone();
+            self.deliver_done();
+            return Err(e);
+        }
+        self.flush()?;
+        let budget = self.conn.config().max_messages_per_poll;
+        let mut handled = 0;
+        loop {
+            handled += self.dispatch(budget - handled)?;
+            if handled >= budget || !self.read_open {
+                break;
+            }
+            match self.conn.read_from(&mut self.stream) {
+                Ok(0) => self.read_open = false,
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    self.read_open = false;
+                    break;
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == ErrorKind::NotConnected => {
+                    self.read_open = false;
+                    break;
+                }
+                Err(e) => {
+                    self.read_open = false;
+                    self.conn.close_with(Error::from(e));
+                }
+            }
+        }
+        self.flush()?;
+        if let Some(e) = self.conn.fatal_error() {
+            let e = e.clone();
+            handled += self.dispatch(usize::MAX)?;
+            if handled == 0 {
+                return Err(e);
+            }
+        }
+        Ok(handled)
+    }
+
+    fn deliver_done(&mut self) {
+        let _ = self.dispatch(usize::MAX);
+    }
+
+    /// Turns buffered input into handler calls and results.
+    fn dispatch(&mut self, max: usize) -> Result<usize, Error> {
+        let mut n = 0;
+        while n < max {
+            let Some(step) = self.conn.next_input() else {
+                break;
+            };
+            n += 1;
+            match step.input {
+                Input::Event(ev) => {
+                    let mut ctx = Ctx {
+                        outbox: step.outbox,
+                    };
+                    self.handlers.dispatch(&ev, &mut ctx);
+                }
+                Input::Done(id, r) => match self.callbacks.remove(&id) {
+                    Some(cb) => cb(r),
+                    None => {
+                        self.results.insert(id, r);
+                        let cap = self.conn.config().max_stored_results.max(1);
+                        while self.results.len() > cap {
+                            self.results.pop_first();
+                        }
+                    }
+                },
+                Input::Unmatched(m) => {
+                    if let Some(h) = &mut self.handlers.unmatched {
+                        h(&m);
+                    }
+                }
+                Input::Error(e) => return Err(e),
+            }
+        }
+        Ok(n)
+    }
+
+    /// Writes queued output until done or the socket would block, and keeps
+    /// the registered interest in step with whether output is pending.
+    fn flush(&mut self) -> Result<(), Error> {
+        if self.conn.wants_write() {
+            match self.conn.write_to(&mut self.stream) {
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::WouldBlock | ErrorKind::NotConnected | ErrorKind::Interrupted
+                    ) => {}
+                Err(e) => {
+                    let err = Error::from(e);
+                    self.conn.close_with(err.clone());
+                    return Err(err);
+                }
+            }
+        }
+        let want = if self.conn.wants_write() {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        };
+        if want != self.interest {
+            self.interest = want;
+            match &self.registration {
+                Registration::Internal => {
+                    if let Some(p) = &self.poll {
+                        p.registry().reregister(&mut self.stream, OWN_TOKEN, want)?;
+                    }
+                }
+                Registration::External { registry, token } => {
+                    registry.reregister(&mut self.stream, *token, want)?;
+                }
+                Registration::None => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Registers the manager's socket in a host's `Poll`. The interest the host
+/// passes is widened or narrowed by the manager itself: readable always,
+/// writable while output is pending.
+impl Source for Manager {
+    fn register(&mut self, registry: &Registry, token: Token, _interests: Interest) -> io::Result<()> {
+        if let (Registration::Internal, Some(p)) = (&self.registration, &self.poll) {
+            p.registry().deregister(&mut self.stream)?;
+        }
+        registry.register(&mut self.stream, token, self.interest)?;
+        self.registration = Registration::External {
+            registry: registry.try_clone()?,
+            token,
+        };
+        self.read_open = true;
+        Ok(())
+    }
+
+    fn reregister(&mut self, registry: &Registry, token: Token, _interests: Interest) -> io::Result<()> {
+        registry.reregister(&mut self.stream, token, self.interest)?;
+        self.registration = Registration::External {
+            registry: registry.try_clone()?,
+            token,
+        };
+        Ok(())
+    }
+
+    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
+        registry.deregister(&mut self.stream)?;
+        self.registration = Registration::None;
+        Ok(())
+    }
+}

@@ -28,6 +28,7 @@ pub use error::{EncodeError, Error, ProtocolError};
 pub use event::Event;
 pub use event_kind::EventKind;
 
+pub use manager::{Ctx, Flow, HandlerId, HandlerResult, Manager};
 pub use message::{Header, Message, OwnedMessage, Span, Value};
 pub use response::{
     ActionResult, CommandOutput, FromResult, ListResult, OriginateOutcome, OriginateResult,
