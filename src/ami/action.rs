@@ -99,7 +99,11 @@ impl<'a> FieldWriter<'a> {
 
     /// Writes one field from anything that implements [`FieldValue`]
     /// (`Option` writes nothing when `None`; lists write one line per item).
-    pub fn field<V: FieldValue + ?Sized>(&mut self, key: &str, value: &V) -> Result<(), EncodeError> {
+    pub fn field<V: FieldValue + ?Sized>(
+        &mut self,
+        key: &str,
+        value: &V,
+    ) -> Result<(), EncodeError> {
         value.write_field(key, self)
     }
 
@@ -107,7 +111,9 @@ impl<'a> FieldWriter<'a> {
     pub fn raw(&mut self, key: &str, value: &[u8]) -> Result<(), EncodeError> {
         check_key(key)?;
         if memchr::memchr2(b'\r', b'\n', value).is_some() {
-            return Err(EncodeError::LineBreakInValue { key: key.to_owned() });
+            return Err(EncodeError::LineBreakInValue {
+                key: key.to_owned(),
+            });
         }
         self.out.reserve(key.len() + value.len() + 4);
         self.out.extend_from_slice(key.as_bytes());
@@ -128,7 +134,9 @@ impl<'a> FieldWriter<'a> {
         let _ = write!(self.out, "{value}");
         if memchr::memchr2(b'\r', b'\n', &self.out[vstart..]).is_some() {
             self.out.truncate(start);
-            return Err(EncodeError::LineBreakInValue { key: key.to_owned() });
+            return Err(EncodeError::LineBreakInValue {
+                key: key.to_owned(),
+            });
         }
         self.out.extend_from_slice(b"\r\n");
         Ok(())
@@ -137,7 +145,9 @@ impl<'a> FieldWriter<'a> {
 
 fn check_key(key: &str) -> Result<(), EncodeError> {
     if key.is_empty() || key.bytes().any(|b| b == b'\r' || b == b'\n' || b == b':') {
-        return Err(EncodeError::InvalidKey { key: key.to_owned() });
+        return Err(EncodeError::InvalidKey {
+            key: key.to_owned(),
+        });
     }
     Ok(())
 }
@@ -374,7 +384,10 @@ mod tests {
     #[test]
     fn line_breaks_are_refused() {
         let a = RawAction::new("Setvar").field("Value", "x\r\nAction: Hangup");
-        assert!(matches!(write(&a), Err(EncodeError::LineBreakInValue { .. })));
+        assert!(matches!(
+            write(&a),
+            Err(EncodeError::LineBreakInValue { .. })
+        ));
         let a = RawAction::new("Setvar").field("Va\nlue", "x");
         assert!(matches!(write(&a), Err(EncodeError::InvalidKey { .. })));
     }

@@ -80,8 +80,13 @@ pub enum Frame {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mode {
     Headers,
-    Legacy { body_start: usize, search_from: usize },
-    Discard { at_line_start: bool },
+    Legacy {
+        body_start: usize,
+        search_from: usize,
+    },
+    Discard {
+        at_line_start: bool,
+    },
 }
 
 const END_COMMAND: &[u8] = b"--END COMMAND--";
@@ -287,7 +292,10 @@ impl Framer {
             if buf.len() > self.max {
                 return self.oversized(buf.len(), false);
             }
-            let search_from = buf.len().saturating_sub(END_COMMAND.len() - 1).max(body_start);
+            let search_from = buf
+                .len()
+                .saturating_sub(END_COMMAND.len() - 1)
+                .max(body_start);
             self.mode = Mode::Legacy {
                 body_start,
                 search_from,
@@ -411,7 +419,10 @@ mod tests {
 
     #[test]
     fn splits_on_first_colon_and_one_space() {
-        let f = frames(b"Event: X\r\nA:b\r\nB:  two\r\nC: \r\nD: x: y\r\n\r\n", false);
+        let f = frames(
+            b"Event: X\r\nA:b\r\nB:  two\r\nC: \r\nD: x: y\r\n\r\n",
+            false,
+        );
         assert_eq!(f.len(), 1);
         let hs = &f[0].1;
         assert_eq!(hs[1], ("A".into(), "b".into()));
@@ -449,7 +460,12 @@ mod tests {
         while let Status::Complete(frame) = f.advance(&input[at..], false) {
             let len = match frame {
                 Frame::Message { len } => {
-                    seen.push(Message::new(&input[at..at + len], f.headers()).get_str("Event").unwrap().to_owned());
+                    seen.push(
+                        Message::new(&input[at..at + len], f.headers())
+                            .get_str("Event")
+                            .unwrap()
+                            .to_owned(),
+                    );
                     len
                 }
                 Frame::Oversized { len } => {
@@ -485,7 +501,9 @@ mod tests {
     #[test]
     fn greeting() {
         assert_eq!(parse_greeting(b"Asterisk Call Manager/11.0"), Ok(None));
-        let (g, n) = parse_greeting(b"Asterisk Call Manager/11.0.0\r\nResponse").unwrap().unwrap();
+        let (g, n) = parse_greeting(b"Asterisk Call Manager/11.0.0\r\nResponse")
+            .unwrap()
+            .unwrap();
         assert_eq!(n, 30);
         assert_eq!(g.version_numbers(), [11, 0, 0]);
         assert!(parse_greeting(b"HTTP/1.1 200 OK\r\n").is_err());

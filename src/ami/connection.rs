@@ -142,7 +142,12 @@ impl Outbox {
 
     /// Queues an action; returns its id at once. Nothing is queued if a field is refused.
     pub fn send<A: Action + ?Sized>(&mut self, action: &A) -> Result<ActionId, Error> {
-        self.queue(action.name(), action.shape(), Internal::None, |w| {
+        let internal = if action.name().eq_ignore_ascii_case("Logoff") {
+            Internal::Logoff
+        } else {
+            Internal::None
+        };
+        self.queue(action.name(), action.shape(), internal, |w| {
             action.write_fields(w)
         })
     }
@@ -257,10 +262,8 @@ impl Outbox {
         let response = Response(msg.to_owned());
         let success = response.is_success();
         if let (Internal::Challenge { .. }, true) = (&p.internal, success) {
-            let Some(Internal::Challenge { login, report_as }) = self
-                .pending
-                .remove(&seq)
-                .map(|p| p.internal)
+            let Some(Internal::Challenge { login, report_as }) =
+                self.pending.remove(&seq).map(|p| p.internal)
             else {
                 unreachable!()
             };
@@ -417,6 +420,8 @@ pub struct Connection {
     greeting: Option<Greeting>,
     outbox: Outbox,
     eof: bool,
+    /// The buffered bytes end in an incomplete message: nothing to do until more arrive.
+    starved: bool,
     fatal: Option<Error>,
 }
 
@@ -448,6 +453,7 @@ impl Connection {
             greeting: None,
             outbox: Outbox::new(),
             eof: false,
+            starved: false,
             fatal: None,
         }
     }
@@ -565,9 +571,9 @@ impl Connection {
         self.outbox.pending.len()
     }
 
-    /// True when bytes are buffered that have not been turned into input yet.
+    /// True when buffered input can produce more [`Input`]s without new bytes.
     pub fn has_buffered_input(&self) -> bool {
-        self.end > self.start + self.consume_next || !self.outbox.done.is_empty()
+        !self.outbox.done.is_empty() || (!self.starved && self.end > self.start + self.consume_next)
     }
 
     fn apply_consume(&mut self) {
@@ -604,6 +610,7 @@ impl Connection {
         if n == 0 {
             self.eof = true;
         }
+        self.starved = false;
         self.end += n;
         Ok(n)
     }
@@ -615,6 +622,7 @@ impl Connection {
             let n = bytes.len().min(self.buf.len() - self.end);
             self.buf[self.end..self.end + n].copy_from_slice(&bytes[..n]);
             self.end += n;
+            self.starved = false;
             bytes = &bytes[n..];
             if n == 0 {
                 // The buffer is at its limit: let the framer drop what it must.
@@ -626,6 +634,7 @@ impl Connection {
     /// Marks the end of input (the peer closed the connection).
     pub fn feed_eof(&mut self) {
         self.eof = true;
+        self.starved = false;
     }
 
     /// Ends the connection from this side: every pending action fails with
@@ -676,6 +685,7 @@ impl Connection {
                         self.set_fatal(Error::Closed("connection closed before the greeting"));
                         return self.next_done();
                     }
+                    self.starved = true;
                     return None;
                 }
                 Err(reason) => {
@@ -701,6 +711,7 @@ impl Connection {
                         self.set_fatal(err);
                         return self.next_done();
                     }
+                    self.starved = true;
                     return None;
                 }
                 Status::Complete(frame) => frame,
@@ -780,7 +791,10 @@ impl Connection {
         self.consume_next = len;
         let input = match decision {
             Decision::Event => {
-                let msg = Message::new(&self.buf[self.start..self.start + len], self.framer.headers());
+                let msg = Message::new(
+                    &self.buf[self.start..self.start + len],
+                    self.framer.headers(),
+                );
                 Input::Event(Event::from_message(msg).expect("decided on an Event header"))
             }
             Decision::Unmatched => Input::Unmatched(Message::new(
@@ -813,7 +827,11 @@ mod tests {
 
     fn sent_id(conn: &Connection) -> String {
         let out = String::from_utf8_lossy(conn.pending_output()).into_owned();
-        let line = out.lines().rev().find(|l| l.starts_with("ActionID: ")).unwrap();
+        let line = out
+            .lines()
+            .rev()
+            .find(|l| l.starts_with("ActionID: "))
+            .unwrap();
         line["ActionID: ".len()..].to_owned()
     }
 
@@ -851,7 +869,13 @@ mod tests {
         );
         c.feed(input.as_bytes());
         let seen = drain(&mut c);
-        assert_eq!(seen, ["event Newchannel", format!("done {} Success items=2", id.seq()).as_str()]);
+        assert_eq!(
+            seen,
+            [
+                "event Newchannel",
+                format!("done {} Success items=2", id.seq()).as_str()
+            ]
+        );
     }
 
     #[test]
@@ -879,7 +903,13 @@ mod tests {
         let id = c.send(&Ping).unwrap();
         c.feed_eof();
         let seen = drain(&mut c);
-        assert_eq!(seen, [format!("done {} err connection closed: connection closed by the server", id.seq())]);
+        assert_eq!(
+            seen,
+            [format!(
+                "done {} err connection closed: connection closed by the server",
+                id.seq()
+            )]
+        );
         assert!(c.send(&Ping).is_err());
         assert!(c.fatal_error().is_some());
     }

@@ -139,10 +139,9 @@ impl Manager {
 
     /// Like [`Manager::connect`], with settings.
     pub fn connect_with(addr: impl ToSocketAddrs, config: Config) -> Result<Manager, Error> {
-        let peer = addr
-            .to_socket_addrs()?
-            .next()
-            .ok_or_else(|| io::Error::new(ErrorKind::InvalidInput, "address resolved to nothing"))?;
+        let peer = addr.to_socket_addrs()?.next().ok_or_else(|| {
+            io::Error::new(ErrorKind::InvalidInput, "address resolved to nothing")
+        })?;
         let mut stream = TcpStream::connect(peer)?;
         let poll = Poll::new()?;
         let interest = Interest::READABLE | Interest::WRITABLE;
@@ -534,7 +533,12 @@ impl Manager {
 /// passes is widened or narrowed by the manager itself: readable always,
 /// writable while output is pending.
 impl Source for Manager {
-    fn register(&mut self, registry: &Registry, token: Token, _interests: Interest) -> io::Result<()> {
+    fn register(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        _interests: Interest,
+    ) -> io::Result<()> {
         if let (Registration::Internal, Some(p)) = (&self.registration, &self.poll) {
             p.registry().deregister(&mut self.stream)?;
         }
@@ -547,7 +551,12 @@ impl Source for Manager {
         Ok(())
     }
 
-    fn reregister(&mut self, registry: &Registry, token: Token, _interests: Interest) -> io::Result<()> {
+    fn reregister(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        _interests: Interest,
+    ) -> io::Result<()> {
         registry.reregister(&mut self.stream, token, self.interest)?;
         self.registration = Registration::External {
             registry: registry.try_clone()?,

@@ -169,7 +169,12 @@ impl Emulator {
                 match c.stream.write(c.session.output()) {
                     Ok(n) => c.session.consume_output(n),
                     Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                    Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::NotConnected => break,
+                    Err(e)
+                        if e.kind() == ErrorKind::WouldBlock
+                            || e.kind() == ErrorKind::NotConnected =>
+                    {
+                        break
+                    }
                     Err(_) => {
                         failed = true;
                         break;

@@ -44,7 +44,12 @@ impl Script {
 
     /// Makes the reply a list: `item_event` events with these headers, then
     /// `complete_event` with `EventList: Complete` and `ListItems:`.
-    pub fn list(mut self, complete_event: &str, item_event: &str, items: &[&[(&str, &str)]]) -> Self {
+    pub fn list(
+        mut self,
+        complete_event: &str,
+        item_event: &str,
+        items: &[&[(&str, &str)]],
+    ) -> Self {
         self.response.push(("EventList".into(), "start".into()));
         let items = items
             .iter()
@@ -68,7 +73,9 @@ impl Script {
 }
 
 pub(crate) fn pairs(h: &[(&str, &str)]) -> Vec<(String, String)> {
-    h.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    h.iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
 }
 
 /// What the emulator knows: users, scripted actions and CLI commands.
@@ -232,7 +239,9 @@ impl Session {
                         break;
                     }
                 }
-                Frame::Skip { len } | Frame::Oversized { len } | Frame::LegacyCommand { len, .. } => {
+                Frame::Skip { len }
+                | Frame::Oversized { len }
+                | Frame::LegacyCommand { len, .. } => {
                     // Asterisk answers every empty request block with an error.
                     let blank = &self.input[at..at + len];
                     if matches!(frame, Frame::Skip { .. }) && (blank == b"\r\n" || blank == b"\n") {
@@ -291,11 +300,7 @@ impl Session {
             return;
         }
         match action.as_str() {
-            "ping" => self.reply(
-                req,
-                false,
-                &[("Ping", "Pong"), ("Timestamp", &timestamp())],
-            ),
+            "ping" => self.reply(req, false, &[("Ping", "Pong"), ("Timestamp", &timestamp())]),
             "events" => match get(req, "EventMask") {
                 None => self.reply(req, true, &[("Message", "Invalid event mask")]),
                 Some(mask) => {
@@ -455,9 +460,27 @@ impl Session {
 
 fn is_event_class(c: &str) -> bool {
     const CLASSES: &[&str] = &[
-        "on", "all", "system", "call", "log", "verbose", "command", "agent", "user", "config",
-        "dtmf", "reporting", "cdr", "dialplan", "originate", "agi", "cc", "aoc", "test",
-        "security", "message",
+        "on",
+        "all",
+        "system",
+        "call",
+        "log",
+        "verbose",
+        "command",
+        "agent",
+        "user",
+        "config",
+        "dtmf",
+        "reporting",
+        "cdr",
+        "dialplan",
+        "originate",
+        "agi",
+        "cc",
+        "aoc",
+        "test",
+        "security",
+        "message",
     ];
     CLASSES.iter().any(|k| k.eq_ignore_ascii_case(c))
 }
@@ -506,8 +529,14 @@ mod tests {
         text(&mut s);
         s.feed(b"Action: Ping\r\nActionID: 1\r\n\r\n\r\n");
         let t = text(&mut s);
-        assert!(t.starts_with("Response: Error\r\nActionID: 1\r\nMessage: Permission denied\r\n\r\n"), "{t}");
-        assert!(t.ends_with("Response: Error\r\nMessage: Missing action in request\r\n\r\n"), "{t}");
+        assert!(
+            t.starts_with("Response: Error\r\nActionID: 1\r\nMessage: Permission denied\r\n\r\n"),
+            "{t}"
+        );
+        assert!(
+            t.ends_with("Response: Error\r\nMessage: Missing action in request\r\n\r\n"),
+            "{t}"
+        );
     }
 
     #[test]
@@ -517,7 +546,10 @@ mod tests {
         let mut h = Md5::new();
         h.update(b"894967376labsecret");
         let key: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-        s.feed(format!("Action: Login\r\nAuthType: MD5\r\nUsername: lab\r\nKey: {key}\r\n\r\n").as_bytes());
+        s.feed(
+            format!("Action: Login\r\nAuthType: MD5\r\nUsername: lab\r\nKey: {key}\r\n\r\n")
+                .as_bytes(),
+        );
         assert!(s.is_authenticated());
         assert!(text(&mut s).contains("Challenge: 894967376"));
     }

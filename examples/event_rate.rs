@@ -1,0 +1,88 @@
+//! Measures event ingest: logs in, counts every event through one catch-all
+//! handler driven by `poll_events`, and after N events prints
+//! `events=N seconds=S rate=R/s` (time from the login response to the Nth event).
+//!
+//! ```text
+//! python3 ../shared/bench/flood_server.py --count 1000000 --once   # prints: listening PORT ...
+//! cargo run --release --example event_rate -- --addr 127.0.0.1:PORT --user u --secret s --count 1000000
+//! ```
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use asterisk_io::ami::actions::Login;
+use asterisk_io::ami::Manager;
+
+fn main() {
+    let mut addr = "127.0.0.1:5038".to_owned();
+    let (mut user, mut secret) = ("admin".to_owned(), "secret".to_owned());
+    let mut count: u64 = 1_000_000;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        let mut val = || {
+            args.next()
+                .unwrap_or_else(|| usage(&format!("{a} needs a value")))
+        };
+        match a.as_str() {
+            "--addr" => addr = val(),
+            "--user" => user = val(),
+            "--secret" => secret = val(),
+            "--count" => {
+                count = val()
+                    .parse()
+                    .unwrap_or_else(|_| usage("--count takes a number"))
+            }
+            _ => usage(&format!("unknown argument {a}")),
+        }
+    }
+    let mut mgr = Manager::connect(addr.as_str()).unwrap_or_else(|e| fail(&e));
+    let seen = Rc::new(Cell::new(0u64));
+    let started = Rc::new(Cell::new(None::<Instant>));
+    let finished = Rc::new(Cell::new(None::<Instant>));
+    let (counter, start, done) = (seen.clone(), started.clone(), finished.clone());
+    mgr.on_any_event(move |_ev, _ctx| {
+        let n = counter.get() + 1;
+        counter.set(n);
+        if n == 1 {
+            // FullyBooted: written by Asterisk in the same chunk as the login
+            // response, and handled right after it.
+            start.set(Some(Instant::now()));
+        }
+        if n == count {
+            done.set(Some(Instant::now()));
+        }
+    });
+    let id = mgr
+        .start_login(&Login::new(user, secret))
+        .unwrap_or_else(|e| fail(&e));
+    while finished.get().is_none() {
+        if let Err(e) = mgr.poll_events(Some(Duration::from_secs(10))) {
+            eprintln!("after {} events: {e}", seen.get());
+            std::process::exit(2);
+        }
+        if let Some(Err(e)) = mgr.take_result(id) {
+            fail(&e);
+        }
+    }
+    let start = started.get().expect("first event seen");
+    let secs = finished
+        .get()
+        .expect("loop ended")
+        .duration_since(start)
+        .as_secs_f64();
+    println!(
+        "events={count} seconds={secs:.3} rate={:.0}/s",
+        count as f64 / secs
+    );
+}
+
+fn usage(msg: &str) -> ! {
+    eprintln!("{msg}\nusage: event_rate --addr HOST:PORT --user U --secret S --count N");
+    std::process::exit(2)
+}
+
+fn fail(e: &dyn std::fmt::Display) -> ! {
+    eprintln!("{e}");
+    std::process::exit(2)
+}
