@@ -45,6 +45,8 @@ pub enum DiagnosticKind {
     IncludeCycle,
     /// Includes nested deeper than the limit (warning; followed by `IncludeNotFound`).
     IncludeTooDeep,
+    /// The same `#include` argument used a second time (warning).
+    IncludedTwice,
     /// An included path that exists but is not a regular file (warning).
     IncludeNotRegular,
     /// An included file that could not be read (error).
@@ -78,9 +80,9 @@ impl DiagnosticKind {
             | NoCategory | InvalidEscape | IncludeNotFound | IncludeCycle | IncludeUnreadable => {
                 Severity::Error
             }
-            IncludeTooDeep | IncludeNotRegular | UnknownDirective | MissingArgument
-            | ExecDisabled | ExecFailed | NoEquals | NoVariableName | UnterminatedComment
-            | NestLimit | LineTooLong => Severity::Warning,
+            IncludeTooDeep | IncludedTwice | IncludeNotRegular | UnknownDirective
+            | MissingArgument | ExecDisabled | ExecFailed | NoEquals | NoVariableName
+            | UnterminatedComment | NestLimit | LineTooLong => Severity::Warning,
         }
     }
 }

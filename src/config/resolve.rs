@@ -268,6 +268,7 @@ struct Ctx<'o> {
     diags: Vec<Diagnostic>,
     stack: Vec<PathBuf>,
     files: Vec<PathBuf>,
+    included: Vec<String>,
     stop: bool,
 }
 
@@ -325,6 +326,7 @@ impl LoadOptions {
             diags: Vec::new(),
             stack: Vec::new(),
             files: Vec::new(),
+            included: Vec::new(),
             stop: false,
         }
     }
@@ -658,6 +660,19 @@ impl Ctx<'_> {
             return;
         };
         let arg_s = String::from_utf8_lossy(arg).into_owned();
+        if !is_exec {
+            if self.included.contains(&arg_s) {
+                self.push(
+                    DiagnosticKind::IncludedTwice,
+                    file,
+                    ln,
+                    col,
+                    format!("'{arg_s}' is included more than once"),
+                );
+            } else {
+                self.included.push(arg_s.clone());
+            }
+        }
         if depth >= self.opts.max_include_depth {
             self.push(
                 DiagnosticKind::IncludeTooDeep,
