@@ -298,7 +298,8 @@ impl LoadOptions {
         self
     }
 
-    /// How deep includes may nest (Asterisk: 10).
+    /// How many levels of includes may sit below the top-level file
+    /// (Asterisk: 10, so 11 files deep in all).
     pub fn max_include_depth(mut self, depth: usize) -> Self {
         self.max_include_depth = depth;
         self
@@ -673,7 +674,7 @@ impl Ctx<'_> {
                 self.included.push(arg_s.clone());
             }
         }
-        if depth >= self.opts.max_include_depth {
+        if depth > self.opts.max_include_depth {
             self.push(
                 DiagnosticKind::IncludeTooDeep,
                 file,
