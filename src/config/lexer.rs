@@ -374,4 +374,32 @@ mod tests {
             other => panic!("{other:?}"),
         }
     }
+
+    proptest::proptest! {
+        /// The fast path gives exactly what the C emulation gives.
+        #[test]
+        fn fast_path_matches_emulation(
+            lines in proptest::collection::vec("[-;\\ a=\n]{0,12}", 1..8),
+        ) {
+            let mut fast = Lexer::new();
+            let mut slow = Lexer::new();
+            for (i, l) in lines.iter().enumerate() {
+                let mut line = l.replace('\n', "").into_bytes();
+                line.push(b'\n');
+                let mut nl = false;
+                let a = match fast.process(&line, i as u32 + 1, &mut nl) {
+                    Content::None => None,
+                    Content::Raw(x, y) => Some(line[x..y].to_vec()),
+                    Content::Scratch(x, y) => Some(fast.scratch[x..y].to_vec()),
+                };
+                let b = match slow.slow(&line, i as u32 + 1, &mut nl) {
+                    Content::None => None,
+                    Content::Raw(x, y) => Some(line[x..y].to_vec()),
+                    Content::Scratch(x, y) => Some(slow.scratch[x..y].to_vec()),
+                };
+                proptest::prop_assert_eq!(a, b);
+                proptest::prop_assert_eq!(fast.depth, slow.depth);
+            }
+        }
+    }
 }
