@@ -307,3 +307,55 @@ fn non_utf8_values_survive_resolution() {
     assert_eq!(c.get("caller"), None);
     assert_eq!(c.variables()[0].value_lossy(), "Jos\u{fffd} M\u{fffd}ller");
 }
+
+#[test]
+fn additions_follow_asterisks_matching_rules() {
+    // (+) only finds non-template categories.
+    let text = b"[tpl](!)\na=1\n[tpl](+)\nb=2\n";
+    let loaded = LoadOptions::new()
+        .strict(false)
+        .load_bytes("t.conf", text)
+        .unwrap();
+    assert_eq!(
+        loaded.diagnostics[0].kind,
+        DiagnosticKind::AddToMissingCategory
+    );
+
+    // (+filter) picks the category whose variables match.
+    let text = b"[ep]\ntype=aor\n[ep]\ntype=endpoint\n[ep](+type=endpoint)\nextra=1\n";
+    let cfg = LoadOptions::new()
+        .load_bytes("f.conf", text)
+        .unwrap()
+        .config;
+    let eps: Vec<_> = cfg.categories().map(|c| c.get("extra")).collect();
+    assert_eq!(eps, [None, Some("1")]);
+
+    // `+=` keeps the `=>` style and the position of the variable it extends.
+    let text = b"[c]\nexten => 1\nother = x\nexten += 2\n";
+    let cfg = LoadOptions::new()
+        .load_bytes("p.conf", text)
+        .unwrap()
+        .config;
+    let v = &cfg.category("c").unwrap().variables()[0];
+    assert_eq!(
+        (v.value_str(), v.is_object(), v.line()),
+        (Some("1 2"), true, 2)
+    );
+    // Without an earlier variable, `+=` is a plain assignment.
+    let cfg = LoadOptions::new()
+        .load_bytes("p.conf", b"[c]\nk += v\n")
+        .unwrap()
+        .config;
+    assert_eq!(cfg.get("c", "k"), Some("v"));
+
+    // Inheritance lists the parent's real name.
+    let cfg = LoadOptions::new()
+        .load_bytes("i.conf", b"[Base](!)\nx=1\n[kid](base)\n")
+        .unwrap()
+        .config;
+    assert_eq!(
+        cfg.category("kid").unwrap().parents().collect::<Vec<_>>(),
+        ["Base"]
+    );
+    assert_eq!(cfg.get("kid", "x"), Some("1"));
+}

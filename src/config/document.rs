@@ -830,7 +830,7 @@ pub(crate) fn line_diagnostic(line: &Line<'_>, file: &Path) -> Option<Diagnostic
         DiagnosticKind::NoEquals => "no '=' (equal sign); line ignored".to_string(),
         DiagnosticKind::NoVariableName => "no variable name before '='; line ignored".to_string(),
         DiagnosticKind::LineTooLong => {
-            format!("line longer than {} bytes; skipped", LINE_LIMIT - 1)
+            format!("line of {} bytes or more; skipped", LINE_LIMIT)
         }
         _ => String::new(),
     };
@@ -875,7 +875,7 @@ fn lex_line(
         a: (NONE, NONE),
         b: (NONE, NONE),
     };
-    if raw.len() >= LINE_LIMIT {
+    if raw.len() - usize::from(eol > 0) >= LINE_LIMIT {
         rec.kind = K_TOOLONG;
         rec.code = code_of(DiagnosticKind::LineTooLong);
         return rec;

@@ -10,8 +10,8 @@
 
 use super::error::DiagnosticKind;
 
-/// A line of this many bytes or more (terminator included) does not fit in
-/// Asterisk's `fgets` buffer and is skipped with a warning.
+/// A line with this many bytes or more before its `\n` does not fit in
+/// Asterisk's 8192-byte `fgets` buffer and is skipped with a warning.
 pub(crate) const LINE_LIMIT: usize = 8191;
 /// Asterisk's limit of nested block comments.
 pub(crate) const MAX_NEST: i32 = 128;

@@ -392,8 +392,53 @@ impl Ctx<'_> {
         }
     }
 
-    fn find_any(&self, name: &[u8]) -> Option<usize> {
-        self.cats.iter().position(|c| eq_ci(&c.name, name))
+    /// Asterisk's `does_category_match`: an empty name matches any category;
+    /// without a filter templates never match.
+    fn category_matches(c: &Category, name: &[u8], filter: &[u8], sep: u8) -> bool {
+        if !name.is_empty() && !eq_ci(&c.name, name) {
+            return false;
+        }
+        if filter.is_empty() {
+            return !c.template;
+        }
+        let mut count = 0;
+        let mut found = 0;
+        let mut template_ok = false;
+        for nvp in filter.split(|&b| b == sep) {
+            count += 1;
+            let mut parts = nvp.splitn(2, |&b| b == b'=');
+            let mname = trim(parts.next().unwrap_or_default());
+            let Some(mvalue) = parts.next().map(trim) else {
+                break;
+            };
+            if mname == b"TEMPLATES" {
+                if eq_ci(mvalue, b"include") {
+                    template_ok |= c.template;
+                    found += 1;
+                } else if eq_ci(mvalue, b"restrict") {
+                    if c.template {
+                        template_ok = true;
+                        found += 1;
+                    } else {
+                        break;
+                    }
+                }
+                continue;
+            }
+            if c.vars
+                .iter()
+                .any(|v| pattern_matches(mname, &v.name) && pattern_matches(mvalue, &v.value))
+            {
+                found += 1;
+            }
+        }
+        found == count && (!c.template || template_ok)
+    }
+
+    fn find(&self, name: &[u8], filter: &[u8], sep: u8) -> Option<usize> {
+        self.cats
+            .iter()
+            .position(|c| Self::category_matches(c, name, filter, sep))
     }
 
     fn run(&mut self, file: &Path, doc: &Document, depth: usize) {
@@ -506,8 +551,8 @@ impl Ctx<'_> {
                         Target::New(c) => c.template = true,
                         Target::Existing(i) => self.cats[*i].template = true,
                     }
-                } else if tok == b"+" {
-                    match self.find_any(&name) {
+                } else if tok.first() == Some(&b'+') {
+                    match self.find(&name, &tok[1..], b'&') {
                         None => {
                             self.push(
                                 DiagnosticKind::AddToMissingCategory,
@@ -527,12 +572,14 @@ impl Ctx<'_> {
                             if let Target::New(c) = &mut target {
                                 let moved = std::mem::take(&mut c.vars);
                                 self.cats[i].vars.extend(moved);
+                                self.cats[i].template |= c.template;
+                                self.current = Some(i);
                             }
                             target = Target::Existing(i);
                         }
                     }
                 } else {
-                    match self.find_any(tok) {
+                    match self.find(tok, b"TEMPLATES=include", b',') {
                         None => {
                             self.push(
                                 DiagnosticKind::MissingParent,
@@ -550,6 +597,7 @@ impl Ctx<'_> {
                         }
                         Some(b) => {
                             let vars = self.cats[b].vars.clone();
+                            let tok = &self.cats[b].name.clone()[..];
                             match &mut target {
                                 Target::New(c) => {
                                     c.vars.extend(vars);
@@ -594,13 +642,16 @@ impl Ctx<'_> {
                     .position(|&b| b >= 33)
                     .unwrap_or(combined.len());
                 combined.drain(..skip);
-                // Asterisk updates the first variable with that name and old value.
+                // Asterisk then updates the last variable with that name
+                // (ignoring case) whose value equals the old one (any value
+                // if it was empty); the line and `=>` style stay.
                 let t = vars
                     .iter()
-                    .position(|v| eq_ci(&v.name, name) && v.value == old)
+                    .rposition(|v| {
+                        eq_ci(&v.name, name) && (old.is_empty() || eq_ci(&v.value, &old))
+                    })
                     .unwrap_or(r);
                 vars[t].value = combined;
-                vars[t].object = false;
                 return;
             }
         }
@@ -807,5 +858,37 @@ impl Ctx<'_> {
         let name = PathBuf::from(format!("#exec {cmd}"));
         self.files.push(name.clone());
         self.run(&name, &doc, depth + 1);
+    }
+}
+
+fn trim(s: &[u8]) -> &[u8] {
+    let a = s
+        .iter()
+        .position(|&b| !b.is_ascii_whitespace())
+        .unwrap_or(s.len());
+    let b = s
+        .iter()
+        .rposition(|&b| !b.is_ascii_whitespace())
+        .map_or(a, |p| p + 1);
+    &s[a..b.max(a)]
+}
+
+/// Asterisk matches filters with POSIX extended regular expressions
+/// (unanchored search). Without a regex engine we support the literal
+/// subset: a plain substring, optionally anchored with `^` and/or `$`.
+fn pattern_matches(pat: &[u8], text: &[u8]) -> bool {
+    let (start, pat) = match pat.first() {
+        Some(b'^') => (true, &pat[1..]),
+        _ => (false, pat),
+    };
+    let (end, pat) = match pat.last() {
+        Some(b'$') => (true, &pat[..pat.len() - 1]),
+        _ => (false, pat),
+    };
+    match (start, end) {
+        (true, true) => text == pat,
+        (true, false) => text.starts_with(pat),
+        (false, true) => text.ends_with(pat),
+        (false, false) => pat.is_empty() || text.windows(pat.len()).any(|w| w == pat),
     }
 }
