@@ -393,10 +393,11 @@ impl Document {
         &self.nest_limit
     }
 
-    /// The problems visible in this file alone (no include expansion, no
-    /// category bookkeeping), in line order: what Asterisk warns about per
-    /// line plus an unterminated block comment. [`LoadOptions`](super::LoadOptions)
-    /// gives the complete list.
+    /// The syntax problems of single lines (unclosed `]` or `)`, invalid
+    /// escape, no `=`, no name, too long, nest limit) plus an unterminated
+    /// block comment, in line order. Directives and category references are
+    /// checked by [`LoadOptions`](super::LoadOptions), which gives the
+    /// complete list in Asterisk's order.
     pub fn diagnostics(&self, file: &Path) -> Vec<Diagnostic> {
         let mut out = Vec::new();
         let mut nl = self.nest_limit.iter().peekable();
