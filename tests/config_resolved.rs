@@ -359,3 +359,35 @@ fn additions_follow_asterisks_matching_rules() {
     );
     assert_eq!(cfg.get("kid", "x"), Some("1"));
 }
+
+#[test]
+fn globbed_files_share_the_current_category() {
+    let d = scratch("globcat");
+    std::fs::create_dir_all(d.join("d")).unwrap();
+    std::fs::write(d.join("main.conf"), "[top]\n#include \"d/*.conf\"\n").unwrap();
+    std::fs::write(
+        d.join("d/1.conf"),
+        "[one]\na = 1\n#include \"inner.conf\"\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("d/2.conf"), "b = 2\n").unwrap();
+    std::fs::write(d.join("inner.conf"), "[inner]\n").unwrap();
+    let cfg = LoadOptions::new().load(d.join("main.conf")).unwrap().config;
+    // Like Asterisk, 2.conf goes on in the category 1.conf ended in, not in
+    // the one its own include opened last.
+    assert_eq!(cfg.get("one", "b"), Some("2"));
+    assert!(cfg.category("inner").unwrap().variables().is_empty());
+    // A later, separate include starts in the category opened last.
+    std::fs::write(
+        d.join("main.conf"),
+        "[top]\n#include \"inner.conf\"\n#include \"d/2.conf\"\n",
+    )
+    .unwrap();
+    let cfg = LoadOptions::new()
+        .strict(false)
+        .load(d.join("main.conf"))
+        .unwrap()
+        .config;
+    assert_eq!(cfg.get("inner", "b"), Some("2"));
+    let _ = std::fs::remove_dir_all(&d);
+}

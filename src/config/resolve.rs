@@ -362,7 +362,7 @@ impl LoadOptions {
         let mut ctx = self.ctx(base);
         ctx.stack.push(canon(name));
         ctx.files.push(name.to_path_buf());
-        ctx.run(name, doc, 1);
+        ctx.run(name, doc, 1, None);
         self.finish(ctx)
     }
 
@@ -441,9 +441,17 @@ impl Ctx<'_> {
             .position(|c| Self::category_matches(c, name, filter, sep))
     }
 
-    fn run(&mut self, file: &Path, doc: &Document, depth: usize) {
+    /// Read one file. It starts in `start` (or, if `None`, in the category
+    /// most recently opened) and returns the category it ended in.
+    fn run(
+        &mut self,
+        file: &Path,
+        doc: &Document,
+        depth: usize,
+        start: Option<usize>,
+    ) -> Option<usize> {
         let farc: Arc<Path> = Arc::from(file);
-        let mut cat: Option<usize> = self.current;
+        let mut cat: Option<usize> = start.or(self.current);
         let mut nl = doc.nest_limit_lines().iter().peekable();
         let mut last_line = 0u32;
         for line in doc.lines() {
@@ -503,6 +511,7 @@ impl Ctx<'_> {
                 );
             }
         }
+        cat
     }
 
     fn no_category(&mut self, file: &Path, line: &Line<'_>) {
@@ -758,6 +767,7 @@ impl Ctx<'_> {
             self.base.join(p)
         };
         let mut count = 0;
+        let mut glob_cat = None;
         for f in glob::expand(&pattern) {
             if self.stop {
                 return;
@@ -817,7 +827,9 @@ impl Ctx<'_> {
             };
             self.files.push(f.clone());
             self.stack.push(c);
-            self.run(&f, &doc, depth + 1);
+            // Asterisk reads all files of one glob with the same local
+            // category: the next file goes on where the previous one ended.
+            glob_cat = self.run(&f, &doc, depth + 1, glob_cat);
             self.stack.pop();
         }
         if count == 0 && !is_try {
@@ -857,7 +869,7 @@ impl Ctx<'_> {
         };
         let name = PathBuf::from(format!("#exec {cmd}"));
         self.files.push(name.clone());
-        self.run(&name, &doc, depth + 1);
+        self.run(&name, &doc, depth + 1, None);
     }
 }
 
