@@ -229,7 +229,7 @@ fn missing_include_strict_and_lenient() {
     assert!(loaded.refused);
     assert_eq!(loaded.config.get("m", "k"), Some("v"));
     let d = &loaded.diagnostics[0];
-    assert_eq!((d.line, d.column, d.severity()), (2, 1, Severity::Error));
+    assert_eq!((d.line, d.column, d.severity()), (2, 11, Severity::Error));
 }
 
 #[test]

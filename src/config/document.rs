@@ -229,6 +229,13 @@ impl<'a> Line<'a> {
         self.first_column()
     }
 
+    /// 1-based column where the options, value or argument begin, when the
+    /// line was not rewritten by comment removal.
+    pub(crate) fn detail_column(&self) -> Option<u32> {
+        let r = self.rec();
+        (r.flags & F_AUX == 0 && r.flags & F_HAS_B != 0).then(|| r.b.0 - r.start + 1)
+    }
+
     /// 1-based column of the first non-blank byte of the line.
     pub fn first_column(&self) -> u32 {
         let t = self.text();

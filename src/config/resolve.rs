@@ -554,7 +554,11 @@ impl Ctx<'_> {
             _ => None,
         };
         if let Some(opts) = options {
+            let opts_col = line.detail_column();
+            let mut off = 0u32;
             for tok in opts.split(|&b| b == b',') {
+                let col = opts_col.map_or(col, |c| c + off);
+                off += tok.len() as u32 + 1;
                 if tok == b"!" {
                     match &mut target {
                         Target::New(c) => c.template = true,
@@ -721,6 +725,7 @@ impl Ctx<'_> {
             return;
         };
         let arg_s = String::from_utf8_lossy(arg).into_owned();
+        let col = line.detail_column().unwrap_or(col);
         if !is_exec {
             if self.included.contains(&arg_s) {
                 self.push(
