@@ -234,3 +234,41 @@ fn category_edits() {
     );
     assert!(doc.is_edited());
 }
+
+#[test]
+fn edits_never_change_what_is_commented_out() {
+    // A value ending in `-` or `\` must not fuse with a kept `;` comment.
+    for v in [&b"x-"[..], b"x--", b"x\\"] {
+        let mut doc = Document::from_slice(b"[a]\nk = v;c\nj = 1\n").unwrap();
+        doc.set_variable("a", "k", v).unwrap();
+        let again = Document::from_slice(&doc.to_bytes()).unwrap();
+        assert_eq!(var(&again, "a", "k"), [v]);
+        assert_eq!(var(&again, "a", "j"), [b"1"]);
+        assert!(again.unterminated_comment().is_none());
+    }
+    // Lines that open, close or sit in a block comment are not touched.
+    let mut doc = Document::from_slice(b"[a]\nk = v ;-- open\nhidden = 1\n--; j = 2\n").unwrap();
+    assert_eq!(var(&doc, "a", "j"), [b"2"]);
+    assert_eq!(
+        doc.remove_variable("a", "k"),
+        Err(EditError::InsideBlockComment)
+    );
+    assert_eq!(
+        doc.set_variable("a", "k", b"w"),
+        Err(EditError::InsideBlockComment)
+    );
+    assert_eq!(
+        doc.set_variable("a", "j", b"w"),
+        Err(EditError::InsideBlockComment)
+    );
+    assert_eq!(doc.rename_category("a", "b"), Ok(()));
+    assert!(!doc.to_bytes().is_empty());
+    let mut doc = Document::from_slice(b"[a]\n;-- open").unwrap();
+    assert_eq!(
+        doc.add_category("b", ""),
+        Err(EditError::InsideBlockComment)
+    );
+    assert_eq!(doc.add_variable("a", "k", Op::Assign, b"v"), Ok(()));
+    // The header ends outside the comment, so the new line lands right after it.
+    assert_eq!(doc.to_bytes(), b"[a]\nk = v\n;-- open");
+}

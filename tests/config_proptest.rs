@@ -94,4 +94,27 @@ proptest! {
         prop_assert_eq!(vars[1].value().unwrap(), &b"x;y"[..]);
         prop_assert_eq!(vars[1].op(), Some(Op::Object));
     }
+
+    #[test]
+    fn replacing_a_value_reads_back(
+        suffix in prop_oneof![Just(""), Just(";c"), Just(" ; c"), Just(" ;-- x --; "), Just("\\;x")],
+        value in "[!-~]([ -~]{0,20}[!-~])?",
+        crlf in any::<bool>(),
+    ) {
+        let eol = if crlf { "\r\n" } else { "\n" };
+        let text = format!("[e]{eol}k = v{suffix}{eol}j = 1{eol}");
+        let mut doc = Document::from_slice(text.as_bytes()).unwrap();
+        doc.set_variable("e", "k", value.as_bytes()).unwrap();
+        let out = doc.to_bytes();
+        let again = Document::from_slice(&out).unwrap();
+        let vars = again.variables("e");
+        prop_assert_eq!(vars.len(), 2);
+        prop_assert_eq!(vars[0].value().unwrap(), value.as_bytes());
+        prop_assert_eq!(vars[1].value().unwrap(), &b"1"[..]);
+        // The other lines are byte-identical.
+        let head = format!("[e]{eol}");
+        let tail = format!("j = 1{eol}");
+        prop_assert_eq!(again.line(0).unwrap().raw(), head.as_bytes());
+        prop_assert_eq!(again.line(2).unwrap().raw(), tail.as_bytes());
+    }
 }

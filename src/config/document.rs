@@ -69,6 +69,10 @@ const F_ESCAPED: u8 = 2;
 const F_OBJECT: u8 = 4;
 const F_APPEND: u8 = 8;
 const F_HAS_B: u8 = 16;
+/// A block comment is open when the line starts.
+const F_START_IN: u8 = 32;
+/// A block comment is open when the line ends.
+const F_END_IN: u8 = 64;
 
 const NONE: u32 = u32::MAX;
 
@@ -537,17 +541,40 @@ impl Document {
         )
     }
 
+    /// Refuse to touch a line whose rewriting could change what is commented out.
+    fn check_neutral(&self, index: usize) -> Result<(), EditError> {
+        if self.lines[index].flags & (F_START_IN | F_END_IN) != 0 {
+            return Err(EditError::InsideBlockComment);
+        }
+        Ok(())
+    }
+
     /// Make sure the last line ends with a terminator (before appending after it).
     fn terminate_last(&mut self) {
         if let Some(last) = self.lines.last() {
             if last.eol == 0 {
-                let text = Line {
-                    doc: self,
-                    index: self.lines.len() - 1,
+                // Move the line's bytes to the end of the buffer and add a
+                // terminator; its meaning (and comment state) is unchanged.
+                let mut rec = *last;
+                let text = self.buf[rec.start as usize..(rec.start + rec.len) as usize].to_vec();
+                let new_start = self.buf.len() as u32;
+                self.buf.extend_from_slice(&text);
+                let eol = self.eol();
+                self.buf.extend_from_slice(eol);
+                let shift = |v: u32| {
+                    if v == NONE {
+                        v
+                    } else {
+                        v - rec.start + new_start
+                    }
+                };
+                if rec.flags & F_AUX == 0 {
+                    rec.a = (shift(rec.a.0), shift(rec.a.1));
+                    rec.b = (shift(rec.b.0), shift(rec.b.1));
                 }
-                .raw()
-                .to_vec();
-                let rec = self.new_line(&text);
+                rec.start = new_start;
+                rec.len += eol.len() as u32;
+                rec.eol = eol.len() as u8;
                 *self.lines.last_mut().unwrap() = rec;
             }
         }
@@ -576,6 +603,7 @@ impl Document {
         });
         match found {
             Some(i) => {
+                self.check_neutral(i)?;
                 let esc = escape_value(value);
                 let l = Line {
                     doc: self,
@@ -589,6 +617,12 @@ impl Document {
                     let vend = r.b.1 as usize;
                     let mut t = self.buf[r.start as usize..vstart].to_vec();
                     t.extend_from_slice(&esc);
+                    // `-` or `\` right before a kept `;` comment would turn it
+                    // into `--;` or `\;`: keep them apart.
+                    if self.buf.get(vend) == Some(&b';') && matches!(esc.last(), Some(b'-' | b'\\'))
+                    {
+                        t.push(b' ');
+                    }
                     t.extend_from_slice(
                         &self.buf[vend..(r.start + r.len - u32::from(r.eol)) as usize],
                     );
@@ -637,6 +671,7 @@ impl Document {
             .rev()
             .find(|&i| matches!(self.lines[i].kind, K_VARIABLE | K_DIRECTIVE))
             .unwrap_or(h);
+        self.check_neutral(after)?;
         let mut text = name.as_bytes().to_vec();
         text.push(b' ');
         text.extend_from_slice(op.as_str().as_bytes());
@@ -667,6 +702,9 @@ impl Document {
                 l.kind() == LineKind::Variable && eq_ci(l.range_a(), name.as_bytes())
             })
             .collect();
+        for &i in &doomed {
+            self.check_neutral(i)?;
+        }
         for &i in doomed.iter().rev() {
             self.lines.remove(i);
         }
@@ -692,6 +730,9 @@ impl Document {
         if !options.is_empty() {
             text.extend_from_slice(format!("({options})").as_bytes());
         }
+        if self.lines.last().is_some_and(|l| l.flags & F_END_IN != 0) {
+            return Err(EditError::InsideBlockComment);
+        }
         self.terminate_last();
         let rec = self.new_line(&text);
         self.lines.push(rec);
@@ -704,6 +745,7 @@ impl Document {
     pub fn rename_category(&mut self, old: &str, new: &str) -> Result<(), EditError> {
         check_category_name(new)?;
         let h = self.find_category(old).ok_or(EditError::NoSuchCategory)?;
+        self.check_neutral(h)?;
         let r = self.lines[h];
         if r.flags & F_AUX != 0 {
             // The header went through comment rewriting; rebuild it.
@@ -743,6 +785,9 @@ impl Document {
     pub fn remove_category(&mut self, name: &str) -> Result<(), EditError> {
         let h = self.find_category(name).ok_or(EditError::NoSuchCategory)?;
         let sec = self.section(h);
+        if self.lines[h].flags & F_START_IN != 0 || self.lines[sec.end - 1].flags & F_END_IN != 0 {
+            return Err(EditError::InsideBlockComment);
+        }
         self.lines.drain(h..sec.end);
         self.edited = true;
         Ok(())
@@ -759,6 +804,10 @@ pub enum EditError {
     /// The text cannot be written as asked (a line break would inject lines, ...).
     #[error("invalid text: {0}")]
     InvalidText(&'static str),
+    /// The edit would touch a line where a block comment opens, closes or
+    /// continues, which could comment out (or bring back) other lines.
+    #[error("the line is part of a block comment")]
+    InsideBlockComment,
 }
 
 fn check_value(v: &[u8]) -> Result<(), EditError> {
@@ -883,6 +932,9 @@ fn lex_line(
         a: (NONE, NONE),
         b: (NONE, NONE),
     };
+    if lx.depth != 0 {
+        rec.flags |= F_START_IN | F_END_IN;
+    }
     if raw.len() - usize::from(eol > 0) >= LINE_LIMIT {
         rec.kind = K_TOOLONG;
         rec.code = code_of(DiagnosticKind::LineTooLong);
@@ -900,6 +952,11 @@ fn lex_line(
     let content = lx.process(logical, lineno, &mut nl);
     if nl {
         nest_limit.push(lineno);
+    }
+    if lx.depth != 0 {
+        rec.flags |= F_END_IN;
+    } else {
+        rec.flags &= !F_END_IN;
     }
     let (src, a, b, in_aux): (&[u8], usize, usize, bool) = match content {
         Content::None => return rec,
