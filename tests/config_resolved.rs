@@ -39,7 +39,8 @@ fn templates_inheritance_and_additions() {
     let listed: Vec<_> = cfg.categories().map(|c| c.name().into_owned()).collect();
     assert_eq!(listed, ["general", "alice", "bob"]);
     assert!(cfg.category("base").is_none());
-    let base = cfg.category_or_template("base").unwrap();
+    let base = cfg.template("base").unwrap();
+    assert!(cfg.template("alice").is_none());
     assert!(base.is_template());
 
     let office = cfg.category_or_template("office").unwrap();

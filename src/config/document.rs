@@ -580,15 +580,36 @@ impl Document {
         }
     }
 
-    /// Set a variable in the first category named `category`: the value of its
-    /// last line named `name` is replaced (everything else on the line,
-    /// including a trailing comment, is kept); if there is none, a line
-    /// `name = value` is added.
+    /// Replace the value of the last line named `name` (ASCII
+    /// case-insensitive) in the first category named `category`; everything
+    /// else on the line, including a trailing comment, is kept. Fails with
+    /// [`EditError::NoSuchVariable`] if there is no such line.
+    pub fn replace_variable(
+        &mut self,
+        category: &str,
+        name: &str,
+        value: &[u8],
+    ) -> Result<(), EditError> {
+        self.set_or_add(category, name, value, false)
+    }
+
+    /// Like [`Document::replace_variable`], but adds a line `name = value`
+    /// after the category's last variable when there is none.
     pub fn set_variable(
         &mut self,
         category: &str,
         name: &str,
         value: &[u8],
+    ) -> Result<(), EditError> {
+        self.set_or_add(category, name, value, true)
+    }
+
+    fn set_or_add(
+        &mut self,
+        category: &str,
+        name: &str,
+        value: &[u8],
+        add: bool,
     ) -> Result<(), EditError> {
         check_value(value)?;
         let h = self
@@ -647,7 +668,8 @@ impl Document {
                 self.edited = true;
                 Ok(())
             }
-            None => self.add_variable(category, name, Op::Assign, value),
+            None if add => self.add_variable(category, name, Op::Assign, value),
+            None => Err(EditError::NoSuchVariable),
         }
     }
 
@@ -801,6 +823,9 @@ pub enum EditError {
     /// No category of that name.
     #[error("no such category")]
     NoSuchCategory,
+    /// No variable of that name in the category.
+    #[error("no such variable")]
+    NoSuchVariable,
     /// The text cannot be written as asked (a line break would inject lines, ...).
     #[error("invalid text: {0}")]
     InvalidText(&'static str),

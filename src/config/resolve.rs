@@ -188,6 +188,14 @@ impl Config {
         self.categories().find(|c| eq_ci(&c.name, name.as_bytes()))
     }
 
+    /// The first template named `name` (templates are hidden from
+    /// [`Config::categories`] but can be looked up).
+    pub fn template(&self, name: &str) -> Option<&Category> {
+        self.cats
+            .iter()
+            .find(|c| c.template && eq_ci(&c.name, name.as_bytes()))
+    }
+
     /// The first category or template named `name`.
     pub fn category_or_template(&self, name: &str) -> Option<&Category> {
         self.cats.iter().find(|c| eq_ci(&c.name, name.as_bytes()))
