@@ -1,1 +1,25 @@
-//! The Asterisk Gateway Interface (AGI): see issue.
+//! The Asterisk Gateway Interface (AGI): typed commands and replies, a
+//! sans-IO protocol core, stdio AGI, a poll-driven FastAGI server, the
+//! sans-IO part of AsyncAGI, and debugging aids.
+//!
+//! ```text
+//!            bytes in                       bytes out
+//!  Asterisk ─────────▶ codec (Env, Reply) ◀───────── Command::encode
+//!                          │        ▲
+//!                          ▼        │
+//!                 Session core / Script (sans-IO)
+//!                          │
+//!        ┌─────────────────┼─────────────────────┐
+//!      stdio::Agi     fastagi::Server (mio)   asyncagi (AMI events)
+//! ```
+//!
+//! See `docs/agi.md` for the session model and the debugging facilities.
+
+pub mod codec;
+pub mod command;
+pub mod commands;
+pub mod error;
+
+pub use codec::{Env, Frame, Limits, OwnedReply, Reply, ReplyFramer, Status};
+pub use command::{ChannelState, Command, DigitsInput, Playback, RecordEnd, Recording};
+pub use error::{AgiError, HangupSource};
