@@ -423,7 +423,7 @@ impl<'a> Reply<'a> {
                 .map_or(0, |p| p + 1);
             let usage = &body_trim[..last_start];
             let last = &body_trim[last_start..];
-            if last.len() < 4 || &last[..3] != &first[..3] || last[3] != b' ' {
+            if last.len() < 4 || last[..3] != first[..3] || last[3] != b' ' {
                 return Err(AgiError::protocol("unterminated multi-line reply", frame));
             }
             return Ok(Reply {
