@@ -240,14 +240,13 @@ impl Server {
                         self.free.push(slot);
                         continue;
                     }
-                    let _ = stream.set_nodelay(true);
                     self.next_id += 1;
                     self.stats.active += 1;
                     self.conns[slot] = Some(Conn {
                         stream,
                         session: Session::new(self.limits),
                         inbuf: Vec::new(),
-                        out: Vec::new(),
+                        out: Vec::with_capacity(128),
                         out_pos: 0,
                         id: self.next_id,
                         want_write: false,
@@ -345,8 +344,15 @@ impl Server {
             close = true;
         }
         if close {
-            let mut c = conns[slot].take().expect("slot in use");
-            let _ = registry.deregister(&mut c.stream);
+            let c = conns[slot].take();
+            // On Linux closing the only descriptor removes it from epoll;
+            // elsewhere deregister explicitly.
+            #[cfg(not(target_os = "linux"))]
+            if let Some(mut c) = c {
+                let _ = registry.deregister(&mut c.stream);
+            }
+            #[cfg(target_os = "linux")]
+            drop(c);
             self.free.push(slot);
             self.stats.active -= 1;
             self.stats.closed += 1;

@@ -428,6 +428,9 @@ impl<S> Script<S> {
 
     fn push(&mut self, line: Result<Range<usize>, AgiError>, cb: Option<Callback<S>>) {
         let step = Step { line, cb };
+        if self.steps.capacity() == 0 {
+            self.steps.reserve(8);
+        }
         match &mut self.insert_at {
             Some(i) => {
                 self.steps.insert(*i, step);
@@ -438,6 +441,9 @@ impl<S> Script<S> {
     }
 
     fn encode<C: Command>(&mut self, cmd: &C) -> Result<Range<usize>, AgiError> {
+        if self.lines.capacity() == 0 {
+            self.lines.reserve(128);
+        }
         let start = self.lines.len();
         cmd.encode(&mut self.lines)?;
         Ok(start..self.lines.len())
