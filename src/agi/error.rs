@@ -15,6 +15,9 @@ pub enum HangupSource {
     /// The transport reported a broken pipe while writing a command (the
     /// stdio equivalent of SIGHUP when `AGISIGHUP=no` is not set).
     BrokenPipe,
+    /// The AsyncAGI session ended (`AsyncAGIEnd`), or the channel is not in
+    /// AsyncAGI.
+    SessionEnded,
 }
 
 impl fmt::Display for HangupSource {
@@ -24,6 +27,7 @@ impl fmt::Display for HangupSource {
             HangupSource::DeadChannel => "511 dead channel",
             HangupSource::Eof => "end of stream",
             HangupSource::BrokenPipe => "broken pipe",
+            HangupSource::SessionEnded => "AsyncAGI session ended",
         })
     }
 }

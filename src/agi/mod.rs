@@ -31,4 +31,5 @@ pub use stdio::Agi;
 pub use trace::{TraceSwitch, WireTrace};
 pub mod fastagi;
 pub use fastagi::Server;
+pub mod asyncagi;
 pub mod debug;
