@@ -53,7 +53,7 @@ pub enum AsyncEvent {
         /// Channel name.
         channel: String,
         /// Its decoded environment.
-        env: Env,
+        env: Box<Env>,
     },
     /// A result for a command sent without a callback (or by someone else).
     Reply {
@@ -278,7 +278,10 @@ impl AsyncAgi {
                         pending: VecDeque::new(),
                     },
                 );
-                Some(AsyncEvent::Started { channel, env })
+                Some(AsyncEvent::Started {
+                    channel,
+                    env: Box::new(env),
+                })
             }
             "exec" => {
                 let id = get("CommandId")
