@@ -36,6 +36,9 @@ use mio::{Events, Interest, Poll, Registry, Token};
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::SocketAddr;
 
+/// Connection events between two extra accept() calls.
+const ACCEPT_EVERY: u32 = 32;
+
 type Factory = Box<dyn FnMut(&Env) -> Box<dyn Handler>>;
 
 struct Conn {
@@ -75,6 +78,7 @@ pub struct Server {
     next_id: u64,
     max_conns: usize,
     stats: ServerStats,
+    since_accept: u32,
 }
 
 impl std::fmt::Debug for Server {
@@ -117,6 +121,7 @@ impl Server {
             next_id: 0,
             max_conns: 1 << 20,
             stats: ServerStats::default(),
+            since_accept: 0,
         }
     }
 
@@ -188,6 +193,13 @@ impl Server {
         }
         let slot = event.token().0 - self.base.0 - 1;
         self.drive(registry, slot, event.is_writable(), event.is_read_closed());
+        // Drain the accept queue now and then while working through a big
+        // batch of events: the kernel queue holds only `backlog` pending
+        // connections, and a full queue drops SYNs (a 1 s client retry).
+        self.since_accept += 1;
+        if self.since_accept >= ACCEPT_EVERY {
+            self.accept(registry);
+        }
     }
 
     /// Run forever on a private `Poll`.
@@ -217,6 +229,7 @@ impl Server {
     }
 
     fn accept(&mut self, registry: &Registry) {
+        self.since_accept = 0;
         loop {
             match self.listener.accept() {
                 Ok((mut stream, _)) => {
