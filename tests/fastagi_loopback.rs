@@ -244,3 +244,23 @@ fn peer_closing_mid_session_and_garbage_do_not_hurt_the_server() {
     stop.store(true, Ordering::Relaxed);
     h.join().unwrap();
 }
+
+#[test]
+fn silent_connection_is_closed_after_env_timeout() {
+    let (addr, stop, h) = start(|s| {
+        s.set_env_timeout(Some(Duration::from_millis(200)));
+        s.fallback(bench_script);
+    });
+    let mut c = TcpStream::connect(addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    c.write_all(b"agi_network: yes\n").unwrap();
+    let t = std::time::Instant::now();
+    let mut v = Vec::new();
+    let _ = c.read_to_end(&mut v);
+    assert!(v.is_empty());
+    let waited = t.elapsed();
+    assert!(waited >= Duration::from_millis(150), "{waited:?}");
+    assert!(waited < Duration::from_secs(5), "{waited:?}");
+    stop.store(true, Ordering::Relaxed);
+    h.join().unwrap();
+}

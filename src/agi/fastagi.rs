@@ -35,6 +35,7 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Registry, Token};
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 /// Connection events between two extra accept() calls.
 const ACCEPT_EVERY: u32 = 32;
@@ -49,6 +50,7 @@ struct Conn {
     out_pos: usize,
     id: u64,
     want_write: bool,
+    accepted: Instant,
 }
 
 /// Statistics of a [`Server`].
@@ -79,6 +81,7 @@ pub struct Server {
     max_conns: usize,
     stats: ServerStats,
     since_accept: u32,
+    env_timeout: Option<Duration>,
 }
 
 impl std::fmt::Debug for Server {
@@ -122,6 +125,7 @@ impl Server {
             max_conns: 1 << 20,
             stats: ServerStats::default(),
             since_accept: 0,
+            env_timeout: Some(Duration::from_secs(10)),
         }
     }
 
@@ -163,6 +167,41 @@ impl Server {
     /// connections are closed at once. Also bounds the token range used.
     pub fn set_max_connections(&mut self, n: usize) {
         self.max_conns = n.max(1);
+    }
+
+    /// Close connections that have not completed the environment block
+    /// this long after they were accepted (default 10 s; `None`: never).
+    /// Applied by [`expire`](Self::expire).
+    pub fn set_env_timeout(&mut self, timeout: Option<Duration>) {
+        self.env_timeout = timeout;
+    }
+
+    /// Close connections whose environment block is overdue at `now` (see
+    /// [`set_env_timeout`](Self::set_env_timeout)); returns how many. Call it
+    /// now and then from your loop ([`run`](Self::run) does, every second).
+    pub fn expire(&mut self, registry: &Registry, now: Instant) -> usize {
+        let Some(limit) = self.env_timeout else {
+            return 0;
+        };
+        let mut n = 0;
+        for slot in 0..self.conns.len() {
+            let overdue = matches!(&self.conns[slot], Some(c)
+                if !c.session.is_started() && now.saturating_duration_since(c.accepted) >= limit);
+            if overdue {
+                if let Some(mut c) = self.conns[slot].take() {
+                    c.session.handle_error(super::error::AgiError::protocol(
+                        "environment block not received in time",
+                        b"",
+                    ));
+                    let _ = registry.deregister(&mut c.stream);
+                    self.free.push(slot);
+                    self.stats.active -= 1;
+                    self.stats.closed += 1;
+                    n += 1;
+                }
+            }
+        }
+        n
     }
 
     /// Trace all sessions (or stop with `None`).
@@ -214,14 +253,19 @@ impl Server {
         poll.registry()
             .register(self, Token(0), Interest::READABLE)?;
         let mut events = Events::with_capacity(1024);
+        let mut last_expire = Instant::now();
         while !stop(self) {
-            match poll.poll(&mut events, Some(std::time::Duration::from_millis(100))) {
+            match poll.poll(&mut events, Some(Duration::from_millis(100))) {
                 Ok(()) => {}
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
             for ev in events.iter() {
                 self.handle_event(poll.registry(), ev);
+            }
+            if last_expire.elapsed() >= Duration::from_secs(1) {
+                last_expire = Instant::now();
+                self.expire(poll.registry(), last_expire);
             }
         }
         poll.registry().deregister(self)?;
@@ -263,6 +307,7 @@ impl Server {
                         out_pos: 0,
                         id: self.next_id,
                         want_write: false,
+                        accepted: Instant::now(),
                     });
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,

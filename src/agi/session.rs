@@ -150,6 +150,11 @@ impl<H: Handler> Session<H> {
         matches!(self.phase, Phase::Done)
     }
 
+    /// True once the environment block is complete.
+    pub fn is_started(&self) -> bool {
+        !matches!(self.phase, Phase::Env(_))
+    }
+
     /// True while a command waits for its reply.
     pub fn awaiting_reply(&self) -> bool {
         self.in_flight
