@@ -262,3 +262,35 @@ fn reporter_formats_chain_and_splits_verbose_lines() {
         .unwrap();
     assert_eq!(out, b"VERBOSE \"AGI: boom\" 1\nVERBOSE \"AGI: bang\" 1\n");
 }
+
+#[test]
+fn reporter_queues_verbose_lines_in_a_script() {
+    let mut session: Session<Script<()>> = Session::default();
+    let mut out = Vec::new();
+    let mut tap = |_: Direction, _: &[u8]| {};
+    session.handle_input(
+        b"agi_network_script: x\n\n",
+        &mut out,
+        |_| {
+            let mut s = Script::new(());
+            s.then(RawCommand::new("FOO"), |s, r| {
+                if let Err(e) = r {
+                    Reporter::new().backtrace(false).queue_report(s, &e);
+                }
+            });
+            s.run(Hangup::new());
+            Some(s)
+        },
+        &mut tap,
+    );
+    session.handle_input(
+        b"510 Invalid or unknown command\n",
+        &mut out,
+        |_| None,
+        &mut tap,
+    );
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "FOO\nVERBOSE \"AGI: error: invalid or unknown AGI command (510)\" 1\n"
+    );
+}

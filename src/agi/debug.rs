@@ -159,6 +159,23 @@ impl Reporter {
         }
     }
 
+    /// Queue the report of `err` in a FastAGI [`Script`](super::session::Script)
+    /// (as `VERBOSE` commands whose results are ignored; they run next) and
+    /// write it to the log file.
+    pub fn queue_report<S>(
+        &self,
+        script: &mut super::session::Script<S>,
+        err: &(dyn Error + 'static),
+    ) {
+        let text = self.format_error(err);
+        let _ = self.write_file(&text);
+        if self.level.is_some() {
+            for cmd in self.verbose_commands(&text) {
+                script.then(cmd, |_, _| {});
+            }
+        }
+    }
+
     /// Write the `VERBOSE` lines for `text` to `out` without reading replies
     /// (for panic hooks and other last-gasp paths).
     pub fn write_verbose_lines(&self, text: &str, out: &mut dyn Write) -> io::Result<()> {
