@@ -1,1 +1,35 @@
-//! The Asterisk Gateway Interface (AGI): see issue.
+//! The Asterisk Gateway Interface (AGI): typed commands and replies, a
+//! sans-IO protocol core, stdio AGI, a poll-driven FastAGI server, the
+//! sans-IO part of AsyncAGI, and debugging aids.
+//!
+//! ```text
+//!            bytes in                       bytes out
+//!  Asterisk ─────────▶ codec (Env, Reply) ◀───────── Command::encode
+//!                          │        ▲
+//!                          ▼        │
+//!                 Session core / Script (sans-IO)
+//!                          │
+//!        ┌─────────────────┼─────────────────────┐
+//!      stdio::Agi     fastagi::Server (mio)   asyncagi (AMI events)
+//! ```
+//!
+//! See `docs/agi.md` for the session model and the debugging facilities.
+
+pub mod codec;
+pub mod command;
+pub mod commands;
+pub mod error;
+
+pub use codec::{Env, Frame, Limits, OwnedReply, Reply, ReplyFramer, Status};
+pub use command::{ChannelState, Command, DigitsInput, Playback, RecordEnd, Recording};
+pub use error::{AgiError, HangupSource};
+pub mod session;
+pub use session::{Handler, Script, Session};
+pub mod stdio;
+pub mod trace;
+pub use stdio::Agi;
+pub use trace::{TraceSwitch, WireTrace};
+pub mod fastagi;
+pub use fastagi::Server;
+pub mod asyncagi;
+pub mod debug;

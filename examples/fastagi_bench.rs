@@ -1,0 +1,59 @@
+//! FastAGI benchmark server (for `agi-load`).
+//!
+//! ```text
+//! cargo run --release --example fastagi_bench -- --listen 127.0.0.1:4573
+//! ```
+//!
+//! Every session runs ANSWER, GET VARIABLE CALLERID(num), SET VARIABLE
+//! BENCH "1", STREAM FILE beep "", HANGUP, then the socket is closed. This
+//! is the high-concurrency shape: no per-call state, no callbacks, every
+//! command fire-and-forget (an error ends the session early). Stops after
+//! `--sessions N` sessions if given, printing counters to stderr.
+use asterisk_io::agi::commands::{Answer, GetVariable, Hangup, SetVariable, StreamFile};
+use asterisk_io::agi::{Env, Script, Server};
+use std::net::SocketAddr;
+
+fn bench(_env: &Env) -> Script<()> {
+    let mut s = Script::new(());
+    s.run(Answer)
+        .run(GetVariable::new("CALLERID(num)"))
+        .run(SetVariable::new("BENCH", "1"))
+        .run(StreamFile::new("beep", ""))
+        .run(Hangup::new());
+    s
+}
+
+fn main() {
+    let mut listen: Option<SocketAddr> = None;
+    let mut sessions: Option<u64> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--listen" => listen = args.next().and_then(|v| v.parse().ok()),
+            "--sessions" => sessions = args.next().and_then(|v| v.parse().ok()),
+            _ => {
+                eprintln!("usage: fastagi_bench --listen IP:PORT [--sessions N]");
+                std::process::exit(2);
+            }
+        }
+    }
+    let Some(addr) = listen else {
+        eprintln!("usage: fastagi_bench --listen IP:PORT [--sessions N]");
+        std::process::exit(2);
+    };
+    let mut server = Server::bind(addr).unwrap_or_else(|e| {
+        eprintln!("fastagi_bench: cannot listen on {addr}: {e}");
+        std::process::exit(1);
+    });
+    server.fallback(bench);
+    eprintln!(
+        "fastagi_bench listening on {}",
+        server.local_addr().expect("bound")
+    );
+    let res = server.run_until(|s| sessions.is_some_and(|n| s.stats().closed >= n));
+    eprintln!("fastagi_bench: {:?}", server.stats());
+    if let Err(e) = res {
+        eprintln!("fastagi_bench: {e}");
+        std::process::exit(1);
+    }
+}

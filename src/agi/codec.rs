@@ -1,0 +1,744 @@
+//! Sans-IO AGI codec: the environment block and the replies.
+//!
+//! Both parsers work over a caller-owned byte buffer that starts at the
+//! beginning of the frame being parsed. They are incremental: a call returns
+//! [`Status::Partial`] when more bytes are needed and remembers how far it
+//! scanned, so feeding a growing buffer never rescans old bytes. Lines are
+//! LF-terminated (a CR before the LF is tolerated); every line and block has a
+//! byte limit so memory stays bounded whatever the peer sends.
+
+use super::error::{trim_nl, AgiError};
+use smallvec::SmallVec;
+use std::borrow::Cow;
+use std::ops::Range;
+
+/// Outcome of an incremental parse step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status<T> {
+    /// A frame is complete; the value says what and how many bytes it used.
+    Complete(T),
+    /// More bytes are needed; nothing is consumed.
+    Partial,
+}
+
+/// Size limits for the parsers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest single reply line in bytes (including the LF).
+    pub max_line: usize,
+    /// Largest multi-line `520` usage block, and largest environment block.
+    pub max_block: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_line: 16 * 1024,
+            max_block: 64 * 1024,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Environment block
+// ---------------------------------------------------------------------------
+
+/// The `agi_*` variables Asterisk sends when a session starts.
+///
+/// Owns the raw block and an index of key/value ranges built once. Values are
+/// bytes (caller names may be Latin-1); the `&str` accessors return `None`
+/// for values that are not UTF-8, [`Env::get_lossy`] always works.
+/// Keys may be given with or without the `agi_` prefix.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Env {
+    raw: Vec<u8>,
+    fields: SmallVec<[(Range<u32>, Range<u32>); 28]>,
+}
+
+impl std::fmt::Debug for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut m = f.debug_map();
+        for (k, v) in self.iter_bytes() {
+            m.entry(&String::from_utf8_lossy(k), &String::from_utf8_lossy(v));
+        }
+        m.finish()
+    }
+}
+
+impl Env {
+    /// Parse a complete environment block (it must end with the empty line).
+    pub fn parse(block: &[u8]) -> Result<Env, AgiError> {
+        let mut p = EnvParser::new(Limits {
+            max_line: usize::MAX,
+            max_block: block.len().max(1),
+        });
+        match p.parse(block)? {
+            Status::Complete(n) if n == block.len() => Ok(p.take(block)),
+            Status::Complete(_) => Err(AgiError::protocol(
+                "bytes after the environment block",
+                block,
+            )),
+            Status::Partial => Err(AgiError::protocol(
+                "environment block not terminated by an empty line",
+                block,
+            )),
+        }
+    }
+
+    /// The raw block as received (including the final empty line).
+    pub fn raw(&self) -> &[u8] {
+        &self.raw
+    }
+
+    /// Number of variables.
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// True if the block had no variables at all.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    fn slice(&self, r: &Range<u32>) -> &[u8] {
+        &self.raw[r.start as usize..r.end as usize]
+    }
+
+    /// All variables in order, as bytes.
+    pub fn iter_bytes(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+        self.fields
+            .iter()
+            .map(move |(k, v)| (self.slice(k), self.slice(v)))
+    }
+
+    /// All variables in order, lossily decoded.
+    pub fn iter(&self) -> impl Iterator<Item = (Cow<'_, str>, Cow<'_, str>)> + '_ {
+        self.iter_bytes()
+            .map(|(k, v)| (String::from_utf8_lossy(k), String::from_utf8_lossy(v)))
+    }
+
+    /// A variable's raw value. `key` may omit the `agi_` prefix.
+    pub fn get_bytes(&self, key: &str) -> Option<&[u8]> {
+        let key = key.as_bytes();
+        self.iter_bytes().find_map(|(k, v)| {
+            let short = k.strip_prefix(b"agi_").unwrap_or(k);
+            (k.eq_ignore_ascii_case(key) || short.eq_ignore_ascii_case(key)).then_some(v)
+        })
+    }
+
+    /// A variable's value if present and UTF-8.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.get_bytes(key)
+            .and_then(|v| std::str::from_utf8(v).ok())
+    }
+
+    /// A variable's value, lossily decoded.
+    pub fn get_lossy(&self, key: &str) -> Option<Cow<'_, str>> {
+        self.get_bytes(key).map(String::from_utf8_lossy)
+    }
+
+    /// `agi_request`: the script name or `agi://` URL.
+    pub fn request(&self) -> Option<&str> {
+        self.get("agi_request")
+    }
+    /// `agi_channel`: the channel name.
+    pub fn channel(&self) -> Option<&str> {
+        self.get("agi_channel")
+    }
+    /// `agi_language`.
+    pub fn language(&self) -> Option<&str> {
+        self.get("agi_language")
+    }
+    /// `agi_type`: the channel technology.
+    pub fn channel_type(&self) -> Option<&str> {
+        self.get("agi_type")
+    }
+    /// `agi_uniqueid`.
+    pub fn unique_id(&self) -> Option<&str> {
+        self.get("agi_uniqueid")
+    }
+    /// `agi_version`: the Asterisk version.
+    pub fn version(&self) -> Option<&str> {
+        self.get("agi_version")
+    }
+    /// `agi_callerid`: caller number (`unknown` when absent).
+    pub fn caller_id(&self) -> Option<&str> {
+        self.get("agi_callerid")
+    }
+    /// `agi_calleridname`: caller name, lossily decoded (may be Latin-1).
+    pub fn caller_id_name(&self) -> Option<Cow<'_, str>> {
+        self.get_lossy("agi_calleridname")
+    }
+    /// `agi_dnid`: dialed number.
+    pub fn dnid(&self) -> Option<&str> {
+        self.get("agi_dnid")
+    }
+    /// `agi_rdnis`: redirecting number.
+    pub fn rdnis(&self) -> Option<&str> {
+        self.get("agi_rdnis")
+    }
+    /// `agi_context`.
+    pub fn context(&self) -> Option<&str> {
+        self.get("agi_context")
+    }
+    /// `agi_extension`.
+    pub fn extension(&self) -> Option<&str> {
+        self.get("agi_extension")
+    }
+    /// `agi_priority` as a number.
+    pub fn priority(&self) -> Option<i64> {
+        self.get("agi_priority").and_then(|v| v.trim().parse().ok())
+    }
+    /// `agi_accountcode` (often empty).
+    pub fn account_code(&self) -> Option<&str> {
+        self.get("agi_accountcode")
+    }
+    /// `agi_enhanced`: `1.0` when the call came in through EAGI.
+    pub fn enhanced(&self) -> bool {
+        self.get("agi_enhanced")
+            .is_some_and(|v| v.trim() != "0.0" && v.trim() != "0")
+    }
+    /// `agi_network: yes` (FastAGI).
+    pub fn is_network(&self) -> bool {
+        self.get("agi_network")
+            .is_some_and(|v| v.eq_ignore_ascii_case("yes"))
+    }
+    /// `agi_network_script` raw: path plus optional `?query`.
+    pub fn network_script(&self) -> Option<&str> {
+        self.get("agi_network_script")
+    }
+    /// The script path of `agi_network_script` without query string and
+    /// without leading `/` (`"ivr/main"` for `agi://host/ivr/main?x=1`).
+    /// Empty if there is no `agi_network_script`.
+    pub fn script_path(&self) -> &str {
+        let s = self.network_script().unwrap_or("");
+        let path = s.split_once('?').map_or(s, |(p, _)| p);
+        path.trim_start_matches('/')
+    }
+    /// The query string of `agi_network_script` (after `?`), if any.
+    pub fn query_string(&self) -> Option<&str> {
+        self.network_script()
+            .and_then(|s| s.split_once('?'))
+            .map(|(_, q)| q)
+    }
+    /// The query parameters, percent-decoded (`+` stays `+`), in order.
+    pub fn query(&self) -> Vec<(String, String)> {
+        let Some(q) = self.query_string() else {
+            return Vec::new();
+        };
+        q.split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                (
+                    String::from_utf8_lossy(&percent_decode(k.as_bytes())).into_owned(),
+                    String::from_utf8_lossy(&percent_decode(v.as_bytes())).into_owned(),
+                )
+            })
+            .collect()
+    }
+    /// One query parameter by name (first occurrence), percent-decoded.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        self.query()
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+    }
+    /// The script arguments `agi_arg_1..N`, in order, lossily decoded.
+    pub fn args(&self) -> Vec<Cow<'_, str>> {
+        let mut out = Vec::new();
+        for i in 1.. {
+            match self.get_bytes(&format!("agi_arg_{i}")) {
+                Some(v) => out.push(String::from_utf8_lossy(v)),
+                None => break,
+            }
+        }
+        out
+    }
+    /// Argument `n` (1-based), if present and UTF-8.
+    pub fn arg(&self, n: usize) -> Option<&str> {
+        self.get(&format!("agi_arg_{n}"))
+    }
+}
+
+/// Percent-decode `%XX` escapes; malformed escapes are kept literally.
+pub fn percent_decode(input: &[u8]) -> Cow<'_, [u8]> {
+    if !input.contains(&b'%') {
+        return Cow::Borrowed(input);
+    }
+    let hex = |b: u8| match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    };
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        if input[i] == b'%' && i + 2 < input.len() {
+            if let (Some(h), Some(l)) = (hex(input[i + 1]), hex(input[i + 2])) {
+                out.push(h << 4 | l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(input[i]);
+        i += 1;
+    }
+    Cow::Owned(out)
+}
+
+/// Incremental parser for the environment block.
+#[derive(Debug, Clone)]
+pub struct EnvParser {
+    limits: Limits,
+    scanned: usize,
+    fields: SmallVec<[(Range<u32>, Range<u32>); 28]>,
+}
+
+impl EnvParser {
+    /// A parser with the given limits (`max_block` bounds the whole block,
+    /// `max_line` each line).
+    pub fn new(limits: Limits) -> Self {
+        EnvParser {
+            limits,
+            scanned: 0,
+            fields: SmallVec::new(),
+        }
+    }
+
+    /// Parse from the start of `buf` (which must hold at least the bytes of
+    /// any previous call). `Complete(n)`: the block is `buf[..n]`; call
+    /// [`take`](Self::take) to get the [`Env`].
+    pub fn parse(&mut self, buf: &[u8]) -> Result<Status<usize>, AgiError> {
+        loop {
+            let start = self.scanned;
+            let Some(off) = memchr::memchr(b'\n', &buf[start..]) else {
+                let pending = buf.len() - start;
+                if pending > self.limits.max_line || buf.len() > self.limits.max_block {
+                    return Err(AgiError::LineTooLong {
+                        limit: self.limits.max_line.min(self.limits.max_block),
+                    });
+                }
+                return Ok(Status::Partial);
+            };
+            let end = start + off;
+            if end + 1 > self.limits.max_block || off + 1 > self.limits.max_line {
+                return Err(AgiError::LineTooLong {
+                    limit: self.limits.max_line.min(self.limits.max_block),
+                });
+            }
+            self.scanned = end + 1;
+            let line_end = if end > start && buf[end - 1] == b'\r' {
+                end - 1
+            } else {
+                end
+            };
+            let line = &buf[start..line_end];
+            if line.is_empty() {
+                return Ok(Status::Complete(end + 1));
+            }
+            let Some(colon) = memchr::memchr(b':', line) else {
+                return Err(AgiError::protocol("environment line without ':'", line));
+            };
+            let key = start..start + colon;
+            let mut vstart = start + colon + 1;
+            if vstart < line_end && buf[vstart] == b' ' {
+                vstart += 1;
+            }
+            if colon == 0 {
+                return Err(AgiError::protocol("environment line without key", line));
+            }
+            self.fields.push((
+                key.start as u32..key.end as u32,
+                vstart as u32..line_end as u32,
+            ));
+        }
+    }
+
+    /// Build the [`Env`] from the completed block `buf[..n]` and reset.
+    pub fn take(&mut self, buf: &[u8]) -> Env {
+        let n = self.scanned.min(buf.len());
+        self.scanned = 0;
+        Env {
+            raw: buf[..n].to_vec(),
+            fields: std::mem::take(&mut self.fields),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Replies
+// ---------------------------------------------------------------------------
+
+/// A frame read from Asterisk after the environment block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frame<'a> {
+    /// A reply line (or a complete multi-line `520` block).
+    Reply(Reply<'a>),
+    /// The unsolicited `HANGUP` line: the channel hung up; the reply to the
+    /// command in flight (if any) still follows.
+    Hangup,
+}
+
+/// A parsed reply, borrowing the receive buffer.
+///
+/// `200 result=1 (value) endpos=42 rest text` parses as code 200, result
+/// `1`, data `value`, endpos 42, rest `rest text`. Parenthesised data is
+/// opaque: `(hangup)` inside it is data, not a hangup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply<'a> {
+    /// The three-digit status code (100, 200, 503, 510, 511, 520).
+    pub code: u16,
+    /// The raw frame including line ends (all lines for a 520 block).
+    pub raw: &'a [u8],
+    /// The text after `result=` up to the next space; `None` if the line has
+    /// no `result=` (510, 511, 520).
+    pub result: Option<&'a [u8]>,
+    /// The text inside the parentheses after the result, if any.
+    pub data: Option<&'a [u8]>,
+    /// The `endpos=` attribute, if present (also kept in `rest`).
+    pub endpos: Option<i64>,
+    /// The remaining text after result and data (`key=value` attributes
+    /// such as `endpos=`, and free text like `Gosub complete`), or for lines
+    /// without `result=` the message after the code.
+    pub rest: &'a [u8],
+    /// For a multi-line 520: the usage text between the first and last line.
+    pub usage: Option<&'a [u8]>,
+}
+
+impl<'a> Reply<'a> {
+    /// Parse one complete reply frame (a line, or a full 520 block).
+    pub fn parse(frame: &'a [u8]) -> Result<Reply<'a>, AgiError> {
+        let first_end = memchr::memchr(b'\n', frame).unwrap_or(frame.len());
+        let first = trim_nl(&frame[..first_end]);
+        if first.len() >= 4 && first[3] == b'-' {
+            // Multi-line 520 block: 520-first\n usage... \n520 End...\n
+            let code = parse_code(first)?;
+            let body = &frame[(first_end + 1).min(frame.len())..];
+            let body_trim = trim_nl(body);
+            let last_start = body_trim
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |p| p + 1);
+            let usage = &body_trim[..last_start];
+            let last = &body_trim[last_start..];
+            if last.len() < 4 || last[..3] != first[..3] || last[3] != b' ' {
+                return Err(AgiError::protocol("unterminated multi-line reply", frame));
+            }
+            return Ok(Reply {
+                code,
+                raw: frame,
+                result: None,
+                data: None,
+                endpos: None,
+                rest: &first[4..],
+                usage: Some(trim_nl(usage)),
+            });
+        }
+        let code = parse_code(first)?;
+        let mut reply = Reply {
+            code,
+            raw: frame,
+            result: None,
+            data: None,
+            endpos: None,
+            rest: b"",
+            usage: None,
+        };
+        let after = if first.len() > 3 {
+            if first[3] != b' ' {
+                return Err(AgiError::protocol("no space after status code", first));
+            }
+            &first[4..]
+        } else {
+            b""
+        };
+        let Some(tail) = after.strip_prefix(b"result=") else {
+            reply.rest = after;
+            return Ok(reply);
+        };
+        let rend = memchr::memchr(b' ', tail).unwrap_or(tail.len());
+        reply.result = Some(&tail[..rend]);
+        let mut rest = trim_spaces(&tail[rend..]);
+        if rest.first() == Some(&b'(') {
+            match rest.iter().rposition(|&b| b == b')') {
+                Some(close) => {
+                    reply.data = Some(&rest[1..close]);
+                    rest = trim_spaces(&rest[close + 1..]);
+                }
+                None => return Err(AgiError::protocol("unbalanced '(' in reply", first)),
+            }
+        }
+        reply.rest = rest;
+        if let Some(v) = reply.attr("endpos") {
+            reply.endpos =
+                Some(parse_i64(v).ok_or_else(|| AgiError::protocol("bad endpos", first))?);
+        }
+        Ok(reply)
+    }
+
+    /// The result as an integer, if it is one.
+    pub fn result_int(&self) -> Option<i64> {
+        self.result.and_then(parse_i64)
+    }
+
+    /// The data as text (lossy).
+    pub fn data_str(&self) -> Option<Cow<'a, str>> {
+        self.data.map(String::from_utf8_lossy)
+    }
+
+    /// Look up a `key=value` token in [`rest`](Self::rest) (e.g. `results`).
+    pub fn attr(&self, key: &str) -> Option<&'a [u8]> {
+        self.rest.split(|&b| b == b' ').find_map(|tok| {
+            let (k, v) = split_once(tok, b'=')?;
+            (k == key.as_bytes()).then_some(v)
+        })
+    }
+
+    /// The first line without its line end.
+    pub fn line(&self) -> &'a [u8] {
+        let end = memchr::memchr(b'\n', self.raw).unwrap_or(self.raw.len());
+        trim_nl(&self.raw[..end])
+    }
+
+    /// An owned copy.
+    pub fn to_owned(&self) -> OwnedReply {
+        OwnedReply {
+            raw: self.raw.to_vec(),
+        }
+    }
+
+    /// Turn protocol-level failures into errors: 200 passes; 510, 511, 520
+    /// and 503 become the matching [`AgiError`]; anything else is a protocol
+    /// error. The numeric result is *not* checked (that is per command).
+    pub fn check(&self) -> Result<&Self, AgiError> {
+        match self.code {
+            200 => Ok(self),
+            510 => Err(AgiError::InvalidCommand),
+            511 => Err(AgiError::HungUp(super::error::HangupSource::DeadChannel)),
+            520 => Err(AgiError::Usage {
+                usage: String::from_utf8_lossy(self.usage.unwrap_or(self.rest)).into_owned(),
+            }),
+            503 => Err(AgiError::failed(
+                self.result_int().unwrap_or(-2),
+                self.line(),
+            )),
+            _ => Err(AgiError::protocol("unexpected status code", self.line())),
+        }
+    }
+
+    /// Like [`check`](Self::check), and also require a numeric result.
+    pub fn checked_result(&self) -> Result<i64, AgiError> {
+        self.check()?;
+        self.result_int()
+            .ok_or_else(|| AgiError::protocol("missing or non-numeric result", self.line()))
+    }
+}
+
+/// An owned reply (for keeping past the receive buffer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedReply {
+    raw: Vec<u8>,
+}
+
+impl OwnedReply {
+    /// Wrap a complete raw frame. Fails if it does not parse.
+    pub fn new(raw: Vec<u8>) -> Result<OwnedReply, AgiError> {
+        Reply::parse(&raw)?;
+        Ok(OwnedReply { raw })
+    }
+    /// The parsed view.
+    pub fn reply(&self) -> Reply<'_> {
+        Reply::parse(&self.raw).expect("validated on construction")
+    }
+    /// The raw bytes.
+    pub fn raw(&self) -> &[u8] {
+        &self.raw
+    }
+}
+
+fn parse_code(line: &[u8]) -> Result<u16, AgiError> {
+    if line.len() < 3 || !line[..3].iter().all(u8::is_ascii_digit) {
+        return Err(AgiError::protocol(
+            "reply does not start with a status code",
+            line,
+        ));
+    }
+    if line.len() > 3 && !matches!(line[3], b' ' | b'-') {
+        return Err(AgiError::protocol(
+            "reply does not start with a status code",
+            line,
+        ));
+    }
+    Ok(line[..3]
+        .iter()
+        .fold(0u16, |a, &d| a * 10 + u16::from(d - b'0')))
+}
+
+pub(crate) fn parse_i64(b: &[u8]) -> Option<i64> {
+    std::str::from_utf8(b).ok()?.parse().ok()
+}
+
+fn trim_spaces(mut b: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = b {
+        b = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = b {
+        b = rest;
+    }
+    b
+}
+
+fn split_once(b: &[u8], sep: u8) -> Option<(&[u8], &[u8])> {
+    let p = memchr::memchr(sep, b)?;
+    Some((&b[..p], &b[p + 1..]))
+}
+
+/// Incremental reply framer.
+///
+/// Call [`next_frame`](Self::next_frame) with a buffer that starts at the
+/// current frame; it returns the frame length when a reply line, a full 520
+/// block, or a `HANGUP` line is complete. A line longer than the limit gives
+/// [`AgiError::LineTooLong`]; the framer then skips to the next LF
+/// ([`resync`](Self::resync)) so one bad line does not kill the stream.
+#[derive(Debug, Clone)]
+pub struct ReplyFramer {
+    limits: Limits,
+    scanned: usize,
+    line_start: usize,
+    in_block: bool,
+}
+
+impl Default for ReplyFramer {
+    fn default() -> Self {
+        Self::new(Limits::default())
+    }
+}
+
+impl ReplyFramer {
+    /// A framer with the given limits.
+    pub fn new(limits: Limits) -> Self {
+        ReplyFramer {
+            limits,
+            scanned: 0,
+            line_start: 0,
+            in_block: false,
+        }
+    }
+
+    /// Reset to the start of a frame.
+    pub fn reset(&mut self) {
+        self.scanned = 0;
+        self.line_start = 0;
+        self.in_block = false;
+    }
+
+    /// Find the end of the next frame in `buf` (which starts at the frame).
+    /// `Complete(n)`: `buf[..n]` is the frame; parse it with
+    /// [`frame`](Self::frame). The framer resets itself on completion.
+    pub fn next_frame(&mut self, buf: &[u8]) -> Result<Status<usize>, AgiError> {
+        loop {
+            let from = self.scanned.max(self.line_start);
+            let Some(off) = memchr::memchr(b'\n', &buf[from.min(buf.len())..]) else {
+                self.scanned = buf.len();
+                if buf.len() - self.line_start > self.limits.max_line
+                    || (self.in_block && buf.len() > self.limits.max_block)
+                {
+                    self.reset();
+                    return Err(AgiError::LineTooLong {
+                        limit: if self.in_block {
+                            self.limits.max_block
+                        } else {
+                            self.limits.max_line
+                        },
+                    });
+                }
+                return Ok(Status::Partial);
+            };
+            let nl = from + off;
+            let len = nl + 1 - self.line_start;
+            if len > self.limits.max_line || nl + 1 > self.limits.max_block {
+                let limit = if self.in_block {
+                    self.limits.max_block
+                } else {
+                    self.limits.max_line
+                };
+                self.reset();
+                return Err(AgiError::LineTooLong { limit });
+            }
+            let line = trim_nl(&buf[self.line_start..nl]);
+            if !self.in_block {
+                if line.len() >= 4 && line[3] == b'-' && line[..3].iter().all(u8::is_ascii_digit) {
+                    self.in_block = true;
+                    self.line_start = nl + 1;
+                    self.scanned = nl + 1;
+                    continue;
+                }
+                self.reset();
+                return Ok(Status::Complete(nl + 1));
+            }
+            // Inside a 520 block: the terminator repeats the code with a space.
+            if line.len() >= 4 && line[3] == b' ' && line[..3] == buf[..3] {
+                self.reset();
+                return Ok(Status::Complete(nl + 1));
+            }
+            self.line_start = nl + 1;
+            self.scanned = nl + 1;
+        }
+    }
+
+    /// Interpret a complete frame.
+    pub fn frame(frame: &[u8]) -> Result<Frame<'_>, AgiError> {
+        let line = trim_nl(frame);
+        if line == b"HANGUP" {
+            return Ok(Frame::Hangup);
+        }
+        Reply::parse(frame).map(Frame::Reply)
+    }
+
+    /// After an error, how many bytes of `buf` to drop to reach the next
+    /// line start (`None`: no LF yet, drop everything and keep skipping).
+    pub fn resync(buf: &[u8]) -> Option<usize> {
+        memchr::memchr(b'\n', buf).map(|p| p + 1)
+    }
+}
+
+/// Frame and parse everything in `buf`, for tests and tools: returns the
+/// frames and the number of bytes consumed.
+pub fn parse_all(buf: &[u8]) -> (Vec<Result<OwnedFrame, AgiError>>, usize) {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    let mut framer = ReplyFramer::default();
+    while pos < buf.len() {
+        match framer.next_frame(&buf[pos..]) {
+            Ok(Status::Complete(n)) => {
+                out.push(ReplyFramer::frame(&buf[pos..pos + n]).map(|f| match f {
+                    Frame::Hangup => OwnedFrame::Hangup,
+                    Frame::Reply(r) => OwnedFrame::Reply(r.to_owned()),
+                }));
+                pos += n;
+            }
+            Ok(Status::Partial) => break,
+            Err(e) => {
+                out.push(Err(e));
+                match ReplyFramer::resync(&buf[pos..]) {
+                    Some(n) => pos += n,
+                    None => {
+                        pos = buf.len();
+                    }
+                }
+            }
+        }
+    }
+    (out, pos)
+}
+
+/// An owned [`Frame`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OwnedFrame {
+    /// A reply.
+    Reply(OwnedReply),
+    /// The `HANGUP` line.
+    Hangup,
+}

@@ -1,0 +1,357 @@
+//! The [`Command`] trait, the line writer, and the typed results shared by
+//! several commands.
+
+use super::codec::Reply;
+use super::error::AgiError;
+
+/// An AGI command: it writes itself as one line and knows how to read its
+/// reply into a typed result.
+///
+/// All 47 commands of Asterisk 22 are in [`commands`](super::commands);
+/// [`RawCommand`](super::commands::RawCommand) sends anything else.
+pub trait Command {
+    /// The typed result of a successful command.
+    type Output;
+
+    /// The command words, e.g. `"SET VARIABLE"`.
+    fn name(&self) -> &'static str;
+
+    /// Write the arguments (the writer already holds the command words).
+    fn write_args(&self, w: &mut ArgWriter<'_>);
+
+    /// Interpret the final reply. The default implementation of every
+    /// command first applies [`Reply::check`] (510, 511, 520, 503 become
+    /// errors).
+    fn parse_reply(&self, reply: &Reply<'_>) -> Result<Self::Output, AgiError>;
+
+    /// Append the command line (with its LF) to `out`. On error (CR or LF
+    /// inside an argument) `out` is left exactly as it was.
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), AgiError> {
+        let mut w = ArgWriter::new(out, self.name());
+        self.write_args(&mut w);
+        w.finish()
+    }
+
+    /// The command line as a `String`, without the LF (for logs).
+    fn to_line(&self) -> Result<String, AgiError> {
+        let mut v = Vec::new();
+        self.encode(&mut v)?;
+        v.pop();
+        Ok(String::from_utf8_lossy(&v).into_owned())
+    }
+}
+
+impl<C: Command + ?Sized> Command for &C {
+    type Output = C::Output;
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+    fn write_args(&self, w: &mut ArgWriter<'_>) {
+        (**self).write_args(w)
+    }
+    fn parse_reply(&self, reply: &Reply<'_>) -> Result<Self::Output, AgiError> {
+        (**self).parse_reply(reply)
+    }
+}
+
+/// Writes the arguments of one command line into a buffer, quoting as
+/// Asterisk's argument splitter expects: an argument that is empty or holds
+/// a space, tab, `"` or `\` is wrapped in double quotes with `"` and `\`
+/// escaped by a backslash. CR or LF is refused: the whole line is rolled back
+/// by [`finish`](Self::finish).
+#[derive(Debug)]
+pub struct ArgWriter<'a> {
+    out: &'a mut Vec<u8>,
+    start: usize,
+    name: &'static str,
+    index: usize,
+    bad: Option<usize>,
+}
+
+impl<'a> ArgWriter<'a> {
+    /// Start a line with the command words `name`.
+    pub fn new(out: &'a mut Vec<u8>, name: &'static str) -> Self {
+        let start = out.len();
+        out.extend_from_slice(name.as_bytes());
+        ArgWriter {
+            out,
+            start,
+            name,
+            index: 0,
+            bad: None,
+        }
+    }
+
+    fn check(&mut self, s: &str) -> bool {
+        if self.bad.is_some() {
+            return false;
+        }
+        if s.bytes().any(|b| b == b'\r' || b == b'\n') {
+            self.bad = Some(self.index);
+            return false;
+        }
+        true
+    }
+
+    /// An argument, quoted only if needed.
+    pub fn arg(&mut self, s: &str) -> &mut Self {
+        if self.check(s) {
+            let needs = s.is_empty() || s.bytes().any(|b| matches!(b, b' ' | b'\t' | b'"' | b'\\'));
+            self.out.push(b' ');
+            if needs {
+                self.push_quoted(s);
+            } else {
+                self.out.extend_from_slice(s.as_bytes());
+            }
+        }
+        self.index += 1;
+        self
+    }
+
+    /// An argument, always in double quotes (as Asterisk's own examples
+    /// write escape digits and values: `""`, `"#"`, `"1"`).
+    pub fn quoted(&mut self, s: &str) -> &mut Self {
+        if self.check(s) {
+            self.out.push(b' ');
+            self.push_quoted(s);
+        }
+        self.index += 1;
+        self
+    }
+
+    /// A number.
+    pub fn int(&mut self, n: i64) -> &mut Self {
+        if self.bad.is_none() {
+            use std::io::Write as _;
+            let _ = write!(self.out, " {n}");
+        }
+        self.index += 1;
+        self
+    }
+
+    /// An optional argument: written only if `Some` (unquoted if possible).
+    pub fn opt(&mut self, s: Option<&str>) -> &mut Self {
+        if let Some(s) = s {
+            self.arg(s);
+        }
+        self
+    }
+
+    /// An optional number.
+    pub fn opt_int(&mut self, n: Option<i64>) -> &mut Self {
+        if let Some(n) = n {
+            self.int(n);
+        }
+        self
+    }
+
+    fn push_quoted(&mut self, s: &str) {
+        self.out.push(b'"');
+        for &b in s.as_bytes() {
+            if b == b'"' || b == b'\\' {
+                self.out.push(b'\\');
+            }
+            self.out.push(b);
+        }
+        self.out.push(b'"');
+    }
+
+    /// End the line: append LF, or roll back and report the bad argument.
+    pub fn finish(self) -> Result<(), AgiError> {
+        if let Some(index) = self.bad {
+            self.out.truncate(self.start);
+            return Err(AgiError::InvalidArgument {
+                command: self.name,
+                index,
+            });
+        }
+        self.out.push(b'\n');
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Shared result types and helpers
+// ---------------------------------------------------------------------------
+
+/// The outcome of a playback that can be interrupted by a digit
+/// (`STREAM FILE`, `CONTROL STREAM FILE`, `GET OPTION`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Playback {
+    /// The digit that interrupted playback, if any.
+    pub digit: Option<char>,
+    /// Where playback stopped, in samples (`endpos=`), if reported.
+    pub endpos: Option<i64>,
+}
+
+/// Digits collected by `GET DATA`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigitsInput {
+    /// The digits entered (may be empty).
+    pub digits: String,
+    /// True if input ended because of the timeout (`(timeout)`).
+    pub timed_out: bool,
+}
+
+/// State of a channel, as `CHANNEL STATUS` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ChannelState {
+    /// 0: down and available.
+    Down,
+    /// 1: down but reserved.
+    Reserved,
+    /// 2: off hook.
+    OffHook,
+    /// 3: digits (or equivalent) have been dialed.
+    Dialing,
+    /// 4: line is ringing.
+    Ring,
+    /// 5: remote end is ringing.
+    Ringing,
+    /// 6: line is up.
+    Up,
+    /// 7: line is busy.
+    Busy,
+    /// Any other value.
+    Other(i64),
+}
+
+impl ChannelState {
+    /// From the numeric code.
+    pub fn from_code(n: i64) -> Self {
+        match n {
+            0 => Self::Down,
+            1 => Self::Reserved,
+            2 => Self::OffHook,
+            3 => Self::Dialing,
+            4 => Self::Ring,
+            5 => Self::Ringing,
+            6 => Self::Up,
+            7 => Self::Busy,
+            n => Self::Other(n),
+        }
+    }
+}
+
+/// How a `RECORD FILE` ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RecordEnd {
+    /// The maximum time or silence limit was reached (`(timeout)`).
+    Timeout,
+    /// A digit was pressed (`(dtmf)`).
+    Digit(char),
+    /// The caller hung up during the recording (`(hangup)`).
+    Hangup,
+    /// Asterisk reported a random error while reading frames.
+    RandomError,
+    /// Any other reason text.
+    Other,
+}
+
+/// The result of `RECORD FILE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recording {
+    /// Why recording stopped.
+    pub ended_by: RecordEnd,
+    /// The end position in samples.
+    pub endpos: Option<i64>,
+}
+
+/// Why `SPEECH RECOGNIZE` returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SpeechOutcome {
+    /// Speech was recognised; the matches follow.
+    Speech(Vec<SpeechMatch>),
+    /// A DTMF digit was pressed.
+    Digit(char),
+    /// Nothing was said before the timeout.
+    Timeout,
+    /// The caller hung up.
+    Hangup,
+    /// The engine stopped without a reason (`result=0`).
+    Nothing,
+}
+
+/// One recognition result of `SPEECH RECOGNIZE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpeechMatch {
+    /// Engine confidence score.
+    pub score: i64,
+    /// The recognised text.
+    pub text: String,
+    /// The grammar that matched.
+    pub grammar: String,
+}
+
+/// The result of `SPEECH RECOGNIZE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpeechResult {
+    /// What happened.
+    pub outcome: SpeechOutcome,
+    /// Prompt position in samples when recognition ended.
+    pub endpos: Option<i64>,
+}
+
+pub(crate) fn result(reply: &Reply<'_>) -> Result<i64, AgiError> {
+    reply.checked_result()
+}
+
+/// Result must be >= 0.
+pub(crate) fn nonneg(reply: &Reply<'_>) -> Result<i64, AgiError> {
+    let r = result(reply)?;
+    if r < 0 {
+        return Err(AgiError::failed(r, reply.line()));
+    }
+    Ok(r)
+}
+
+/// Result must be exactly 1 (0 or negative mean failure).
+pub(crate) fn one(reply: &Reply<'_>) -> Result<(), AgiError> {
+    match result(reply)? {
+        1 => Ok(()),
+        r => Err(AgiError::failed(r, reply.line())),
+    }
+}
+
+/// 1 → true, 0 → false, negative → error.
+pub(crate) fn flag(reply: &Reply<'_>) -> Result<bool, AgiError> {
+    Ok(nonneg(reply)? != 0)
+}
+
+/// A digit as its ASCII code; 0 means none.
+pub(crate) fn digit(reply: &Reply<'_>) -> Result<Option<char>, AgiError> {
+    let r = nonneg(reply)?;
+    Ok(code_char(r))
+}
+
+pub(crate) fn code_char(r: i64) -> Option<char> {
+    if r <= 0 {
+        None
+    } else {
+        u32::try_from(r).ok().and_then(char::from_u32)
+    }
+}
+
+pub(crate) fn playback(reply: &Reply<'_>) -> Result<Playback, AgiError> {
+    let digit = digit(reply)?;
+    Ok(Playback {
+        digit,
+        endpos: reply.endpos,
+    })
+}
+
+/// `result=1 (value)` → Some, `result=0` → None.
+pub(crate) fn value(reply: &Reply<'_>) -> Result<Option<String>, AgiError> {
+    match nonneg(reply)? {
+        0 => Ok(None),
+        _ => Ok(Some(
+            reply
+                .data
+                .map(|d| String::from_utf8_lossy(d).into_owned())
+                .unwrap_or_default(),
+        )),
+    }
+}

@@ -1,0 +1,565 @@
+//! The sans-IO session core and the user-facing session model.
+//!
+//! A FastAGI (or stdio) session is one command in flight at a time: write a
+//! line, wait for the final reply, decide what to send next. Without threads
+//! there is nowhere to park "straight-line code" while waiting, so a session
+//! is a value that *reacts*:
+//!
+//! * [`Handler`] is the low-level contract: hand out the next command line,
+//!   take the reply. Implement it directly to write a session as an explicit
+//!   state machine.
+//! * [`Script`] is the comfortable one: queue typed commands in order, each
+//!   optionally with a callback that receives the typed result and may queue
+//!   more commands (they run next, before the rest of the queue). It reads
+//!   top-to-bottom like straight-line code, and branches where a callback
+//!   decides.
+//! * [`Session`] is the protocol core under both: it frames the environment
+//!   block and the replies out of the bytes it is given, skips `100 Trying`,
+//!   notes the `HANGUP` line, and asks the handler for the next line. It does
+//!   no I/O; the FastAGI server and the tests drive it.
+
+use super::codec::{Env, EnvParser, Frame, Limits, Reply, ReplyFramer, Status};
+use super::command::Command;
+use super::error::{AgiError, HangupSource};
+use std::collections::VecDeque;
+use std::ops::Range;
+
+/// A session's logic, driven by [`Session`].
+///
+/// Order of calls: [`start`](Self::start) once, then repeatedly
+/// [`next_command`](Self::next_command) → [`on_reply`](Self::on_reply) until
+/// `next_command` returns `false`; [`on_hangup`](Self::on_hangup) whenever
+/// the `HANGUP` line arrives; [`on_end`](Self::on_end) exactly once at the end.
+pub trait Handler {
+    /// The session started with this environment.
+    fn start(&mut self, env: &Env) {
+        let _ = env;
+    }
+    /// Append the next command line (LF-terminated, e.g. with
+    /// [`Command::encode`]) to `out` and return `true`, or return `false`
+    /// when the script is finished (the connection is then closed).
+    fn next_command(&mut self, out: &mut Vec<u8>) -> bool;
+    /// The final reply to the command last written (or why there is none).
+    fn on_reply(&mut self, reply: Result<&Reply<'_>, AgiError>);
+    /// Asterisk sent the `HANGUP` line.
+    fn on_hangup(&mut self) {}
+    /// The session is over; `error` says why if it did not end normally.
+    fn on_end(&mut self, error: Option<&AgiError>) {
+        let _ = error;
+    }
+}
+
+impl<H: Handler + ?Sized> Handler for Box<H> {
+    fn start(&mut self, env: &Env) {
+        (**self).start(env)
+    }
+    fn next_command(&mut self, out: &mut Vec<u8>) -> bool {
+        (**self).next_command(out)
+    }
+    fn on_reply(&mut self, reply: Result<&Reply<'_>, AgiError>) {
+        (**self).on_reply(reply)
+    }
+    fn on_hangup(&mut self) {
+        (**self).on_hangup()
+    }
+    fn on_end(&mut self, error: Option<&AgiError>) {
+        (**self).on_end(error)
+    }
+}
+
+/// Direction of a traced line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// From Asterisk.
+    In,
+    /// To Asterisk.
+    Out,
+}
+
+/// What [`Session::handle_input`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Bytes of the input used; the caller drops them and keeps the rest.
+    pub consumed: usize,
+    /// The session is over: flush the output, then close.
+    pub done: bool,
+}
+
+// The parser is needed only until the block is complete; keeping it inline
+// avoids an allocation per session.
+#[allow(clippy::large_enum_variant)]
+enum Phase {
+    Env(EnvParser),
+    Running,
+    Done,
+}
+
+/// The sans-IO protocol core for one AGI session.
+///
+/// Feed it received bytes with [`handle_input`](Self::handle_input); it
+/// appends command lines to the output buffer you pass. When the
+/// environment block is complete it calls your `route` function to get the
+/// [`Handler`] (return `None` to refuse the session).
+pub struct Session<H> {
+    phase: Phase,
+    framer: ReplyFramer,
+    handler: Option<H>,
+    in_flight: bool,
+    hungup: Option<HangupSource>,
+    skipping: bool,
+    ended: bool,
+}
+
+impl<H: Handler> Default for Session<H> {
+    fn default() -> Self {
+        Self::new(Limits::default())
+    }
+}
+
+impl<H: Handler> Session<H> {
+    /// A fresh session waiting for the environment block.
+    pub fn new(limits: Limits) -> Self {
+        Session {
+            phase: Phase::Env(EnvParser::new(limits)),
+            framer: ReplyFramer::new(limits),
+            handler: None,
+            in_flight: false,
+            hungup: None,
+            skipping: false,
+            ended: false,
+        }
+    }
+
+    /// The handler, once routed.
+    pub fn handler(&self) -> Option<&H> {
+        self.handler.as_ref()
+    }
+
+    /// The handler, mutably.
+    pub fn handler_mut(&mut self) -> Option<&mut H> {
+        self.handler.as_mut()
+    }
+
+    /// Why the channel counts as hung up, if it does.
+    pub fn hangup(&self) -> Option<HangupSource> {
+        self.hungup
+    }
+
+    /// True once the session is over.
+    pub fn is_done(&self) -> bool {
+        matches!(self.phase, Phase::Done)
+    }
+
+    /// True once the environment block is complete.
+    pub fn is_started(&self) -> bool {
+        !matches!(self.phase, Phase::Env(_))
+    }
+
+    /// True while a command waits for its reply.
+    pub fn awaiting_reply(&self) -> bool {
+        self.in_flight
+    }
+
+    fn end(&mut self, error: Option<&AgiError>) {
+        self.phase = Phase::Done;
+        self.in_flight = false;
+        if !self.ended {
+            self.ended = true;
+            if let Some(h) = self.handler.as_mut() {
+                h.on_end(error);
+            }
+        }
+    }
+
+    fn ask_next(&mut self, out: &mut Vec<u8>, tap: &mut dyn FnMut(Direction, &[u8])) -> bool {
+        let Some(h) = self.handler.as_mut() else {
+            return false;
+        };
+        let start = out.len();
+        if h.next_command(out) {
+            tap(Direction::Out, &out[start..]);
+            self.in_flight = true;
+            true
+        } else {
+            out.truncate(start);
+            false
+        }
+    }
+
+    /// Process received bytes (`input` starts at the first unconsumed byte).
+    /// `tap` sees every frame received and every line written (for traces).
+    pub fn handle_input<R>(
+        &mut self,
+        input: &[u8],
+        out: &mut Vec<u8>,
+        route: R,
+        tap: &mut dyn FnMut(Direction, &[u8]),
+    ) -> Progress
+    where
+        R: FnOnce(&Env) -> Option<H>,
+    {
+        let mut route = Some(route);
+        let mut pos = 0;
+        loop {
+            match &mut self.phase {
+                Phase::Done => {
+                    return Progress {
+                        consumed: input.len(),
+                        done: true,
+                    }
+                }
+                Phase::Env(p) => match p.parse(&input[pos..]) {
+                    Ok(Status::Partial) => {
+                        return Progress {
+                            consumed: pos,
+                            done: false,
+                        }
+                    }
+                    Ok(Status::Complete(n)) => {
+                        let env = p.take(&input[pos..pos + n]);
+                        tap(Direction::In, env.raw());
+                        pos += n;
+                        self.phase = Phase::Running;
+                        match route.take().and_then(|r| r(&env)) {
+                            Some(mut h) => {
+                                h.start(&env);
+                                self.handler = Some(h);
+                                if !self.ask_next(out, tap) {
+                                    self.end(None);
+                                }
+                            }
+                            None => {
+                                self.end(Some(&AgiError::protocol(
+                                    "no route for script",
+                                    env.network_script().unwrap_or("").as_bytes(),
+                                )));
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        self.end(Some(&e));
+                        return Progress {
+                            consumed: input.len(),
+                            done: true,
+                        };
+                    }
+                },
+                Phase::Running => {
+                    let buf = &input[pos..];
+                    if self.skipping {
+                        match ReplyFramer::resync(buf) {
+                            Some(n) => {
+                                pos += n;
+                                self.skipping = false;
+                                continue;
+                            }
+                            None => {
+                                return Progress {
+                                    consumed: input.len(),
+                                    done: false,
+                                }
+                            }
+                        }
+                    }
+                    if buf.is_empty() {
+                        return Progress {
+                            consumed: pos,
+                            done: false,
+                        };
+                    }
+                    let n = match self.framer.next_frame(buf) {
+                        Ok(Status::Partial) => {
+                            return Progress {
+                                consumed: pos,
+                                done: false,
+                            }
+                        }
+                        Ok(Status::Complete(n)) => n,
+                        Err(e) => {
+                            // Oversized line: report it, skip to the next LF.
+                            self.skipping = true;
+                            self.deliver(Err(e), out, tap);
+                            continue;
+                        }
+                    };
+                    let frame = &buf[..n];
+                    pos += n;
+                    tap(Direction::In, frame);
+                    match ReplyFramer::frame(frame) {
+                        Ok(Frame::Hangup) => {
+                            self.hungup.get_or_insert(HangupSource::HangupLine);
+                            if let Some(h) = self.handler.as_mut() {
+                                h.on_hangup();
+                            }
+                        }
+                        Ok(Frame::Reply(r)) if r.code == 100 => {}
+                        Ok(Frame::Reply(r)) => {
+                            if r.code == 511 {
+                                self.hungup.get_or_insert(HangupSource::DeadChannel);
+                            }
+                            self.deliver(Ok(&r), out, tap);
+                        }
+                        Err(e) => self.deliver(Err(e), out, tap),
+                    }
+                }
+            }
+        }
+    }
+
+    fn deliver(
+        &mut self,
+        reply: Result<&Reply<'_>, AgiError>,
+        out: &mut Vec<u8>,
+        tap: &mut dyn FnMut(Direction, &[u8]),
+    ) {
+        if !self.in_flight {
+            // Nothing asked: a stray line. Ignore it (Asterisk does not send
+            // any), but a garbage line with no command in flight is not fatal.
+            return;
+        }
+        self.in_flight = false;
+        if let Some(h) = self.handler.as_mut() {
+            h.on_reply(reply);
+        }
+        if !self.ask_next(out, tap) {
+            self.end(None);
+        }
+    }
+
+    /// The peer closed its side (EOF). Ends the session; the command in
+    /// flight, if any, gets [`AgiError::HungUp`].
+    pub fn handle_eof(&mut self) {
+        if matches!(self.phase, Phase::Done) {
+            return;
+        }
+        let e = AgiError::HungUp(HangupSource::Eof);
+        if self.in_flight {
+            self.in_flight = false;
+            if let Some(h) = self.handler.as_mut() {
+                h.on_reply(Err(e.duplicate()));
+            }
+        }
+        self.hungup.get_or_insert(HangupSource::Eof);
+        let err = if matches!(self.phase, Phase::Env(_)) {
+            Some(AgiError::protocol(
+                "connection closed inside the environment block",
+                b"",
+            ))
+        } else {
+            None
+        };
+        self.end(err.as_ref());
+    }
+
+    /// The transport failed; ends the session with `error`.
+    pub fn handle_error(&mut self, error: AgiError) {
+        if matches!(self.phase, Phase::Done) {
+            return;
+        }
+        if self.in_flight {
+            self.in_flight = false;
+            if let Some(h) = self.handler.as_mut() {
+                h.on_reply(Err(error.duplicate()));
+            }
+        }
+        self.end(Some(&error));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Script
+// ---------------------------------------------------------------------------
+
+type EndCallback<S> = Box<dyn FnOnce(&mut S, Option<&AgiError>)>;
+type Callback<S> = Box<dyn for<'r> FnOnce(&mut Script<S>, Result<&Reply<'r>, AgiError>)>;
+
+struct Step<S> {
+    line: Result<Range<usize>, AgiError>,
+    cb: Option<Callback<S>>,
+}
+
+/// A queued-command session with typed callbacks.
+///
+/// ```
+/// use asterisk_io::agi::commands::{Answer, GetVariable, Hangup, StreamFile};
+/// use asterisk_io::agi::session::Script;
+///
+/// #[derive(Default)]
+/// struct Call { caller: Option<String> }
+///
+/// let mut s = Script::new(Call::default());
+/// s.run(Answer);
+/// s.then(GetVariable::new("CALLERID(num)"), |s, r| {
+///     s.state.caller = r.ok().flatten();
+///     if s.state.caller.is_none() {
+///         s.run(StreamFile::new("unknown-caller", ""));
+///     }
+/// });
+/// s.run(Hangup::new());
+/// ```
+///
+/// Commands queued with [`run`](Self::run) ignore their typed result, but an
+/// error (510, 511, 520, 503, hangup, I/O) stops the script. Commands queued
+/// with [`then`](Self::then) hand the typed result to the callback, which
+/// decides. Commands queued from inside a callback run next, in the order
+/// queued, before what was queued earlier. The script ends (and the FastAGI
+/// connection closes) when the queue is empty.
+pub struct Script<S> {
+    /// Your per-call state, available in every callback.
+    pub state: S,
+    lines: Vec<u8>,
+    steps: VecDeque<Step<S>>,
+    insert_at: Option<usize>,
+    current: Option<Option<Callback<S>>>,
+    hungup: bool,
+    error: Option<AgiError>,
+    on_end: Option<EndCallback<S>>,
+}
+
+impl<S> Script<S> {
+    /// An empty script with this state.
+    pub fn new(state: S) -> Self {
+        Script {
+            state,
+            lines: Vec::new(),
+            steps: VecDeque::new(),
+            insert_at: None,
+            current: None,
+            hungup: false,
+            error: None,
+            on_end: None,
+        }
+    }
+
+    fn push(&mut self, line: Result<Range<usize>, AgiError>, cb: Option<Callback<S>>) {
+        let step = Step { line, cb };
+        if self.steps.capacity() == 0 {
+            self.steps.reserve(8);
+        }
+        match &mut self.insert_at {
+            Some(i) => {
+                self.steps.insert(*i, step);
+                *i += 1;
+            }
+            None => self.steps.push_back(step),
+        }
+    }
+
+    fn encode<C: Command>(&mut self, cmd: &C) -> Result<Range<usize>, AgiError> {
+        if self.lines.capacity() == 0 {
+            self.lines.reserve(128);
+        }
+        let start = self.lines.len();
+        cmd.encode(&mut self.lines)?;
+        Ok(start..self.lines.len())
+    }
+
+    /// Queue a command; its result is ignored, an error stops the script.
+    pub fn run<C: Command>(&mut self, cmd: C) -> &mut Self {
+        let line = self.encode(&cmd);
+        self.push(line, None);
+        self
+    }
+
+    /// Queue a command and a callback for its typed result.
+    pub fn then<C, F>(&mut self, cmd: C, f: F) -> &mut Self
+    where
+        C: Command + 'static,
+        F: FnOnce(&mut Script<S>, Result<C::Output, AgiError>) + 'static,
+    {
+        let line = self.encode(&cmd);
+        let cb: Callback<S> =
+            Box::new(move |s: &mut Script<S>, r: Result<&Reply<'_>, AgiError>| {
+                let out = r.and_then(|rep| cmd.parse_reply(rep));
+                f(s, out)
+            });
+        self.push(line, Some(cb));
+        self
+    }
+
+    /// Call `f` when the session ends (with the error that stopped it, if any).
+    pub fn on_end<F>(&mut self, f: F) -> &mut Self
+    where
+        F: FnOnce(&mut S, Option<&AgiError>) + 'static,
+    {
+        self.on_end = Some(Box::new(f));
+        self
+    }
+
+    /// Drop everything still queued: the script ends after the command in
+    /// flight.
+    pub fn finish(&mut self) {
+        self.steps.clear();
+        self.insert_at = self.insert_at.map(|_| 0);
+    }
+
+    /// Commands still queued.
+    pub fn queued(&self) -> usize {
+        self.steps.len()
+    }
+
+    /// True once Asterisk sent the `HANGUP` line.
+    pub fn hung_up(&self) -> bool {
+        self.hungup
+    }
+
+    fn call(&mut self, cb: Callback<S>, r: Result<&Reply<'_>, AgiError>) {
+        self.insert_at = Some(0);
+        cb(self, r);
+        self.insert_at = None;
+    }
+}
+
+impl<S> Handler for Script<S> {
+    fn next_command(&mut self, out: &mut Vec<u8>) -> bool {
+        if self.error.is_some() {
+            return false;
+        }
+        while let Some(step) = self.steps.pop_front() {
+            match step.line {
+                Ok(range) => {
+                    out.extend_from_slice(&self.lines[range]);
+                    if self.steps.is_empty() {
+                        self.lines.clear();
+                    }
+                    self.current = Some(step.cb);
+                    return true;
+                }
+                Err(e) => match step.cb {
+                    Some(cb) => self.call(cb, Err(e)),
+                    None => {
+                        self.error = Some(e);
+                        return false;
+                    }
+                },
+            }
+        }
+        self.lines.clear();
+        false
+    }
+
+    fn on_reply(&mut self, reply: Result<&Reply<'_>, AgiError>) {
+        let Some(cb) = self.current.take() else {
+            return;
+        };
+        match cb {
+            Some(cb) => self.call(cb, reply),
+            None => {
+                if let Err(e) = reply.and_then(|r| r.check().map(drop)) {
+                    self.error = Some(e);
+                }
+            }
+        }
+    }
+
+    fn on_hangup(&mut self) {
+        self.hungup = true;
+    }
+
+    fn on_end(&mut self, error: Option<&AgiError>) {
+        if let Some(f) = self.on_end.take() {
+            let own = self.error.take();
+            f(&mut self.state, error.or(own.as_ref()));
+        }
+    }
+}
