@@ -66,6 +66,7 @@ impl Ctx<'_> {
 
 type Handler = Box<dyn FnMut(&Event<'_>, &mut Ctx<'_>) -> Flow>;
 type Callback = Box<dyn FnOnce(Result<ActionResult, Error>)>;
+type UnmatchedHandler = Box<dyn FnMut(&Message<'_>)>;
 
 /// Identifies a registered handler, to remove it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -76,7 +77,7 @@ struct Handlers {
     next: u64,
     named: Vec<(HandlerId, Box<str>, Handler)>,
     any: Vec<(HandlerId, Handler)>,
-    unmatched: Option<Box<dyn FnMut(&Message<'_>)>>,
+    unmatched: Option<UnmatchedHandler>,
 }
 
 impl Handlers {

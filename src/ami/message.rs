@@ -176,12 +176,10 @@ impl<'a> Message<'a> {
         'a: 'k,
     {
         let bytes = self.bytes;
-        self.headers.iter().filter_map(move |h| {
-            h.key
-                .of(bytes)
-                .eq_ignore_ascii_case(key.as_bytes())
-                .then(|| Value(h.value.of(bytes)))
-        })
+        self.headers
+            .iter()
+            .filter(move |h| h.key.of(bytes).eq_ignore_ascii_case(key.as_bytes()))
+            .map(move |h| Value(h.value.of(bytes)))
     }
 
     /// True when `key` is present (even with an empty value).

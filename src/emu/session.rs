@@ -8,6 +8,9 @@ use md5::{Digest, Md5};
 use crate::ami::codec::{Frame, Framer, Status};
 use crate::ami::Message;
 
+/// Headers of one block, in order.
+pub type Block = Vec<(String, String)>;
+
 /// A scripted reply to an action: a response, optional list items, and
 /// events broadcast to every session afterwards.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -19,7 +22,7 @@ pub struct Script {
     /// List items: each is an event sent with the action's ActionID, after
     /// which a `<name>Complete` event with `EventList: Complete` ends the list.
     /// `None` means the action is not a list.
-    pub list: Option<(String, Vec<Vec<(String, String)>>)>,
+    pub list: Option<(String, Vec<Block>)>,
     /// Events sent to every session with events on, after the response.
     pub events: Vec<Vec<(String, String)>>,
 }
