@@ -94,6 +94,20 @@ const END_COMMAND: &[u8] = b"--END COMMAND--";
 const LO: u64 = 0x0101_0101_0101_0101;
 const HI: u64 = 0x8080_8080_8080_8080;
 
+/// The header of the line `buf[start..end]` whose colon is at `start + colon`:
+/// the key before the colon, the value after it and one optional space.
+#[inline]
+fn split_header(buf: &[u8], start: usize, colon: usize, end: usize) -> Header {
+    let mut v = start + colon + 1;
+    if v < end && buf[v] == b' ' {
+        v += 1;
+    }
+    Header {
+        key: Span::new(start, start + colon),
+        value: Span::new(v, end),
+    }
+}
+
 /// Position of the first `needle` in `hay`.
 ///
 /// Checks a word of eight bytes per step (the classic "has zero byte" test on
@@ -217,19 +231,12 @@ impl Framer {
             }
             match find_byte(line, b':') {
                 Some(c) => {
-                    let end = start + line.len();
-                    let mut v = start + c + 1;
-                    if v < end && buf[v] == b' ' {
-                        v += 1;
-                    }
-                    self.headers.push(Header {
-                        key: Span::new(start, start + c),
-                        value: Span::new(v, end),
-                    });
+                    let h = split_header(buf, start, c, start + line.len());
+                    self.headers.push(h);
                     if start == 0
                         && legacy_command
-                        && line[..c].eq_ignore_ascii_case(b"Response")
-                        && buf[v..end].eq_ignore_ascii_case(b"Follows")
+                        && h.key.of(buf).eq_ignore_ascii_case(b"Response")
+                        && h.value.of(buf).eq_ignore_ascii_case(b"Follows")
                     {
                         self.pos = next;
                         self.scan_from = next;
@@ -305,14 +312,7 @@ impl Framer {
             });
             match known {
                 Some(c) => {
-                    let mut v = start + c + 1;
-                    if v < end && buf[v] == b' ' {
-                        v += 1;
-                    }
-                    self.headers.push(Header {
-                        key: Span::new(start, start + c),
-                        value: Span::new(v, end),
-                    });
+                    self.headers.push(split_header(buf, start, c, end));
                     self.pos = nl + 1;
                     body_start = self.pos;
                 }

@@ -35,6 +35,10 @@ pub struct Config {
     pub max_messages_per_poll: usize,
     /// How many uncollected results the manager keeps (oldest dropped first).
     pub max_stored_results: usize,
+    /// The most bytes of list items one action may collect (default 64 MiB).
+    /// A longer list fails the action with [`ProtocolError::ListTooLarge`];
+    /// its remaining items are then dispatched as ordinary events.
+    pub max_list_bytes: usize,
 }
 
 impl Default for Config {
@@ -44,6 +48,7 @@ impl Default for Config {
             legacy_command_output: true,
             max_messages_per_poll: 8192,
             max_stored_results: 4096,
+            max_list_bytes: 64 << 20,
         }
     }
 }
@@ -103,6 +108,8 @@ struct Pending {
     internal: Internal,
     response: Option<Response>,
     events: Vec<OwnedMessage>,
+    /// Bytes held in `events`.
+    event_bytes: usize,
 }
 
 static CONNECTIONS: AtomicU64 = AtomicU64::new(0);
@@ -121,10 +128,11 @@ pub struct Outbox {
     done: VecDeque<(ActionId, Result<ActionResult, Error>)>,
     closed: Option<Error>,
     logged_off: bool,
+    max_list_bytes: usize,
 }
 
 impl Outbox {
-    fn new() -> Self {
+    fn new(max_list_bytes: usize) -> Self {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
@@ -140,6 +148,7 @@ impl Outbox {
             done: VecDeque::new(),
             closed: None,
             logged_off: false,
+            max_list_bytes,
         }
     }
 
@@ -198,6 +207,7 @@ impl Outbox {
                 internal,
                 response: None,
                 events: Vec::new(),
+                event_bytes: 0,
             },
         );
         Ok(ActionId(seq))
@@ -345,7 +355,8 @@ impl Outbox {
     }
 
     /// Offers an event to pending lists and async originates; true if taken.
-    fn on_event(&mut self, name: Value<'_>, msg: Message<'_>) -> bool {
+    /// `offset` is the event's position in the input stream, for errors.
+    fn on_event(&mut self, name: Value<'_>, msg: Message<'_>, offset: u64) -> bool {
         let Some(seq) = msg.action_id().and_then(|id| self.our_seq(id)) else {
             return false;
         };
@@ -363,7 +374,16 @@ impl Outbox {
                         output: None,
                     };
                     self.complete(seq, Ok(r));
+                } else if p.event_bytes + msg.as_bytes().len() > self.max_list_bytes {
+                    let err = Error::Protocol {
+                        offset,
+                        kind: ProtocolError::ListTooLarge {
+                            max: self.max_list_bytes,
+                        },
+                    };
+                    self.complete(seq, Err(err));
                 } else {
+                    p.event_bytes += msg.as_bytes().len();
                     p.events.push(msg.to_owned());
                 }
                 true
@@ -445,6 +465,7 @@ impl Default for Connection {
 impl Connection {
     /// A connection waiting for the greeting.
     pub fn new(config: Config) -> Self {
+        let max_list_bytes = config.max_list_bytes;
         Connection {
             framer: Framer::new(config.framer.clone()),
             config,
@@ -455,7 +476,7 @@ impl Connection {
             offset: 0,
             state: State::Greeting,
             greeting: None,
-            outbox: Outbox::new(),
+            outbox: Outbox::new(max_list_bytes),
             eof: false,
             starved: false,
             fatal: None,
@@ -746,7 +767,9 @@ impl Connection {
                 Frame::Message { len } => {
                     let msg = Message::new(&avail[..len], self.framer.headers());
                     if let Some(name) = msg.leading("Event") {
-                        if self.outbox.awaiting_events > 0 && self.outbox.on_event(name, msg) {
+                        if self.outbox.awaiting_events > 0
+                            && self.outbox.on_event(name, msg, offset)
+                        {
                             if let Some((id, r)) = self.outbox.done.pop_front() {
                                 break (len, Decision::Done(id, r));
                             }
@@ -916,6 +939,37 @@ mod tests {
         );
         assert!(c.send(&Ping).is_err());
         assert!(c.fatal_error().is_some());
+    }
+
+    #[test]
+    fn an_endless_list_fails_its_action_instead_of_growing() {
+        let mut c = Connection::new(Config {
+            max_list_bytes: 1000,
+            ..Config::default()
+        });
+        c.feed(b"Asterisk Call Manager/11.0.0\r\n");
+        let id = c.send(&CoreShowChannels).unwrap();
+        let aid = sent_id(&c);
+        let response = format!("Response: Success\r\nActionID: {aid}\r\nEventList: start\r\n\r\n");
+        let item = format!("Event: CoreShowChannel\r\nActionID: {aid}\r\nChannel: X\r\n\r\n");
+        c.feed(response.as_bytes());
+        for _ in 0..100 {
+            c.feed(item.as_bytes());
+        }
+        let seen = drain(&mut c);
+        // The first item that does not fit is where the error points.
+        let fitting = 1000 / item.len();
+        let offset = 30 + response.len() + fitting * item.len();
+        assert_eq!(
+            seen[0],
+            format!(
+                "done {} err protocol error at byte {offset}: event list larger than 1000 bytes",
+                id.seq()
+            )
+        );
+        // What follows the failure is not lost: it arrives as ordinary events.
+        assert!(seen[1..].iter().all(|s| s == "event CoreShowChannel"));
+        assert!(seen.len() > 50);
     }
 
     #[test]

@@ -52,6 +52,12 @@ pub enum ProtocolError {
     /// A line inside a block has no colon; the block was skipped.
     #[error("line without ':' in message (message skipped)")]
     MalformedLine,
+    /// An action's event list grew past `Config::max_list_bytes`; the action failed.
+    #[error("event list larger than {max} bytes")]
+    ListTooLarge {
+        /// The configured limit.
+        max: usize,
+    },
     /// A block has neither `Response:` nor `Event:`; it was skipped.
     #[error("message has neither Response nor Event header")]
     NotResponseOrEvent,
