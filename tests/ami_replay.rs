@@ -1174,3 +1174,17 @@ fn pending_actions_fail_closed_when_the_recording_ends_early() {
     typed::<CommandOutput>(r.result(cmd)).unwrap();
     assert!(matches!(r.result(never), Err(Error::Closed(_))));
 }
+
+#[test]
+#[ignore = "bug: a refused MD5 Challenge completes the login with Ok (Outbox::complete, Internal::Challenge)"]
+fn md5_login_with_a_refused_challenge_fails() {
+    // Asterisk refuses a Challenge it does not like ("Must specify
+    // AuthType"); a login that never happened must not report success.
+    let mut r = Replay::new("ami-unauthenticated", Rewrite::All);
+    let login = r.login(&Login::new("lab", "labsecret").md5());
+    r.run();
+    match r.result(login) {
+        Err(Error::AuthFailed { .. }) | Err(Error::Server { .. }) => {}
+        other => panic!("refused challenge reported as {other:?}"),
+    }
+}
