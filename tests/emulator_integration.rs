@@ -644,3 +644,61 @@ fn unauthenticated_actions_are_refused_by_the_emulator() {
         other => panic!("{other:?}"),
     }
 }
+
+fn budgeted(emu: &EmuThread, budget: usize) -> Manager {
+    let config = asterisk_io::ami::Config {
+        max_messages_per_poll: budget,
+        ..Default::default()
+    };
+    let mut mgr = Manager::connect_with(emu.addr, config).unwrap();
+    mgr.login(&Login::new("admin", "s3cret"), T).unwrap();
+    for i in 0..300 {
+        emu.emit("Flood", &[("N", &i.to_string())]);
+    }
+    // Let the bytes reach the client's socket.
+    thread::sleep(Duration::from_millis(100));
+    mgr
+}
+
+#[test]
+fn one_poll_events_call_handles_at_most_the_budget() {
+    let emu = EmuThread::start(config());
+    let mut mgr = budgeted(&emu, 10);
+    let seen = Rc::new(RefCell::new(0usize));
+    let s = seen.clone();
+    mgr.on_event("Flood", move |_, _| *s.borrow_mut() += 1);
+    let mut calls = 0;
+    while *seen.borrow() < 300 {
+        let before = *seen.borrow();
+        let n = mgr.poll_events(Some(Duration::from_millis(5))).unwrap();
+        assert!(n <= 10, "{n} messages in one call");
+        assert!(*seen.borrow() - before <= 10);
+        calls += 1;
+        assert!(calls < 10_000);
+    }
+    assert!(calls >= 30);
+}
+
+#[test]
+#[ignore = "bug: Manager::poll_events pumps twice when registered in a host Poll, handling up to twice max_messages_per_poll"]
+fn one_poll_events_call_handles_at_most_the_budget_in_a_host_poll() {
+    use mio::{Interest, Poll, Token};
+    let emu = EmuThread::start(config());
+    let mut mgr = budgeted(&emu, 10);
+    let poll = Poll::new().unwrap();
+    poll.registry()
+        .register(&mut mgr, Token(1), Interest::READABLE)
+        .unwrap();
+    let seen = Rc::new(RefCell::new(0usize));
+    let s = seen.clone();
+    mgr.on_event("Flood", move |_, _| *s.borrow_mut() += 1);
+    for _ in 0..5 {
+        let before = *seen.borrow();
+        let n = mgr.poll_events(Some(Duration::ZERO)).unwrap();
+        let handled = *seen.borrow() - before;
+        assert!(
+            n <= 10 && handled <= 10,
+            "{n} messages, {handled} events in one call"
+        );
+    }
+}
