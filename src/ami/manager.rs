@@ -21,6 +21,7 @@ use super::codec::Greeting;
 use super::connection::{Config, Connection, Input, Outbox};
 use super::error::Error;
 use super::event::Event;
+use super::events::EventType;
 use super::message::Message;
 use super::response::{ActionResult, FromResult};
 
@@ -195,6 +196,18 @@ impl Manager {
             .named
             .push((id, name.into(), Box::new(move |e, c| handler(e, c).flow())));
         id
+    }
+
+    /// Calls `handler` with a typed view of every `T` event, e.g.
+    /// `mgr.on(Hangup, |h, _ctx| println!("{:?}", h.cause()))` (the event
+    /// types in [`events`](super::events) are unit values). It runs among the
+    /// named handlers, in registration order.
+    pub fn on<T: EventType, R: HandlerResult>(
+        &mut self,
+        _event: T,
+        mut handler: impl for<'e> FnMut(T::View<'e>, &mut Ctx<'_>) -> R + 'static,
+    ) -> HandlerId {
+        self.on_event(T::NAME, move |ev, ctx| handler(T::view(*ev), ctx).flow())
     }
 
     /// Calls `handler` for every event, after the named handlers.
