@@ -30,11 +30,6 @@ impl<'a> Event<'a> {
         EventKind::from_name(self.name.as_bytes())
     }
 
-    /// A typed view of this event if its name is `T::NAME`.
-    pub fn parse<T: super::events::EventType>(&self) -> Option<T::View<'a>> {
-        self.name.eq_ignore_case(T::NAME).then(|| T::view(*self))
-    }
-
     /// See [`Message::get`].
     #[inline]
     pub fn get(&self, key: &str) -> Option<Value<'a>> {

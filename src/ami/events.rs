@@ -29,6 +29,13 @@ pub trait EventType {
     fn view(ev: Event<'_>) -> Self::View<'_>;
 }
 
+impl<'a> Event<'a> {
+    /// A typed view of this event if its name is `T::NAME`.
+    pub fn parse<T: EventType>(&self) -> Option<T::View<'a>> {
+        self.name().eq_ignore_case(T::NAME).then(|| T::view(*self))
+    }
+}
+
 /// Declares a typed event: a marker type, its view, and one accessor per header.
 ///
 /// A field `name: "Header"` returns `Option<Value>`; `name: "Header" as T`
