@@ -482,9 +482,9 @@ impl Manager {
                     self.handlers.dispatch(&ev, &mut ctx);
                 }
                 Input::Done(id, r) => match self.callbacks.remove(&id) {
-                    Some(cb) => cb(r),
+                    Some(cb) => cb(r.map(|b| *b)),
                     None => {
-                        self.results.insert(id, r);
+                        self.results.insert(id, r.map(|b| *b));
                         let cap = self.conn.config().max_stored_results.max(1);
                         while self.results.len() > cap {
                             self.results.pop_first();
