@@ -367,9 +367,15 @@ impl Outbox {
         let p = self.pending.get_mut(&seq).expect("our_seq checks presence");
         match p.phase {
             Phase::InList => {
-                let terminal = msg
-                    .get("EventList")
-                    .is_some_and(|v| v.eq_ignore_case("Complete"));
+                // Asterisk 12+ marks the end with `EventList: Complete`; older
+                // versions only name the last event `...Complete`.
+                let terminal = match msg.get("EventList") {
+                    Some(v) => v.eq_ignore_case("Complete"),
+                    None => {
+                        let n = name.as_bytes();
+                        n.len() >= 8 && n[n.len() - 8..].eq_ignore_ascii_case(b"Complete")
+                    }
+                };
                 if terminal {
                     let r = ActionResult {
                         response: p.response.take().expect("list has its response"),
