@@ -278,11 +278,11 @@ impl Outbox {
         }
         let response = Response(msg.to_owned());
         let success = response.is_success();
-        if let (Internal::Challenge { .. }, true) = (&p.internal, success) {
+        if success && matches!(p.internal, Internal::Challenge { .. }) {
             let Some(Internal::Challenge { login, report_as }) =
                 self.pending.remove(&seq).map(|p| p.internal)
             else {
-                unreachable!()
+                return;
             };
             let challenge = response.get("Challenge").map(|v| v.as_bytes().to_vec());
             match challenge {
