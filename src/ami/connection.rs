@@ -234,8 +234,9 @@ impl Outbox {
             if p.phase != Phase::AwaitResponse {
                 self.awaiting_events -= 1;
             }
-            let report = match p.internal {
-                Internal::Login { report_as } => {
+            let report_as = match p.internal {
+                // A refused login (or challenge) is an authentication failure.
+                Internal::Login { report_as } | Internal::Challenge { report_as, .. } => {
                     let result = result.and_then(|r| {
                         if r.response.is_success() {
                             Ok(r)
@@ -248,10 +249,9 @@ impl Outbox {
                     self.done.push_back((report_as, result));
                     return;
                 }
-                Internal::Challenge { report_as, .. } => report_as,
                 _ => ActionId(seq),
             };
-            self.done.push_back((report, result));
+            self.done.push_back((report_as, result));
         }
     }
 
@@ -858,7 +858,7 @@ impl Connection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ami::actions::{Command, CoreShowChannels, Ping};
+    use crate::ami::actions::{Command, CoreShowChannels, Login, Ping};
     use crate::ami::FromResult;
 
     fn sent_id(conn: &Connection) -> String {
@@ -979,6 +979,25 @@ mod tests {
         // What follows the failure is not lost: it arrives as ordinary events.
         assert!(seen[1..].iter().all(|s| s == "event CoreShowChannel"));
         assert!(seen.len() > 50);
+    }
+
+    #[test]
+    fn a_refused_challenge_fails_the_login() {
+        let mut c = Connection::default();
+        c.feed(b"Asterisk Call Manager/11.0.0\r\n");
+        let id = c.login(&Login::new("lab", "x").md5()).unwrap();
+        let aid = sent_id(&c);
+        c.feed(
+            format!("Response: Error\r\nActionID: {aid}\r\nMessage: Must specify AuthType\r\n\r\n")
+                .as_bytes(),
+        );
+        assert_eq!(
+            drain(&mut c),
+            [format!(
+                "done {} err authentication failed: Must specify AuthType",
+                id.seq()
+            )]
+        );
     }
 
     #[test]
