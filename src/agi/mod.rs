@@ -30,6 +30,6 @@ pub mod trace;
 pub use stdio::Agi;
 pub use trace::{TraceSwitch, WireTrace};
 pub mod fastagi;
-pub use fastagi::Server;
+pub use fastagi::{Server, DEFAULT_BACKLOG};
 pub mod asyncagi;
 pub mod debug;
