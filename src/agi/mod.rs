@@ -32,4 +32,6 @@ pub use trace::{TraceSwitch, WireTrace};
 pub mod fastagi;
 pub use fastagi::{Server, DEFAULT_BACKLOG};
 pub mod asyncagi;
+pub mod over_ami;
+pub use over_ami::AsyncAgiServer;
 pub mod debug;
