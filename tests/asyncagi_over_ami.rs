@@ -169,7 +169,7 @@ fn script_runs_over_the_manager() {
     });
     rig.start(CHAN, &[]);
     let seen = rig.play(CHAN, |r| {
-        r.agi.stats().ended == 1 && r.agi.stats().commands == 6
+        r.agi.stats().ended == 1 && r.agi.stats().commands == 6 // 5 + ASYNCAGI BREAK
     });
     assert_eq!(
         seen,

@@ -18,7 +18,8 @@
 //! that id is parsed and handed to the handler, which then gives the next
 //! command. When the handler has nothing more to send, the server sends
 //! `ASYNCAGI BREAK` (the dialplan continues after `AGI()`; switch this off
-//! with [`AsyncAgiServer::set_break_on_finish`]). `AsyncAGIEnd` ends the
+//! with [`AsyncAgiServer::set_break_on_finish`]) unless the last command was
+//! a plain `HANGUP`, after which Asterisk ends the session by itself. `AsyncAGIEnd` ends the
 //! session; a command still in flight gets [`AgiError::HungUp`].
 //!
 //! Asterisk ≤ 11's `Event: AsyncAGI` with `SubEvent: Start|Exec|End` is
@@ -124,6 +125,8 @@ pub struct AsyncAgiStats {
 struct Sess {
     handler: Box<dyn Handler>,
     in_flight: Option<InFlight>,
+    /// The last command was `HANGUP` (of this channel): no break needed.
+    hung_up_by_script: bool,
 }
 
 enum Sent {
@@ -453,6 +456,7 @@ impl Inner {
             Sess {
                 handler,
                 in_flight: None,
+                hung_up_by_script: false,
             },
         );
         self.advance(channel, send);
@@ -550,11 +554,13 @@ impl Inner {
             }
             self.line.clear();
             if !sess.handler.next_command(&mut self.line) {
+                let mut hung_up = false;
                 if let Some(mut sess) = self.sessions.remove(channel) {
                     sess.handler.on_end(None);
+                    hung_up = sess.hung_up_by_script;
                 }
                 self.stats.ended += 1;
-                if self.break_on_finish {
+                if self.break_on_finish && !hung_up {
                     self.send_break(channel, send);
                 }
                 return;
@@ -563,6 +569,7 @@ impl Inner {
             while line.ends_with(['\n', '\r']) {
                 line.pop();
             }
+            sess.hung_up_by_script = line == "HANGUP";
             let command_id = self.fresh_id();
             let action = Agi {
                 channel: channel.to_string(),
