@@ -358,6 +358,62 @@ fn exec_for_another_command_is_ignored() {
     }
 }
 
+#[test]
+fn garbage_result_is_a_typed_error_and_detach_stops_serving() {
+    let mut rig = rig(queued());
+    let log: Log = Rc::default();
+    let l = log.clone();
+    rig.agi.fallback(move |_: &Env| {
+        let mut s = Script::new(l.clone());
+        s.then(Answer, |s, r| s.state.borrow_mut().push(format!("{r:?}")));
+        s.then(Exec::new("Verbose", "x"), |s, r| {
+            s.state.borrow_mut().push(format!("{r:?}"))
+        });
+        s
+    });
+    rig.start(CHAN, &[]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    for result in ["%FF%FEnot%20agi%00", "200%20result%3D0%20endpos%3D"] {
+        let f = loop {
+            assert!(Instant::now() < deadline, "{:?}", log.borrow());
+            rig.step();
+            if let Some(f) = rig.agi.in_flight(CHAN) {
+                break f;
+            }
+        };
+        rig.emu.emit_event(
+            "AsyncAGIExec",
+            &[
+                ("Channel", CHAN),
+                ("CommandId", &f.command_id),
+                ("Result", result),
+            ],
+        );
+        while rig.agi.in_flight(CHAN).as_ref() == Some(&f) {
+            assert!(Instant::now() < deadline);
+            rig.step();
+        }
+    }
+    let log = log.borrow().clone();
+    assert!(log[0].starts_with("Err(Protocol"), "{log:?}");
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert!(!rig.agi.is_active(CHAN));
+
+    // A second server, attached then detached, serves nothing.
+    let other = AsyncAgiServer::new();
+    other.fallback(|_: &Env| {
+        let mut s = Script::new(());
+        s.run(Answer);
+        s
+    });
+    other.attach(&mut rig.mgr).detach(&mut rig.mgr);
+    rig.start("PJSIP/late-1", &[]);
+    for _ in 0..20 {
+        rig.step();
+    }
+    assert_eq!(other.stats().started, 0);
+}
+
 // --- Replay of the Asterisk 22.10.1 recording ----------------------------------
 
 const RX: &[u8] = include_bytes!("fixtures/agi/asyncagi-events.bin");
