@@ -136,7 +136,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let deadline = Instant::now() + Duration::from_secs(5);
     while !*ended.borrow() {
         emu.poll(Some(Duration::from_millis(1)))?;
-        agi.poll_events(&mut mgr, Some(Duration::from_millis(1)))?;
+        mgr.poll_events(Some(Duration::from_millis(1)))?;
         // Play the channel: answer the command in flight, once.
         if let Some(cmd) = agi.in_flight(CHANNEL) {
             if cmd.command_id != answered {

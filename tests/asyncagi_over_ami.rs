@@ -90,8 +90,8 @@ fn answer(line: &str) -> &'static str {
 impl Rig {
     fn step(&mut self) {
         self.emu.poll(Some(Duration::from_millis(1))).unwrap();
-        self.agi
-            .poll_events(&mut self.mgr, Some(Duration::from_millis(1)))
+        self.mgr
+            .poll_events(Some(Duration::from_millis(1)))
             .unwrap();
     }
 

@@ -5,7 +5,7 @@
 //!  Asterisk ──AsyncAGIStart──▶ Manager ──handler──▶ AsyncAgiServer ── factory(env) ─▶ Script
 //!           ◀──Action: AGI─── (Ctx::send)  ◀──────── next command line ◀─────────────┘
 //!           ──AsyncAGIExec──▶ Manager ──handler──▶ reply ─▶ Script::on_reply ─▶ next ...
-//!           ──Response: Error─▶ Manager::take_result ◀── AsyncAgiServer::collect
+//!           ──Response: Error─▶ Manager ──result callback──▶ Script::on_reply (Rejected)
 //!           ──AsyncAGIEnd───▶ session over
 //! ```
 //!
@@ -29,12 +29,10 @@
 //!
 //! No thread, no extra socket: [`AsyncAgiServer::attach`] registers event
 //! handlers on the manager, which send the commands from inside
-//! [`Manager::poll_events`]. Because a handler cannot see the results of the
-//! actions it sends, call [`AsyncAgiServer::collect`] after each
-//! `poll_events` (or use [`AsyncAgiServer::poll_events`], which does both):
-//! it takes the `Action: AGI` results from the manager, so that a
+//! [`Manager::poll_events`] with [`Ctx::send_with`]; each `Action: AGI`
+//! result comes back to the server through its callback, so a
 //! `Response: Error` fails the command with [`AgiError::Rejected`] and the
-//! manager does not keep the successful ones.
+//! manager keeps nothing. Just keep calling `poll_events`.
 //!
 //! ```no_run
 //! use asterisk_io::agi::commands::*;
@@ -57,7 +55,7 @@
 //!     });
 //!     agi.attach(&mut mgr);
 //!     loop {
-//!         agi.poll_events(&mut mgr, Some(Duration::from_secs(1)))?;
+//!         mgr.poll_events(Some(Duration::from_secs(1)))?;
 //!     }
 //! }
 //! ```
@@ -84,11 +82,12 @@ use super::commands::AsyncAgiBreak;
 use super::error::{AgiError, HangupSource};
 use super::session::Handler;
 use crate::ami::actions::Agi;
-use crate::ami::{ActionId, ActionResult, Error as AmiError, Event, HandlerId, Manager};
+use crate::ami::{
+    ActionId, ActionResult, Ctx, Error as AmiError, Event, HandlerId, Manager, Response,
+};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
-use std::time::Duration;
 
 type Factory = Box<dyn FnMut(&Env) -> Box<dyn Handler>>;
 type IdGen = Box<dyn FnMut(u64) -> String>;
@@ -300,42 +299,14 @@ impl AsyncAgiServer {
             .map(|name| {
                 let inner = self.inner.clone();
                 manager.on_event(name, move |ev, ctx| {
+                    let shared = inner.clone();
                     inner
                         .borrow_mut()
-                        .handle_event(ev, &mut |a: &Agi| ctx.send(a));
+                        .handle_event(ev, &mut |a: &Agi| send_via(&shared, ctx, a));
                 })
             })
             .collect();
         Attachment { ids }
-    }
-
-    /// Takes the results of the `Action: AGI` messages this server sent from
-    /// `manager` and acts on them (a `Response: Error` fails the command).
-    /// Call it after every [`Manager::poll_events`]. Returns how many
-    /// results it took.
-    pub fn collect(&self, manager: &mut Manager) -> usize {
-        let ids: Vec<ActionId> = self.inner.borrow().sent.keys().copied().collect();
-        let mut n = 0;
-        for id in ids {
-            if let Some(r) = manager.take_result(id) {
-                n += 1;
-                self.inner
-                    .borrow_mut()
-                    .handle_result(id, r, &mut |a: &Agi| manager.send(a));
-            }
-        }
-        n
-    }
-
-    /// [`Manager::poll_events`] followed by [`collect`](Self::collect).
-    pub fn poll_events(
-        &self,
-        manager: &mut Manager,
-        timeout: Option<Duration>,
-    ) -> Result<usize, AmiError> {
-        let r = manager.poll_events(timeout);
-        self.collect(manager);
-        r
     }
 
     /// Sans-IO input: one manager event. AsyncAGI events of channels this
@@ -356,6 +327,40 @@ impl AsyncAgiServer {
     ) -> bool {
         self.inner.borrow_mut().handle_result(id, result, send)
     }
+}
+
+/// Sends an `Action: AGI` through a handler's [`Ctx`], with a callback that
+/// hands its result back to the server (and lets it send what follows).
+fn send_via(
+    inner: &Rc<RefCell<Inner>>,
+    ctx: &mut Ctx<'_>,
+    action: &Agi,
+) -> Result<ActionId, AmiError> {
+    let slot: Rc<std::cell::Cell<Option<ActionId>>> = Rc::default();
+    let (shared, id_slot) = (inner.clone(), slot.clone());
+    let id = ctx.send_with(action, move |result: Result<Response, AmiError>, ctx| {
+        let Some(id) = id_slot.get() else {
+            return;
+        };
+        // A refusal keeps its response so the message reads as Asterisk's.
+        let result = match result {
+            Ok(response) => Ok(response),
+            Err(AmiError::Server { response, .. }) => Ok(Response::new(*response)),
+            Err(e) => Err(e),
+        }
+        .map(|response| ActionResult {
+            response,
+            events: Vec::new(),
+            completion: None,
+            output: None,
+        });
+        let again = shared.clone();
+        shared
+            .borrow_mut()
+            .handle_result(id, result, &mut |a: &Agi| send_via(&again, ctx, a));
+    })?;
+    slot.set(Some(id));
+    Ok(id)
 }
 
 enum Kind {
