@@ -8,7 +8,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use asterisk_io::ami::actions::{Command, CoreShowChannels, Getvar, Login, Logoff, Ping, Setvar};
-use asterisk_io::ami::{Action, ActionId, Error, FromResult, Manager};
+use asterisk_io::ami::{events, Action, ActionId, Error, FromResult, Manager};
 use asterisk_io::emu::{Emulator, EmulatorConfig, Script};
 
 /// Drives the emulator and the client in the same loop until `id` completes.
@@ -57,6 +57,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut mgr = Manager::connect(addr)?;
     let seen = Rc::new(RefCell::new(Vec::new()));
     let log = seen.clone();
+    // A typed handler: the Hangup view has an accessor per documented header.
+    mgr.on(events::Hangup, |h, _ctx| {
+        println!(
+            "typed handler: {} hung up, cause {:?}",
+            h.channel().map(|c| c.to_string()).unwrap_or_default(),
+            h.cause()
+        );
+    });
     mgr.on_any_event(move |ev, _ctx| {
         let line = format!(
             "event {} {}",

@@ -42,7 +42,7 @@
 //!
 //! // Fire an async originate; its OriginateResponse completes the callback later.
 //! let call = Originate::to_extension("PJSIP/100", "default", "200", "1").run_async();
-//! mgr.send_with(&call, |result| match result {
+//! mgr.send_with(&call, |result, _ctx| match result {
 //!     Ok(r) => println!("originate: {:?}", r.outcome.map(|o| o.reason())),
 //!     Err(e) => eprintln!("originate failed: {e}"),
 //! })?;

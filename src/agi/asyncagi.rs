@@ -13,6 +13,10 @@
 //! `Action: AGI` messages with your manager connection. Typed results come
 //! back through the callback given to [`AsyncAgi::send`], untyped ones as
 //! [`AsyncEvent::Reply`].
+//!
+//! To run whole [`Script`](super::Script) / [`Handler`](super::Handler)
+//! sessions over a [`Manager`](crate::ami::Manager) instead, use
+//! [`AsyncAgiServer`](super::over_ami::AsyncAgiServer).
 
 use super::codec::{percent_decode, Env, OwnedReply, Reply};
 use super::command::Command;

@@ -86,6 +86,13 @@ pub enum AgiError {
         /// The configured limit in bytes.
         limit: usize,
     },
+    /// The manager refused the `Action: AGI` carrying an AsyncAGI command
+    /// (`Response: Error`, with its `Message:`), or could not send it.
+    #[error("AsyncAGI command refused by the manager: {message}")]
+    Rejected {
+        /// The response's `Message:` (or the manager error).
+        message: String,
+    },
     /// The session is already over.
     #[error("AGI session closed")]
     Closed,
@@ -137,6 +144,9 @@ impl AgiError {
                 line: line.clone(),
             },
             AgiError::LineTooLong { limit } => AgiError::LineTooLong { limit: *limit },
+            AgiError::Rejected { message } => AgiError::Rejected {
+                message: message.clone(),
+            },
             AgiError::Closed => AgiError::Closed,
             AgiError::Io(e) => AgiError::Io(std::io::Error::new(e.kind(), e.to_string())),
         }

@@ -21,11 +21,13 @@
 //!
 //! # Listen backlog
 //!
-//! `mio::net::TcpListener::bind` (like std) listens with a backlog of 128.
-//! Without `libc` or `socket2` this crate cannot raise it, so to survive
-//! large connect bursts either create the listener yourself (e.g. with
-//! `socket2`, `listen(1024)`) and pass it to [`Server::from_listener`], or
-//! rely on the server accepting in a tight loop on every readiness event.
+//! `mio::net::TcpListener::bind` (like std) listens with a backlog of 128,
+//! too small for a burst of hundreds of simultaneous connects (the kernel
+//! drops the SYNs that do not fit and the callers retry a second later).
+//! [`Server::bind`] therefore creates the socket with `socket2` and listens
+//! with a backlog of [`DEFAULT_BACKLOG`] (1024; the kernel caps it at
+//! `net.core.somaxconn`). [`Server::bind_with_backlog`] chooses another
+//! value, and [`Server::from_listener`] takes a listener you made yourself.
 
 use super::codec::{Env, Limits};
 use super::session::{Direction, Handler, Session};
@@ -36,6 +38,10 @@ use mio::{Events, Interest, Poll, Registry, Token};
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
+
+/// The listen backlog of [`Server::bind`]: room for 1024 connections that
+/// completed the TCP handshake but were not accepted yet.
+pub const DEFAULT_BACKLOG: i32 = 1024;
 
 /// Connection events between two extra accept() calls.
 const ACCEPT_EVERY: u32 = 32;
@@ -98,9 +104,23 @@ fn normalize(path: &str) -> &str {
 }
 
 impl Server {
-    /// Listen on `addr` (backlog 128, see the module docs).
+    /// Listen on `addr` with a backlog of [`DEFAULT_BACKLOG`] (see the
+    /// module docs). `SO_REUSEADDR` is set, as std and mio do.
     pub fn bind(addr: SocketAddr) -> io::Result<Server> {
-        Ok(Self::from_mio(TcpListener::bind(addr)?))
+        Self::bind_with_backlog(addr, DEFAULT_BACKLOG)
+    }
+
+    /// Listen on `addr` with the given backlog (the kernel caps it at
+    /// `net.core.somaxconn`).
+    pub fn bind_with_backlog(addr: SocketAddr, backlog: i32) -> io::Result<Server> {
+        use socket2::{Domain, Protocol, Socket, Type};
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+        #[cfg(unix)]
+        socket.set_reuse_address(true)?;
+        socket.set_nonblocking(true)?;
+        socket.bind(&addr.into())?;
+        socket.listen(backlog)?;
+        Ok(Self::from_mio(TcpListener::from_std(socket.into())))
     }
 
     /// Use a listener you created (e.g. with a larger backlog). It is

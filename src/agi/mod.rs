@@ -1,6 +1,7 @@
 //! The Asterisk Gateway Interface (AGI): typed commands and replies, a
 //! sans-IO protocol core, stdio AGI, a poll-driven FastAGI server, the
-//! sans-IO part of AsyncAGI, and debugging aids.
+//! sans-IO part of AsyncAGI and its wiring to the AMI `Manager`, and
+//! debugging aids.
 //!
 //! ```text
 //!            bytes in                       bytes out
@@ -10,7 +11,7 @@
 //!                 Session core / Script (sans-IO)
 //!                          │
 //!        ┌─────────────────┼─────────────────────┐
-//!      stdio::Agi     fastagi::Server (mio)   asyncagi (AMI events)
+//!      stdio::Agi     fastagi::Server (mio)   asyncagi + over_ami (AMI events)
 //! ```
 //!
 //! See `docs/agi.md` for the session model and the debugging facilities.
@@ -30,6 +31,8 @@ pub mod trace;
 pub use stdio::Agi;
 pub use trace::{TraceSwitch, WireTrace};
 pub mod fastagi;
-pub use fastagi::Server;
+pub use fastagi::{Server, DEFAULT_BACKLOG};
 pub mod asyncagi;
+pub mod over_ami;
+pub use over_ami::AsyncAgiServer;
 pub mod debug;

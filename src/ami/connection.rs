@@ -19,7 +19,7 @@ use super::actions::{AuthType, Login};
 use super::codec::{parse_greeting, Frame, Framer, FramerConfig, Greeting, Status};
 use super::error::{EncodeError, Error, ProtocolError};
 use super::event::Event;
-use super::message::{Message, OwnedMessage, Value};
+use super::message::{Message, OwnedMessage, Span, Value};
 use super::response::{ActionResult, CommandOutput, Response};
 
 /// Settings of a connection.
@@ -53,16 +53,19 @@ impl Default for Config {
     }
 }
 
+/// What a finished action produced: its result or why it failed.
+pub type Completion = Result<Box<ActionResult>, Error>;
+
 /// One unit of input, in arrival order.
-// Inputs are handed out one at a time and never stored, so the size of the
-// `Done` variant costs a copy, not memory; boxing it would allocate per result.
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Input<'a> {
     /// An event for handlers.
     Event(Event<'a>),
     /// An action finished (successfully, with `Response: Error`, or failed).
-    Done(ActionId, Result<ActionResult, Error>),
+    ///
+    /// The result is boxed so that an `Input`, returned once per message,
+    /// stays small on the event path.
+    Done(ActionId, Completion),
     /// A response no pending action of this connection owns.
     Unmatched(Message<'a>),
     /// A recoverable error: the offending message was skipped and the
@@ -125,7 +128,7 @@ pub struct Outbox {
     awaiting_events: usize,
     /// Pending `Command` actions still waiting for their response.
     commands_pending: usize,
-    done: VecDeque<(ActionId, Result<ActionResult, Error>)>,
+    done: VecDeque<(ActionId, Completion)>,
     closed: Option<Error>,
     logged_off: bool,
     max_list_bytes: usize,
@@ -226,12 +229,14 @@ impl Outbox {
     }
 
     fn complete(&mut self, seq: u64, result: Result<ActionResult, Error>) {
+        let result = result.map(Box::new);
         if let Some(p) = self.pending.remove(&seq) {
             if p.phase != Phase::AwaitResponse {
                 self.awaiting_events -= 1;
             }
-            let report = match p.internal {
-                Internal::Login { report_as } => {
+            let report_as = match p.internal {
+                // A refused login (or challenge) is an authentication failure.
+                Internal::Login { report_as } | Internal::Challenge { report_as, .. } => {
                     let result = result.and_then(|r| {
                         if r.response.is_success() {
                             Ok(r)
@@ -244,10 +249,9 @@ impl Outbox {
                     self.done.push_back((report_as, result));
                     return;
                 }
-                Internal::Challenge { report_as, .. } => report_as,
                 _ => ActionId(seq),
             };
-            self.done.push_back((report, result));
+            self.done.push_back((report_as, result));
         }
     }
 
@@ -274,11 +278,11 @@ impl Outbox {
         }
         let response = Response(msg.to_owned());
         let success = response.is_success();
-        if let (Internal::Challenge { .. }, true) = (&p.internal, success) {
+        if success && matches!(p.internal, Internal::Challenge { .. }) {
             let Some(Internal::Challenge { login, report_as }) =
                 self.pending.remove(&seq).map(|p| p.internal)
             else {
-                unreachable!()
+                return;
             };
             let challenge = response.get("Challenge").map(|v| v.as_bytes().to_vec());
             match challenge {
@@ -363,9 +367,15 @@ impl Outbox {
         let p = self.pending.get_mut(&seq).expect("our_seq checks presence");
         match p.phase {
             Phase::InList => {
-                let terminal = msg
-                    .get("EventList")
-                    .is_some_and(|v| v.eq_ignore_case("Complete"));
+                // Asterisk 12+ marks the end with `EventList: Complete`; older
+                // versions only name the last event `...Complete`.
+                let terminal = match msg.get("EventList") {
+                    Some(v) => v.eq_ignore_case("Complete"),
+                    None => {
+                        let n = name.as_bytes();
+                        n.len() >= 8 && n[n.len() - 8..].eq_ignore_ascii_case(b"Complete")
+                    }
+                };
                 if terminal {
                     let r = ActionResult {
                         response: p.response.take().expect("list has its response"),
@@ -448,11 +458,11 @@ pub struct Connection {
     fatal: Option<Error>,
 }
 
-#[allow(clippy::large_enum_variant)]
 enum Decision {
-    Event,
+    /// An event, with the range of its name.
+    Event(Span),
     Unmatched,
-    Done(ActionId, Result<ActionResult, Error>),
+    Done(ActionId, Completion),
     Error(Error),
 }
 
@@ -766,7 +776,8 @@ impl Connection {
                 }
                 Frame::Message { len } => {
                     let msg = Message::new(&avail[..len], self.framer.headers());
-                    if let Some(name) = msg.leading("Event") {
+                    if let Some(header) = msg.leading_header("Event") {
+                        let name = Value::new(header.value.of(avail));
                         if self.outbox.awaiting_events > 0
                             && self.outbox.on_event(name, msg, offset)
                         {
@@ -777,7 +788,7 @@ impl Connection {
                             self.offset += len as u64;
                             continue;
                         }
-                        break (len, Decision::Event);
+                        break (len, Decision::Event(header.value));
                     }
                     if msg.leading("Response").is_none() {
                         let e = Error::Protocol {
@@ -817,12 +828,10 @@ impl Connection {
         };
         self.consume_next = len;
         let input = match decision {
-            Decision::Event => {
-                let msg = Message::new(
-                    &self.buf[self.start..self.start + len],
-                    self.framer.headers(),
-                );
-                Input::Event(Event::from_message(msg).expect("decided on an Event header"))
+            Decision::Event(name) => {
+                let bytes = &self.buf[self.start..self.start + len];
+                let msg = Message::new(bytes, self.framer.headers());
+                Input::Event(Event::with_name(msg, Value::new(name.of(bytes))))
             }
             Decision::Unmatched => Input::Unmatched(Message::new(
                 &self.buf[self.start..self.start + len],
@@ -849,7 +858,7 @@ impl Connection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ami::actions::{Command, CoreShowChannels, Ping};
+    use crate::ami::actions::{Command, CoreShowChannels, Login, Ping};
     use crate::ami::FromResult;
 
     fn sent_id(conn: &Connection) -> String {
@@ -916,7 +925,7 @@ mod tests {
         match step.input {
             Input::Done(got, Ok(r)) => {
                 assert_eq!(got, id);
-                let out = CommandOutput::from_result(r).unwrap();
+                let out = CommandOutput::from_result(*r).unwrap();
                 assert_eq!(out.lines, ["System uptime: 5 seconds", ""]);
             }
             other => panic!("{other:?}"),
@@ -970,6 +979,25 @@ mod tests {
         // What follows the failure is not lost: it arrives as ordinary events.
         assert!(seen[1..].iter().all(|s| s == "event CoreShowChannel"));
         assert!(seen.len() > 50);
+    }
+
+    #[test]
+    fn a_refused_challenge_fails_the_login() {
+        let mut c = Connection::default();
+        c.feed(b"Asterisk Call Manager/11.0.0\r\n");
+        let id = c.login(&Login::new("lab", "x").md5()).unwrap();
+        let aid = sent_id(&c);
+        c.feed(
+            format!("Response: Error\r\nActionID: {aid}\r\nMessage: Must specify AuthType\r\n\r\n")
+                .as_bytes(),
+        );
+        assert_eq!(
+            drain(&mut c),
+            [format!(
+                "done {} err authentication failed: Must specify AuthType",
+                id.seq()
+            )]
+        );
     }
 
     #[test]

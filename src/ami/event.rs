@@ -14,6 +14,11 @@ pub struct Event<'a> {
 }
 
 impl<'a> Event<'a> {
+    /// An event whose `Event:` header is `name` (already looked up).
+    pub(crate) fn with_name(msg: Message<'a>, name: Value<'a>) -> Self {
+        Event { msg, name }
+    }
+
     /// Views a message as an event, if it has an `Event:` header.
     pub fn from_message(msg: Message<'a>) -> Option<Self> {
         let name = msg.leading("Event")?;

@@ -21,6 +21,7 @@ use super::codec::Greeting;
 use super::connection::{Config, Connection, Input, Outbox};
 use super::error::Error;
 use super::event::Event;
+use super::events::EventType;
 use super::message::Message;
 use super::response::{ActionResult, FromResult};
 
@@ -51,21 +52,41 @@ impl HandlerResult for Flow {
     }
 }
 
-/// Lets a handler send actions while it runs. Results of actions sent this
-/// way are collected with [`Manager::take_result`].
+/// Lets a handler or a result callback send actions while it runs.
 pub struct Ctx<'a> {
     outbox: &'a mut Outbox,
+    callbacks: &'a mut HashMap<ActionId, Callback>,
 }
 
 impl Ctx<'_> {
     /// Queues an action (written to the socket when the handler returns).
+    /// Its result is kept for [`Manager::take_result`].
     pub fn send<A: Action + ?Sized>(&mut self, action: &A) -> Result<ActionId, Error> {
         self.outbox.send(action)
+    }
+
+    /// Queues an action whose typed result goes to `done` (called from a
+    /// later `poll_events`, with a `Ctx` of its own to send follow-ups).
+    /// `|_, _| {}` discards the result.
+    pub fn send_with<A: Action + ?Sized>(
+        &mut self,
+        action: &A,
+        done: impl FnOnce(Result<A::Output, Error>, &mut Ctx<'_>) + 'static,
+    ) -> Result<ActionId, Error> {
+        let id = self.outbox.send(action)?;
+        self.callbacks.insert(id, typed_callback::<A>(done));
+        Ok(id)
     }
 }
 
 type Handler = Box<dyn FnMut(&Event<'_>, &mut Ctx<'_>) -> Flow>;
-type Callback = Box<dyn FnOnce(Result<ActionResult, Error>)>;
+type Callback = Box<dyn FnOnce(Result<ActionResult, Error>, &mut Ctx<'_>)>;
+
+fn typed_callback<A: Action + ?Sized>(
+    done: impl FnOnce(Result<A::Output, Error>, &mut Ctx<'_>) + 'static,
+) -> Callback {
+    Box::new(move |r, ctx| done(r.and_then(A::Output::from_result), ctx))
+}
 type UnmatchedHandler = Box<dyn FnMut(&Message<'_>)>;
 
 /// Identifies a registered handler, to remove it.
@@ -197,6 +218,18 @@ impl Manager {
         id
     }
 
+    /// Calls `handler` with a typed view of every `T` event, e.g.
+    /// `mgr.on(Hangup, |h, _ctx| println!("{:?}", h.cause()))` (the event
+    /// types in [`events`](super::events) are unit values). It runs among the
+    /// named handlers, in registration order.
+    pub fn on<T: EventType, R: HandlerResult>(
+        &mut self,
+        _event: T,
+        mut handler: impl for<'e> FnMut(T::View<'e>, &mut Ctx<'_>) -> R + 'static,
+    ) -> HandlerId {
+        self.on_event(T::NAME, move |ev, ctx| handler(T::view(*ev), ctx).flow())
+    }
+
     /// Calls `handler` for every event, after the named handlers.
     pub fn on_any_event<R: HandlerResult>(
         &mut self,
@@ -239,17 +272,15 @@ impl Manager {
     }
 
     /// Queues an action; `done` is called with its typed result from inside
-    /// a later [`Manager::poll_events`].
+    /// a later [`Manager::poll_events`], with a [`Ctx`] to send follow-up
+    /// actions. `|_, _| {}` discards the result.
     pub fn send_with<A: Action + ?Sized>(
         &mut self,
         action: &A,
-        done: impl FnOnce(Result<A::Output, Error>) + 'static,
+        done: impl FnOnce(Result<A::Output, Error>, &mut Ctx<'_>) + 'static,
     ) -> Result<ActionId, Error> {
         let id = self.conn.send(action)?;
-        self.callbacks.insert(
-            id,
-            Box::new(move |r| done(r.and_then(A::Output::from_result))),
-        );
+        self.callbacks.insert(id, typed_callback::<A>(done));
         self.flush()?;
         Ok(id)
     }
@@ -465,13 +496,20 @@ impl Manager {
                 Input::Event(ev) => {
                     let mut ctx = Ctx {
                         outbox: step.outbox,
+                        callbacks: &mut self.callbacks,
                     };
                     self.handlers.dispatch(&ev, &mut ctx);
                 }
                 Input::Done(id, r) => match self.callbacks.remove(&id) {
-                    Some(cb) => cb(r),
+                    Some(cb) => cb(
+                        r.map(|b| *b),
+                        &mut Ctx {
+                            outbox: step.outbox,
+                            callbacks: &mut self.callbacks,
+                        },
+                    ),
                     None => {
-                        self.results.insert(id, r);
+                        self.results.insert(id, r.map(|b| *b));
                         let cap = self.conn.config().max_stored_results.max(1);
                         while self.results.len() > cap {
                             self.results.pop_first();

@@ -205,11 +205,21 @@ impl<'a> Message<'a> {
     /// search through all headers.
     #[inline]
     pub(crate) fn leading(&self, key: &str) -> Option<Value<'a>> {
+        self.leading_header(key)
+            .map(|h| Value(h.value.of(self.bytes)))
+    }
+
+    /// Like [`Message::leading`], giving the header's ranges.
+    #[inline]
+    pub(crate) fn leading_header(&self, key: &str) -> Option<Header> {
+        let key = key.as_bytes();
         match self.headers.first() {
-            Some(h) if h.key.of(self.bytes).eq_ignore_ascii_case(key.as_bytes()) => {
-                Some(Value(h.value.of(self.bytes)))
-            }
-            _ => self.get(key),
+            Some(h) if h.key.of(self.bytes).eq_ignore_ascii_case(key) => Some(*h),
+            _ => self
+                .headers
+                .iter()
+                .find(|h| h.key.of(self.bytes).eq_ignore_ascii_case(key))
+                .copied(),
         }
     }
 

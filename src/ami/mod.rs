@@ -17,16 +17,18 @@ pub mod connection;
 mod error;
 mod event;
 mod event_kind;
+pub mod events;
 mod manager;
 mod message;
 mod response;
 
 pub use action::{Action, ActionId, FieldValue, FieldWriter, RawAction, ResultShape};
 pub use codec::{Frame, Framer, FramerConfig, Greeting};
-pub use connection::{Config, Connection, Input, Outbox, State, Step};
+pub use connection::{Completion, Config, Connection, Input, Outbox, State, Step};
 pub use error::{EncodeError, Error, ProtocolError};
 pub use event::Event;
 pub use event_kind::EventKind;
+pub use events::EventType;
 
 pub use manager::{Ctx, Flow, HandlerId, HandlerResult, Manager};
 pub use message::{Header, Message, OwnedMessage, Span, Value};

@@ -1,0 +1,357 @@
+//! `ami`: a small manager command line.
+//!
+//! ```text
+//! cargo run --example ami -- --addr HOST:PORT --user U --secret S [--md5] [--timeout SECS] COMMAND
+//!
+//! COMMAND:
+//!   action NAME [Key=Value ...] [--list]   send an action; repeat a key to repeat the field
+//!   command "CLI TEXT"                     run a CLI command, print its output lines
+//!   events [NAME ...] [--count N]          print events (all, or these names) as they come
+//! ```
+//!
+//! `action` prints the response, then any list items (and the list's final
+//! event), as `Key: Value` blocks separated by blank lines. Actions known to
+//! answer with an event list (`Status`, `CoreShowChannels`, `DBGet`,
+//! `QueueStatus`, `PJSIPShowEndpoints`, ... see [`LIST_ACTIONS`]) collect
+//! their items; `--list` does it for any other action.
+//!
+//! Exit status: 0 on success; 1 when the server answered `Response: Error`
+//! (its `Message:` goes to stderr); 2 on a connection, protocol or
+//! authentication failure, a timeout, or a refused argument (a missing
+//! `=`, or a CR or LF inside a value: that would be header injection, and
+//! nothing is sent).
+//!
+//! The logic is in [`run`], so that `tests/ami_cli.rs` can call it.
+
+use std::cell::{Cell, RefCell};
+use std::io::Write;
+use std::rc::Rc;
+use std::time::Duration;
+
+use asterisk_io::ami::actions::{Command, Login};
+use asterisk_io::ami::{Error, Manager, OwnedMessage, RawAction};
+
+/// Actions known to answer with an event list.
+pub const LIST_ACTIONS: &[&str] = &[
+    "Agents",
+    "BridgeInfo",
+    "BridgeList",
+    "BridgeTechnologyList",
+    "ConfbridgeList",
+    "ConfbridgeListRooms",
+    "CoreShowChannels",
+    "DAHDIShowChannels",
+    "DBGet",
+    "DBGetTree",
+    "DeviceStateList",
+    "ExtensionStateList",
+    "FAXSessions",
+    "IAXpeerlist",
+    "IAXregistry",
+    "MeetmeList",
+    "MeetmeListRooms",
+    "MWIGet",
+    "ParkedCalls",
+    "Parkinglots",
+    "PJSIPShowAors",
+    "PJSIPShowAuths",
+    "PJSIPShowContacts",
+    "PJSIPShowEndpoint",
+    "PJSIPShowEndpoints",
+    "PJSIPShowRegistrationInboundContactStatuses",
+    "PJSIPShowRegistrationsInbound",
+    "PJSIPShowRegistrationsOutbound",
+    "PJSIPShowResourceLists",
+    "PJSIPShowSubscriptionsInbound",
+    "PJSIPShowSubscriptionsOutbound",
+    "PresenceStateList",
+    "QueueStatus",
+    "QueueSummary",
+    "ShowDialPlan",
+    "SIPpeers",
+    "SIPpeerstatus",
+    "SIPshowregistry",
+    "Status",
+    "VoicemailUsersList",
+];
+
+/// Exit status: success.
+pub const OK: i32 = 0;
+/// Exit status: the server answered `Response: Error`.
+pub const SERVER_ERROR: i32 = 1;
+/// Exit status: connection, protocol or authentication failure, timeout, or a refused argument.
+pub const FAILURE: i32 = 2;
+
+const USAGE: &str = "usage: ami --addr HOST:PORT --user U --secret S [--md5] [--timeout SECS] \
+(action NAME [Key=Value ...] [--list] | command \"CLI TEXT\" | events [NAME ...] [--count N])";
+
+/// What to do once logged in.
+#[derive(Debug, PartialEq, Eq)]
+enum Task {
+    Action {
+        name: String,
+        fields: Vec<(String, String)>,
+        list: bool,
+    },
+    Command(String),
+    Events {
+        names: Vec<String>,
+        count: Option<u64>,
+    },
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct Opts {
+    addr: String,
+    user: String,
+    secret: String,
+    md5: bool,
+    timeout: Duration,
+    task: Task,
+}
+
+fn has_crlf(s: &str) -> bool {
+    s.contains(['\r', '\n'])
+}
+
+fn parse(args: &[String]) -> Result<Opts, String> {
+    let mut addr = None;
+    let mut user = None;
+    let mut secret = None;
+    let mut md5 = false;
+    let mut timeout = Duration::from_secs(10);
+    let mut count = None;
+    let mut list = false;
+    let mut rest: Vec<&str> = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = |flag: &str| {
+            it.next()
+                .map(String::as_str)
+                .ok_or_else(|| format!("{flag} needs a value"))
+        };
+        match a.as_str() {
+            "--addr" => addr = Some(value("--addr")?.to_string()),
+            "--user" => user = Some(value("--user")?.to_string()),
+            "--secret" => secret = Some(value("--secret")?.to_string()),
+            "--md5" => md5 = true,
+            "--list" => list = true,
+            "--timeout" => {
+                let v = value("--timeout")?;
+                let secs: f64 = v
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| s.is_finite() && *s > 0.0)
+                    .ok_or_else(|| format!("bad --timeout {v:?}"))?;
+                timeout = Duration::from_secs_f64(secs);
+            }
+            "--count" => {
+                let v = value("--count")?;
+                count = Some(v.parse().map_err(|_| format!("bad --count {v:?}"))?);
+            }
+            "-h" | "--help" => return Err(String::new()),
+            s if s.starts_with("--") && rest.is_empty() => {
+                return Err(format!("unknown option {s}"))
+            }
+            s => rest.push(s),
+        }
+    }
+    let addr = addr.ok_or("--addr is required")?;
+    let user = user.ok_or("--user is required")?;
+    let secret = secret.ok_or("--secret is required")?;
+    for (what, v) in [("--user", &user), ("--secret", &secret)] {
+        if has_crlf(v) {
+            return Err(format!("{what} contains CR or LF"));
+        }
+    }
+    let task = match rest.split_first() {
+        Some((&"action", args)) => {
+            let (name, kvs) = args.split_first().ok_or("action needs a NAME")?;
+            if name.is_empty() || has_crlf(name) || name.contains(':') {
+                return Err(format!("bad action name {name:?}"));
+            }
+            let mut fields = Vec::new();
+            for kv in kvs {
+                let (k, v) = kv
+                    .split_once('=')
+                    .ok_or_else(|| format!("{kv:?} is not Key=Value"))?;
+                if k.is_empty() || k.contains(':') || has_crlf(k) {
+                    return Err(format!("bad field name {k:?}"));
+                }
+                if has_crlf(v) {
+                    return Err(format!("the value of {k} contains CR or LF"));
+                }
+                fields.push((k.to_string(), v.to_string()));
+            }
+            let known = LIST_ACTIONS.iter().any(|l| l.eq_ignore_ascii_case(name));
+            Task::Action {
+                name: name.to_string(),
+                fields,
+                list: list || known,
+            }
+        }
+        Some((&"command", [text])) => {
+            if has_crlf(text) {
+                return Err("the CLI text contains CR or LF".into());
+            }
+            Task::Command(text.to_string())
+        }
+        Some((&"command", _)) => return Err("command takes one argument: \"CLI TEXT\"".into()),
+        Some((&"events", names)) => Task::Events {
+            names: names.iter().map(|s| s.to_string()).collect(),
+            count,
+        },
+        Some((other, _)) => return Err(format!("unknown command {other:?}")),
+        None => return Err("no command given".into()),
+    };
+    Ok(Opts {
+        addr,
+        user,
+        secret,
+        md5,
+        timeout,
+        task,
+    })
+}
+
+fn print_block(out: &mut dyn Write, msg: &OwnedMessage) -> std::io::Result<()> {
+    for (k, v) in msg.iter() {
+        writeln!(out, "{}: {}", k.to_str_lossy(), v.to_str_lossy())?;
+    }
+    writeln!(out)
+}
+
+/// What went wrong, as an exit status and a message for stderr.
+fn failure(err: &mut dyn Write, e: &Error) -> i32 {
+    match e {
+        Error::Server { message, .. } => {
+            let _ = writeln!(err, "error: {message}");
+            SERVER_ERROR
+        }
+        other => {
+            let _ = writeln!(err, "ami: {other}");
+            FAILURE
+        }
+    }
+}
+
+/// Runs the command line `args` (without the program name), printing to
+/// `out` and `err`; returns the exit status.
+pub fn run(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    let opts = match parse(args) {
+        Ok(o) => o,
+        Err(msg) => {
+            if !msg.is_empty() {
+                let _ = writeln!(err, "ami: {msg}");
+            }
+            let _ = writeln!(err, "{USAGE}");
+            return FAILURE;
+        }
+    };
+    let mut mgr = match Manager::connect(opts.addr.as_str()) {
+        Ok(m) => m,
+        Err(e) => return failure(err, &e),
+    };
+    let mut login = Login::new(opts.user.as_str(), opts.secret.as_str());
+    if opts.md5 {
+        login = login.md5();
+    }
+    if !matches!(opts.task, Task::Events { .. }) {
+        login = login.events("off");
+    }
+    if let Err(e) = mgr.login(&login, opts.timeout) {
+        // A refused login is a failure (2), not a server answer to our action.
+        let _ = writeln!(err, "ami: {e}");
+        return FAILURE;
+    }
+    let code = match opts.task {
+        Task::Action { name, fields, list } => {
+            let mut action = RawAction::new(name);
+            for (k, v) in fields {
+                action = action.field(k, v);
+            }
+            if list {
+                action = action.list();
+            }
+            match mgr.call(&action, opts.timeout) {
+                Ok(r) => {
+                    let _ = print_block(out, r.response.message_block());
+                    for item in r.events.iter().chain(r.completion.as_ref()) {
+                        let _ = print_block(out, item);
+                    }
+                    // Success, Goodbye, Follows ...: anything but Error.
+                    if !r
+                        .response
+                        .status()
+                        .is_some_and(|s| s.eq_ignore_case("Error"))
+                    {
+                        OK
+                    } else {
+                        let msg = r.response.message().unwrap_or("Response: Error");
+                        let _ = writeln!(err, "error: {msg}");
+                        SERVER_ERROR
+                    }
+                }
+                Err(e) => failure(err, &e),
+            }
+        }
+        Task::Command(text) => match mgr.call(&Command::new(text), opts.timeout) {
+            Ok(output) => {
+                for line in &output.lines {
+                    let _ = writeln!(out, "{line}");
+                }
+                OK
+            }
+            Err(e) => failure(err, &e),
+        },
+        Task::Events { names, count } => {
+            // The handler is 'static, so it queues the blocks and this loop prints them.
+            let blocks: Rc<RefCell<Vec<String>>> = Rc::default();
+            let seen = Rc::new(Cell::new(0u64));
+            let (queue, printed) = (blocks.clone(), seen.clone());
+            mgr.on_any_event(move |ev, _| {
+                let name = ev.name();
+                if !names.is_empty() && !names.iter().any(|n| name.eq_ignore_case(n)) {
+                    return;
+                }
+                if count.is_some_and(|c| printed.get() >= c) {
+                    return;
+                }
+                printed.set(printed.get() + 1);
+                let mut block = String::new();
+                for (k, v) in ev.message().iter() {
+                    block.push_str(&format!("{}: {}\n", k.to_str_lossy(), v.to_str_lossy()));
+                }
+                queue.borrow_mut().push(block);
+            });
+            loop {
+                let r = mgr.poll_events(Some(Duration::from_millis(500)));
+                for block in blocks.borrow_mut().drain(..) {
+                    let _ = writeln!(out, "{block}");
+                }
+                let _ = out.flush();
+                if let Err(e) = r {
+                    if e.is_fatal() {
+                        break failure(err, &e);
+                    }
+                    let _ = writeln!(err, "ami: {e}");
+                }
+                if count.is_some_and(|c| seen.get() >= c) {
+                    break OK;
+                }
+            }
+        }
+    };
+    if !mgr.is_closed() {
+        let _ = mgr.logoff(Duration::from_secs(2).min(opts.timeout));
+    }
+    let _ = out.flush();
+    code
+}
+
+#[allow(dead_code)] // `tests/ami_cli.rs` includes this file as a module.
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let code = run(&args, &mut std::io::stdout().lock(), &mut std::io::stderr());
+    std::process::exit(code);
+}

@@ -1,0 +1,243 @@
+//! The `ami` example's command line against the emulator: output and exit
+//! status. The CLI logic (`run`) is included from `examples/ami.rs`; the
+//! emulator runs on a test thread. The built binary is also run once if
+//! `cargo test` built it (it does, with examples), to check real exit codes.
+
+#[allow(dead_code)]
+#[path = "../examples/ami.rs"]
+mod ami;
+
+use asterisk_io::emu::{Emulator, EmulatorConfig, Script};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+struct Emu {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for Emu {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// An emulator on its own thread; `events` are emitted every 20 ms.
+fn emulator(events: bool) -> Emu {
+    let (tx, rx) = mpsc::channel();
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let thread = std::thread::spawn(move || {
+        let config = EmulatorConfig::default()
+            .user("admin", "s3cret")
+            .script(
+                "CoreShowChannels",
+                Script::success(&[("Message", "Channels will follow")]).list(
+                    "CoreShowChannelsComplete",
+                    "CoreShowChannel",
+                    &[
+                        &[("Channel", "PJSIP/100-00000001"), ("Application", "Dial")],
+                        &[("Channel", "PJSIP/200-00000002"), ("Application", "Queue")],
+                    ],
+                ),
+            )
+            .script("Setvar", Script::success(&[("Message", "Variable Set")]))
+            .script(
+                "QueueAdd",
+                Script::error("Unable to add interface: Already there"),
+            );
+        let mut emu = Emulator::bind("127.0.0.1:0".parse().unwrap(), config).unwrap();
+        tx.send(emu.local_addr().unwrap()).unwrap();
+        let mut n = 0u32;
+        while !flag.load(Ordering::Relaxed) {
+            emu.poll(Some(Duration::from_millis(20))).unwrap();
+            if events {
+                n += 1;
+                let seq = n.to_string();
+                let name = if n % 2 == 0 { "Newchannel" } else { "VarSet" };
+                emu.emit_event(name, &[("Channel", "PJSIP/100-00000001"), ("Seq", &seq)]);
+            }
+        }
+    });
+    let addr = rx.recv().unwrap();
+    Emu {
+        addr,
+        stop,
+        thread: Some(thread),
+    }
+}
+
+fn cli(emu: &Emu, rest: &[&str]) -> (i32, String, String) {
+    cli_as(emu, "s3cret", rest)
+}
+
+fn cli_as(emu: &Emu, secret: &str, rest: &[&str]) -> (i32, String, String) {
+    let addr = emu.addr.to_string();
+    let mut args: Vec<String> = ["--addr", &addr, "--user", "admin", "--secret", secret]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(rest.iter().map(|s| s.to_string()));
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = ami::run(&args, &mut out, &mut err);
+    (
+        code,
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(err).unwrap(),
+    )
+}
+
+#[test]
+fn action_success_prints_the_response() {
+    let emu = emulator(false);
+    let (code, out, err) = cli(&emu, &["action", "Ping"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("Response: Success\n"), "{out}");
+    assert!(out.contains("Ping: Pong"), "{out}");
+    assert!(out.ends_with("\n\n"), "{out:?}");
+}
+
+#[test]
+fn list_action_prints_items_as_blocks() {
+    let emu = emulator(false);
+    let (code, out, err) = cli(&emu, &["--md5", "action", "coreshowchannels"]);
+    assert_eq!(code, 0, "{err}");
+    let blocks: Vec<&str> = out.trim_end().split("\n\n").collect();
+    assert_eq!(blocks.len(), 4, "{out}");
+    assert!(blocks[0].contains("EventList: start"), "{out}");
+    assert!(blocks[1].contains("Event: CoreShowChannel\n"), "{out}");
+    assert!(blocks[1].contains("Channel: PJSIP/100-00000001"), "{out}");
+    assert!(blocks[2].contains("Channel: PJSIP/200-00000002"), "{out}");
+    assert!(blocks[3].contains("CoreShowChannelsComplete"), "{out}");
+}
+
+#[test]
+fn fields_and_errors() {
+    let emu = emulator(false);
+    let (code, out, _) = cli(
+        &emu,
+        &[
+            "action",
+            "Setvar",
+            "Variable=FOO",
+            "Value=a=b c",
+            "Channel=X",
+        ],
+    );
+    assert_eq!(code, 0);
+    assert!(out.contains("Message: Variable Set"), "{out}");
+    // Response: Error -> 1 and its Message on stderr.
+    let (code, out, err) = cli(
+        &emu,
+        &["action", "QueueAdd", "Queue=support", "Interface=PJSIP/100"],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert_eq!(err.trim(), "error: Unable to add interface: Already there");
+    assert!(out.contains("Response: Error"), "{out}");
+    // Refused arguments -> 2, nothing sent.
+    for bad in [
+        &["action", "Setvar", "Variable=A\r\nAction: Logoff"][..],
+        &["action", "Setvar", "Value=x\ny"][..],
+        &["action", "Setvar", "NoEquals"][..],
+        &["command", "core show\r\nversion"][..],
+        &["bogus"][..],
+        &[][..],
+    ] {
+        let (code, out, err) = cli(&emu, bad);
+        assert_eq!(code, 2, "{bad:?}: {out}{err}");
+        assert!(out.is_empty());
+    }
+}
+
+#[test]
+fn auth_and_connection_failures_are_2() {
+    let emu = emulator(false);
+    let (code, _, err) = cli_as(&emu, "wrong", &["action", "Ping"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("authentication"), "{err}");
+    let (code, _, err) = cli_as(&emu, "wrong", &["--md5", "action", "Ping"]);
+    assert_eq!(code, 2, "{err}");
+    // Nobody listens here any more.
+    let addr = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
+    };
+    let args: Vec<String> = [
+        "--addr",
+        &addr,
+        "--user",
+        "a",
+        "--secret",
+        "b",
+        "--timeout",
+        "2",
+        "action",
+        "Ping",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    assert_eq!(ami::run(&args, &mut out, &mut err), 2);
+}
+
+#[test]
+fn command_prints_output_lines() {
+    let emu = emulator(false);
+    let (code, out, err) = cli(&emu, &["command", "core show version"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "Asterisk 22.10.1 (asterisk-io emulator)\n");
+}
+
+#[test]
+fn events_until_count() {
+    let emu = emulator(true);
+    let (code, out, err) = cli(&emu, &["events", "newchannel", "--count", "3"]);
+    assert_eq!(code, 0, "{err}");
+    let blocks: Vec<&str> = out.trim_end().split("\n\n").collect();
+    assert_eq!(blocks.len(), 3, "{out}");
+    assert!(
+        blocks.iter().all(|b| b.starts_with("Event: Newchannel\n")),
+        "{out}"
+    );
+    let (code, out, _) = cli(&emu, &["events", "--count", "2"]);
+    assert_eq!(code, 0);
+    assert_eq!(out.matches("Event: ").count(), 2, "{out}");
+}
+
+/// The built example binary, if `cargo test` built it: real exit codes.
+#[test]
+fn binary_exit_codes() {
+    let target = option_env!("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/target").into());
+    let bin = target.join("debug/examples/ami");
+    if !bin.exists() {
+        eprintln!("skipped: {} not built", bin.display());
+        return;
+    }
+    let emu = emulator(false);
+    let addr = emu.addr.to_string();
+    let run = |rest: &[&str]| {
+        std::process::Command::new(&bin)
+            .args(["--addr", &addr, "--user", "admin", "--secret", "s3cret"])
+            .args(rest)
+            .output()
+            .unwrap()
+    };
+    let ok = run(&["action", "Ping"]);
+    assert_eq!(ok.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("Ping: Pong"));
+    assert_eq!(run(&["action", "QueueAdd"]).status.code(), Some(1));
+    assert_eq!(
+        run(&["action", "Setvar", "Value=a\rb"]).status.code(),
+        Some(2)
+    );
+}
