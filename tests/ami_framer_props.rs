@@ -206,7 +206,11 @@ proptest! {
         points in prop::collection::vec(any::<usize>(), 0..6),
         max in 64usize..400,
     ) {
+        // Random points plus a cut right after every CR, so a blank line
+        // split between its CR and LF is always among the cases.
         let bytes = serialize(&msgs, &[], &[]);
+        let mut points: Vec<usize> = points.into_iter().map(|p| p % (bytes.len() + 1)).collect();
+        points.extend((1..bytes.len()).filter(|&p| bytes[p - 1] == b'\r'));
         size_limit_case(&msgs, &cut(&bytes, points), max);
     }
 }

@@ -1176,7 +1176,6 @@ fn pending_actions_fail_closed_when_the_recording_ends_early() {
 }
 
 #[test]
-#[ignore = "bug: a refused MD5 Challenge completes the login with Ok (Outbox::complete, Internal::Challenge)"]
 fn md5_login_with_a_refused_challenge_fails() {
     // Asterisk refuses a Challenge it does not like ("Must specify
     // AuthType"); a login that never happened must not report success.

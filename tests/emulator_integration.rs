@@ -362,7 +362,7 @@ fn send_with_callbacks_get_typed_results() {
     let mut mgr = logged_in(&emu);
     let got = Rc::new(RefCell::new(Vec::new()));
     let g = got.clone();
-    mgr.send_with(&Ping, move |r: Result<Response, Error>| {
+    mgr.send_with(&Ping, move |r: Result<Response, Error>, _| {
         g.borrow_mut()
             .push(format!("ping {}", r.unwrap().get_str("Ping").unwrap()))
     })
@@ -370,20 +370,20 @@ fn send_with_callbacks_get_typed_results() {
     let g = got.clone();
     mgr.send_with(
         &Command::new("core show uptime"),
-        move |r: Result<CommandOutput, Error>| {
+        move |r: Result<CommandOutput, Error>, _| {
             g.borrow_mut()
                 .push(format!("uptime {}", r.unwrap().lines.len()))
         },
     )
     .unwrap();
     let g = got.clone();
-    mgr.send_with(&RawAction::new("NoSuchAction"), move |r| {
+    mgr.send_with(&RawAction::new("NoSuchAction"), move |r, _| {
         let ok = r.unwrap().response.is_success();
         g.borrow_mut().push(format!("raw success={ok}"))
     })
     .unwrap();
     let g = got.clone();
-    mgr.send_with(&CoreShowChannels, move |r: Result<ListResult, Error>| {
+    mgr.send_with(&CoreShowChannels, move |r: Result<ListResult, Error>, _| {
         g.borrow_mut()
             .push(format!("list {}", r.unwrap().items.len()))
     })
@@ -442,7 +442,7 @@ fn close_fails_pending_actions_with_closed() {
     let mut mgr = logged_in(&emu);
     let got = Rc::new(RefCell::new(None));
     let g = got.clone();
-    mgr.send_with(&Ping, move |r| *g.borrow_mut() = Some(r.is_err()))
+    mgr.send_with(&Ping, move |r, _| *g.borrow_mut() = Some(r.is_err()))
         .unwrap();
     mgr.close();
     assert_eq!(*got.borrow(), Some(true));
@@ -701,4 +701,43 @@ fn one_poll_events_call_handles_at_most_the_budget_in_a_host_poll() {
             "{n} messages, {handled} events in one call"
         );
     }
+}
+
+#[test]
+fn result_callbacks_and_handlers_chain_follow_ups_through_ctx() {
+    let emu = EmuThread::start(config());
+    let mut mgr = logged_in(&emu);
+    let log = Rc::new(RefCell::new(Vec::new()));
+    // A handler sends an action whose result callback sends another.
+    let l = log.clone();
+    mgr.on_event("Start", move |_, ctx| {
+        let l = l.clone();
+        ctx.send_with(
+            &Setvar {
+                channel: None,
+                variable: "CHAIN".into(),
+                value: "step one".into(),
+            },
+            move |r: Result<Response, Error>, ctx| {
+                l.borrow_mut().push(format!("set ok={}", r.is_ok()));
+                let l = l.clone();
+                ctx.send_with(
+                    &Getvar {
+                        channel: None,
+                        variable: "CHAIN".into(),
+                    },
+                    move |r: Result<Response, Error>, _| {
+                        let r = r.unwrap();
+                        l.borrow_mut()
+                            .push(format!("get {}", r.get_str("Value").unwrap()));
+                    },
+                )
+                .unwrap();
+            },
+        )
+        .unwrap();
+    });
+    emu.emit("Start", &[]);
+    poll_until(&mut mgr, |_| log.borrow().len() == 2);
+    assert_eq!(*log.borrow(), ["set ok=true", "get step one"]);
 }

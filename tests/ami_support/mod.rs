@@ -188,7 +188,7 @@ pub fn drain(conn: &mut Connection, into: &mut Vec<Got>) {
     while let Some(step) = conn.next_input() {
         into.push(match step.input {
             Input::Event(e) => Got::Event(e.to_owned()),
-            Input::Done(id, r) => Got::Done(id, r),
+            Input::Done(id, r) => Got::Done(id, r.map(|b| *b)),
             Input::Unmatched(m) => Got::Unmatched(m.to_owned()),
             Input::Error(e) => Got::Error(e),
         });
