@@ -1189,7 +1189,7 @@ fn md5_login_with_a_refused_challenge_fails() {
 }
 
 #[test]
-#[ignore = "bug: an OriginateResponse arriving before the Originate's own response is dispatched as an event and the action never completes"]
+
 fn async_originate_outcome_before_its_response_still_completes_it() {
     // Asterisk sends the ack from the manager thread and the
     // OriginateResponse from the originate thread: a fast failure can

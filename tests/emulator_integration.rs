@@ -680,7 +680,7 @@ fn one_poll_events_call_handles_at_most_the_budget() {
 }
 
 #[test]
-#[ignore = "bug: Manager::poll_events pumps twice when registered in a host Poll, handling up to twice max_messages_per_poll"]
+
 fn one_poll_events_call_handles_at_most_the_budget_in_a_host_poll() {
     use mio::{Interest, Poll, Token};
     let emu = EmuThread::start(config());

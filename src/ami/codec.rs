@@ -281,8 +281,12 @@ impl Framer {
             at_line_start = true;
         }
         if pos < buf.len() {
-            at_line_start = false;
-            pos = buf.len();
+            // A lone CR at the start of a line may be half of the blank line
+            // that ends the block: keep it for the next call.
+            if !(at_line_start && &buf[pos..] == b"\r") {
+                at_line_start = false;
+                pos = buf.len();
+            }
         }
         self.mode = Mode::Discard { at_line_start };
         if pos == 0 {
@@ -360,6 +364,11 @@ impl Framer {
             line_end
         };
         self.reset();
+        if len > self.max {
+            // Complete but too large: the same verdict as when it arrives in pieces.
+            self.headers.clear();
+            return Status::Complete(Frame::Oversized { len });
+        }
         Status::Complete(Frame::LegacyCommand {
             len,
             output: Span::new(body_start, marker),

@@ -113,6 +113,11 @@ struct Pending {
     events: Vec<OwnedMessage>,
     /// Bytes held in `events`.
     event_bytes: usize,
+    /// Counted in `Outbox::awaiting_events`: the action takes events now
+    /// (a list after its start, an async Originate from the moment it is sent).
+    takes_events: bool,
+    /// An `OriginateResponse` that overtook its Originate's own response.
+    early_outcome: Option<OwnedMessage>,
 }
 
 static CONNECTIONS: AtomicU64 = AtomicU64::new(0);
@@ -202,6 +207,12 @@ impl Outbox {
         if shape == ResultShape::Command {
             self.commands_pending += 1;
         }
+        // The outcome of an async Originate comes from another thread of
+        // Asterisk than its response and may overtake it: watch from now on.
+        let takes_events = shape == ResultShape::AsyncOriginate;
+        if takes_events {
+            self.awaiting_events += 1;
+        }
         self.pending.insert(
             seq,
             Pending {
@@ -211,6 +222,8 @@ impl Outbox {
                 response: None,
                 events: Vec::new(),
                 event_bytes: 0,
+                takes_events,
+                early_outcome: None,
             },
         );
         Ok(ActionId(seq))
@@ -231,7 +244,7 @@ impl Outbox {
     fn complete(&mut self, seq: u64, result: Result<ActionResult, Error>) {
         let result = result.map(Box::new);
         if let Some(p) = self.pending.remove(&seq) {
-            if p.phase != Phase::AwaitResponse {
+            if p.takes_events {
                 self.awaiting_events -= 1;
             }
             let report_as = match p.internal {
@@ -334,10 +347,22 @@ impl Outbox {
             }
         };
         match next {
+            Some(Phase::AwaitOriginate) if p.early_outcome.is_some() => {
+                let r = ActionResult {
+                    response,
+                    events: Vec::new(),
+                    completion: p.early_outcome.take(),
+                    output: None,
+                };
+                self.complete(seq, Ok(r));
+            }
             Some(phase) => {
                 p.phase = phase;
                 p.response = Some(response);
-                self.awaiting_events += 1;
+                if !p.takes_events {
+                    p.takes_events = true;
+                    self.awaiting_events += 1;
+                }
             }
             None => {
                 let output = match (p.shape, legacy_output) {
@@ -396,6 +421,14 @@ impl Outbox {
                     p.event_bytes += msg.as_bytes().len();
                     p.events.push(msg.to_owned());
                 }
+                true
+            }
+            Phase::AwaitResponse
+                if p.shape == ResultShape::AsyncOriginate
+                    && p.early_outcome.is_none()
+                    && name.eq_ignore_case("OriginateResponse") =>
+            {
+                p.early_outcome = Some(msg.to_owned());
                 true
             }
             Phase::AwaitOriginate if name.eq_ignore_case("OriginateResponse") => {
@@ -651,19 +684,22 @@ impl Connection {
     }
 
     /// Appends bytes to the input (for tests and in-memory transports).
-    pub fn feed(&mut self, mut bytes: &[u8]) {
-        while !bytes.is_empty() {
-            self.make_room();
-            let n = bytes.len().min(self.buf.len() - self.end);
-            self.buf[self.end..self.end + n].copy_from_slice(&bytes[..n]);
-            self.end += n;
-            self.starved = false;
-            bytes = &bytes[n..];
-            if n == 0 {
-                // The buffer is at its limit: let the framer drop what it must.
-                break;
-            }
+    ///
+    /// Everything given is kept: the buffer grows past its usual limit when
+    /// one call hands it more than fits, so memory is bounded by what the
+    /// caller feeds at once (reads through [`Connection::read_from`] stay
+    /// within the limit).
+    pub fn feed(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
         }
+        self.make_room();
+        if self.buf.len() - self.end < bytes.len() {
+            self.buf.resize(self.end + bytes.len(), 0);
+        }
+        self.buf[self.end..self.end + bytes.len()].copy_from_slice(bytes);
+        self.end += bytes.len();
+        self.starved = false;
     }
 
     /// Marks the end of input (the peer closed the connection).

@@ -407,13 +407,14 @@ impl Manager {
     /// A recoverable error (a malformed message, skipped) is returned once
     /// and the connection goes on; a fatal one is returned on every call.
     pub fn poll_events(&mut self, timeout: Option<Duration>) -> Result<usize, Error> {
+        if let Registration::External { .. } = self.registration {
+            // The host's poll saw readiness (or the host is just asking):
+            // try the socket, within one budget.
+            self.read_open = true;
+            return self.pump();
+        }
         let n = self.pump()?;
-        let external = matches!(self.registration, Registration::External { .. });
-        if n > 0 || self.read_open || external || self.conn.has_buffered_input() {
-            if external {
-                self.read_open = true;
-                return Ok(n + self.pump()?);
-            }
+        if n > 0 || self.read_open || self.conn.has_buffered_input() {
             return Ok(n);
         }
         if let (Some(poll), Registration::Internal) = (&mut self.poll, &self.registration) {
