@@ -199,7 +199,14 @@ impl Framer {
         let mut from = self.scan_from.max(start);
         loop {
             let Some(i) = find_byte(&buf[from..], b'\n') else {
-                if buf.len() > self.max {
+                // A lone CR may be the first half of the terminating blank
+                // line, which does not count towards the size.
+                let held = if &buf[start..] == b"\r" {
+                    start
+                } else {
+                    buf.len()
+                };
+                if held > self.max {
                     return self.oversized(buf.len(), false);
                 }
                 self.pos = start;
