@@ -521,6 +521,18 @@ impl Document {
 
     /// Append `text` (without terminator) plus a terminator to the buffer and
     /// build its record.
+    /// A new line replacing one that had a line end (`had_eol`) or was the
+    /// file's unterminated last line, which stays unterminated.
+    fn replacement_line(&mut self, text: &[u8], had_eol: bool) -> LineRec {
+        let mut rec = self.new_line(text);
+        if !had_eol {
+            rec.len -= u32::from(rec.eol);
+            rec.eol = 0;
+            self.buf.truncate(self.buf.len() - self.eol().len());
+        }
+        rec
+    }
+
     fn new_line(&mut self, text: &[u8]) -> LineRec {
         let start = self.buf.len();
         self.buf.extend_from_slice(text);
@@ -657,14 +669,7 @@ impl Document {
                     t.extend_from_slice(&esc);
                     t
                 };
-                let had_eol = r.eol > 0;
-                let mut rec = self.new_line(&text);
-                if !had_eol {
-                    rec.len -= u32::from(rec.eol);
-                    rec.eol = 0;
-                    self.buf.truncate(self.buf.len() - self.eol().len());
-                }
-                self.lines[i] = rec;
+                self.lines[i] = self.replacement_line(&text, r.eol > 0);
                 self.edited = true;
                 Ok(())
             }
@@ -789,14 +794,7 @@ impl Document {
             text.extend_from_slice(
                 &self.buf[r.a.1 as usize..(r.start + r.len - u32::from(r.eol)) as usize],
             );
-            let had_eol = r.eol > 0;
-            let mut rec = self.new_line(&text);
-            if !had_eol {
-                rec.len -= u32::from(rec.eol);
-                rec.eol = 0;
-                self.buf.truncate(self.buf.len() - self.eol().len());
-            }
-            self.lines[h] = rec;
+            self.lines[h] = self.replacement_line(&text, r.eol > 0);
         }
         self.edited = true;
         Ok(())
