@@ -56,5 +56,8 @@ fn main() {
     }
     let secs = start.expect("events came").elapsed().as_secs_f64();
     let events = blocks - 1;
-    println!("events={events} seconds={secs:.3} rate={:.0}/s", events as f64 / secs);
+    println!(
+        "events={events} seconds={secs:.3} rate={:.0}/s",
+        events as f64 / secs
+    );
 }

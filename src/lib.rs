@@ -73,6 +73,7 @@ pub mod agi;
 pub mod ami;
 pub mod config;
 pub mod emu;
+mod scan;
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -313,7 +313,7 @@ impl EnvParser {
     pub fn parse(&mut self, buf: &[u8]) -> Result<Status<usize>, AgiError> {
         loop {
             let start = self.scanned;
-            let Some(off) = memchr::memchr(b'\n', &buf[start..]) else {
+            let Some(off) = crate::scan::find_byte(&buf[start..], b'\n') else {
                 let pending = buf.len() - start;
                 if pending > self.limits.max_line || buf.len() > self.limits.max_block {
                     return Err(AgiError::LineTooLong {
@@ -338,7 +338,7 @@ impl EnvParser {
             if line.is_empty() {
                 return Ok(Status::Complete(end + 1));
             }
-            let Some(colon) = memchr::memchr(b':', line) else {
+            let Some(colon) = crate::scan::find_byte(line, b':') else {
                 return Err(AgiError::protocol("environment line without ':'", line));
             };
             let key = start..start + colon;
@@ -410,7 +410,7 @@ pub struct Reply<'a> {
 impl<'a> Reply<'a> {
     /// Parse one complete reply frame (a line, or a full 520 block).
     pub fn parse(frame: &'a [u8]) -> Result<Reply<'a>, AgiError> {
-        let first_end = memchr::memchr(b'\n', frame).unwrap_or(frame.len());
+        let first_end = crate::scan::find_byte(frame, b'\n').unwrap_or(frame.len());
         let first = trim_nl(&frame[..first_end]);
         if first.len() >= 4 && first[3] == b'-' {
             // Multi-line 520 block: 520-first\n usage... \n520 End...\n
@@ -458,7 +458,7 @@ impl<'a> Reply<'a> {
             reply.rest = after;
             return Ok(reply);
         };
-        let rend = memchr::memchr(b' ', tail).unwrap_or(tail.len());
+        let rend = crate::scan::find_byte(tail, b' ').unwrap_or(tail.len());
         reply.result = Some(&tail[..rend]);
         let mut rest = trim_spaces(&tail[rend..]);
         if rest.first() == Some(&b'(') {
@@ -498,7 +498,7 @@ impl<'a> Reply<'a> {
 
     /// The first line without its line end.
     pub fn line(&self) -> &'a [u8] {
-        let end = memchr::memchr(b'\n', self.raw).unwrap_or(self.raw.len());
+        let end = crate::scan::find_byte(self.raw, b'\n').unwrap_or(self.raw.len());
         trim_nl(&self.raw[..end])
     }
 
@@ -591,7 +591,7 @@ fn trim_spaces(mut b: &[u8]) -> &[u8] {
 }
 
 fn split_once(b: &[u8], sep: u8) -> Option<(&[u8], &[u8])> {
-    let p = memchr::memchr(sep, b)?;
+    let p = crate::scan::find_byte(b, sep)?;
     Some((&b[..p], &b[p + 1..]))
 }
 
@@ -640,7 +640,7 @@ impl ReplyFramer {
     pub fn next_frame(&mut self, buf: &[u8]) -> Result<Status<usize>, AgiError> {
         loop {
             let from = self.scanned.max(self.line_start);
-            let Some(off) = memchr::memchr(b'\n', &buf[from.min(buf.len())..]) else {
+            let Some(off) = crate::scan::find_byte(&buf[from.min(buf.len())..], b'\n') else {
                 self.scanned = buf.len();
                 if buf.len() - self.line_start > self.limits.max_line
                     || (self.in_block && buf.len() > self.limits.max_block)
@@ -700,7 +700,7 @@ impl ReplyFramer {
     /// After an error, how many bytes of `buf` to drop to reach the next
     /// line start (`None`: no LF yet, drop everything and keep skipping).
     pub fn resync(buf: &[u8]) -> Option<usize> {
-        memchr::memchr(b'\n', buf).map(|p| p + 1)
+        crate::scan::find_byte(buf, b'\n').map(|p| p + 1)
     }
 }
 

@@ -14,6 +14,7 @@
 //! bounded and the stream carries on.
 
 use super::message::{Header, Span};
+use crate::scan::find_byte;
 use memchr::{memchr, memmem};
 
 /// Limits and quirk switches for the framer.
@@ -91,9 +92,6 @@ enum Mode {
 
 const END_COMMAND: &[u8] = b"--END COMMAND--";
 
-const LO: u64 = 0x0101_0101_0101_0101;
-const HI: u64 = 0x8080_8080_8080_8080;
-
 /// The header of the line `buf[start..end]` whose colon is at `start + colon`:
 /// the key before the colon, the value after it and one optional space.
 #[inline]
@@ -106,30 +104,6 @@ fn split_header(buf: &[u8], start: usize, colon: usize, end: usize) -> Header {
         key: Span::new(start, start + colon),
         value: Span::new(v, end),
     }
-}
-
-/// Position of the first `needle` in `hay`.
-///
-/// Checks a word of eight bytes per step (the classic "has zero byte" test on
-/// `word ^ needle*LO`, whose lowest flagged byte is always a real match), and
-/// switches to `memchr`'s SIMD search once 64 bytes passed without a match:
-/// cheaper than a SIMD call for the short stretches AMI lines are made of.
-#[inline]
-fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
-    let pat = LO.wrapping_mul(needle as u64);
-    let mut i = 0;
-    while let Some(chunk) = hay.get(i..i + 8) {
-        let w = u64::from_le_bytes(chunk.try_into().expect("eight bytes")) ^ pat;
-        let m = w.wrapping_sub(LO) & !w & HI;
-        if m != 0 {
-            return Some(i + (m.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-        if i >= 64 {
-            return memchr(needle, &hay[i..]).map(|j| i + j);
-        }
-    }
-    hay[i..].iter().position(|&b| b == needle).map(|j| i + j)
 }
 
 /// Incremental AMI block framer with a reusable header index.
@@ -544,23 +518,6 @@ mod tests {
         // Without the switch the raw text is not AMI: the block is malformed.
         let f = frames(input, false);
         assert!(matches!(f[0].0, Frame::Malformed { .. }));
-    }
-
-    #[test]
-    fn find_byte_agrees_with_a_naive_search() {
-        let hay: Vec<u8> = (0..300u32).map(|i| (i * 7 % 251) as u8).collect();
-        for start in 0..40 {
-            for len in [0, 1, 7, 8, 9, 63, 64, 65, 200] {
-                let h = &hay[start..(start + len).min(hay.len())];
-                for needle in [0u8, 10, 58, 200, 255] {
-                    assert_eq!(
-                        find_byte(h, needle),
-                        h.iter().position(|&b| b == needle),
-                        "start={start} len={len} needle={needle}"
-                    );
-                }
-            }
-        }
     }
 
     #[test]
