@@ -10,6 +10,7 @@ use super::codec::{OwnedReply, Reply};
 use super::command::{
     digit, flag, nonneg, one, playback, result, value, ArgWriter, ChannelState, Command,
     DigitsInput, Playback, RecordEnd, Recording, SpeechMatch, SpeechOutcome, SpeechResult,
+    MAX_COMMAND_LINE,
 };
 use super::error::AgiError;
 
@@ -1453,7 +1454,8 @@ command!(
 // --- Raw -------------------------------------------------------------------------------------
 
 /// Any command line, sent as is (for commands from newer Asterisk versions
-/// or experiments). The line is checked for CR/LF.
+/// or experiments). The line is checked for CR/LF and for
+/// [`MAX_COMMAND_LINE`].
 ///
 /// Result: the reply, after [`Reply::check`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -1478,6 +1480,13 @@ impl Command for RawCommand {
             return Err(AgiError::InvalidArgument {
                 command: "RAW",
                 index: 0,
+            });
+        }
+        if self.line.len() + 1 > MAX_COMMAND_LINE {
+            return Err(AgiError::CommandTooLong {
+                command: "RAW",
+                len: self.line.len() + 1,
+                limit: MAX_COMMAND_LINE,
             });
         }
         out.extend_from_slice(self.line.as_bytes());
