@@ -45,3 +45,20 @@ fn raw_command_longer_than_asterisk_buffer_is_refused() {
     assert!(matches!(err, AgiError::CommandTooLong { .. }), "{err:?}");
     assert!(out.is_empty());
 }
+
+/// A NUL ends the C string Asterisk parses: over FastAGI `run_agi` then
+/// waits for the rest of a line that never comes (the session hangs), over
+/// stdio the command is silently cut. Refuse it like CR/LF.
+#[test]
+fn nul_in_argument_is_refused() {
+    let mut out = Vec::new();
+    let err = SetVariable::new("V", "a\0b").encode(&mut out).unwrap_err();
+    assert!(
+        matches!(err, AgiError::InvalidArgument { index: 1, .. }),
+        "{err:?}"
+    );
+    assert!(out.is_empty());
+    let err = RawCommand::new("NOOP a\0b").encode(&mut out).unwrap_err();
+    assert!(matches!(err, AgiError::InvalidArgument { .. }), "{err:?}");
+    assert!(out.is_empty());
+}

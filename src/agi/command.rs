@@ -35,8 +35,8 @@ pub trait Command {
     /// errors).
     fn parse_reply(&self, reply: &Reply<'_>) -> Result<Self::Output, AgiError>;
 
-    /// Append the command line (with its LF) to `out`. On error (CR or LF
-    /// inside an argument, a line longer than [`MAX_COMMAND_LINE`]) `out` is
+    /// Append the command line (with its LF) to `out`. On error (CR, LF or
+    /// NUL inside an argument, a line longer than [`MAX_COMMAND_LINE`]) `out` is
     /// left exactly as it was.
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), AgiError> {
         let mut w = ArgWriter::new(out, self.name());
@@ -69,7 +69,9 @@ impl<C: Command + ?Sized> Command for &C {
 /// Writes the arguments of one command line into a buffer, quoting as
 /// Asterisk's argument splitter expects: an argument that is empty or holds
 /// a space, tab, `"` or `\` is wrapped in double quotes with `"` and `\`
-/// escaped by a backslash. CR or LF is refused, and so is a line longer than
+/// escaped by a backslash. CR, LF or NUL is refused (a NUL ends the C
+/// string Asterisk parses: over FastAGI it then waits for the rest of a line
+/// that never comes), and so is a line longer than
 /// [`MAX_COMMAND_LINE`]: the whole line is rolled back by
 /// [`finish`](Self::finish).
 #[derive(Debug)]
@@ -99,7 +101,7 @@ impl<'a> ArgWriter<'a> {
         if self.bad.is_some() {
             return false;
         }
-        if s.bytes().any(|b| b == b'\r' || b == b'\n') {
+        if s.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
             self.bad = Some(self.index);
             return false;
         }

@@ -1454,7 +1454,7 @@ command!(
 // --- Raw -------------------------------------------------------------------------------------
 
 /// Any command line, sent as is (for commands from newer Asterisk versions
-/// or experiments). The line is checked for CR/LF and for
+/// or experiments). The line is checked for CR, LF and NUL and for
 /// [`MAX_COMMAND_LINE`].
 ///
 /// Result: the reply, after [`Reply::check`].
@@ -1476,7 +1476,7 @@ impl Command for RawCommand {
     }
     fn write_args(&self, _w: &mut ArgWriter<'_>) {}
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), AgiError> {
-        if self.line.bytes().any(|b| b == b'\r' || b == b'\n') {
+        if self.line.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
             return Err(AgiError::InvalidArgument {
                 command: "RAW",
                 index: 0,

@@ -65,8 +65,8 @@ pub enum AgiError {
         /// The reply line as received.
         line: String,
     },
-    /// A command argument contains CR or LF; nothing was sent.
-    #[error("argument {index} of {command} contains CR or LF")]
+    /// A command argument contains CR, LF or NUL; nothing was sent.
+    #[error("argument {index} of {command} contains CR, LF or NUL")]
     InvalidArgument {
         /// The command word(s), e.g. `SET VARIABLE`.
         command: &'static str,

@@ -120,7 +120,8 @@ impl<R: BufRead, W: Write> Agi<R, W> {
 
     /// Send a command and wait for its typed result.
     ///
-    /// An argument with CR or LF fails before anything is written.
+    /// An argument with CR, LF or NUL (or a line too long for Asterisk)
+    /// fails before anything is written.
     pub fn run<C: Command>(&mut self, cmd: C) -> Result<C::Output, AgiError> {
         self.out.clear();
         cmd.encode(&mut self.out)?;
