@@ -1,5 +1,6 @@
 //! Regression tests for bugs found in review of the AGI module.
 
+use asterisk_io::agi::codec::Reply;
 use asterisk_io::agi::command::MAX_COMMAND_LINE;
 use asterisk_io::agi::commands::*;
 use asterisk_io::agi::{AgiError, Command};
@@ -61,4 +62,50 @@ fn nul_in_argument_is_refused() {
     let err = RawCommand::new("NOOP a\0b").encode(&mut out).unwrap_err();
     assert!(matches!(err, AgiError::InvalidArgument { .. }), "{err:?}");
     assert!(out.is_empty());
+}
+
+// --- Replies ----------------------------------------------------------------
+
+/// `handle_speechrecognize` writes `200 result=1 (speech) endpos=N results=K
+/// score0=.. text0="..." grammar0=..`; the recognised text may contain
+/// parentheses. The `(speech)` marker must end at its own `)`.
+#[test]
+fn speech_text_with_parentheses_keeps_matches() {
+    let line =
+        b"200 result=1 (speech) endpos=1234 results=1 score0=900 text0=\"one (two) three\" grammar0=digits\n";
+    let r = Reply::parse(line).unwrap();
+    assert_eq!(r.data, Some(&b"speech"[..]));
+    assert_eq!(r.endpos, Some(1234));
+    let res = SpeechRecognize::new("prompt", 5000)
+        .parse_reply(&r)
+        .unwrap();
+    assert_eq!(res.endpos, Some(1234));
+    match res.outcome {
+        asterisk_io::agi::command::SpeechOutcome::Speech(m) => {
+            assert_eq!(m.len(), 1);
+            assert_eq!(m[0].text, "one (two) three");
+            assert_eq!(m[0].score, 900);
+            assert_eq!(m[0].grammar, "digits");
+        }
+        o => panic!("{o:?}"),
+    }
+}
+
+/// A value reply keeps everything up to the last `)`, whatever it holds.
+#[test]
+fn value_with_parentheses_and_attribute_lookalikes_is_kept_whole() {
+    for (line, value) in [
+        (&b"200 result=1 (a) endpos=5)\n"[..], &b"a) endpos=5"[..]),
+        (b"200 result=1 ((x) y)\n", b"(x) y"),
+        (b"200 result=1 (f(x)\n", b"f(x"),
+        (b"200 result=1 ()\n", b""),
+        (b"200 result=1 (hangup)\n", b"hangup"),
+    ] {
+        let r = Reply::parse(line).unwrap();
+        assert_eq!(r.data, Some(value), "{}", String::from_utf8_lossy(line));
+        assert_eq!(r.endpos, None);
+    }
+    let r = Reply::parse(b"200 result=49 (dtmf) endpos=800\n").unwrap();
+    assert_eq!(r.data, Some(&b"dtmf"[..]));
+    assert_eq!(r.endpos, Some(800));
 }

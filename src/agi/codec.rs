@@ -462,7 +462,17 @@ impl<'a> Reply<'a> {
         reply.result = Some(&tail[..rend]);
         let mut rest = trim_spaces(&tail[rend..]);
         if rest.first() == Some(&b'(') {
-            match rest.iter().rposition(|&b| b == b')') {
+            // A value (`GET VARIABLE`, `DATABASE GET`, `RECEIVE TEXT`, ...)
+            // ends the line and may hold parentheses itself: it runs to the
+            // last `)`. A marker (`(timeout)`, `(dtmf)`, `(speech)`) is one
+            // word followed by attributes, and those may hold `)` (the text
+            // of a `SPEECH RECOGNIZE` match): it ends at the first `)`.
+            let close = if rest.last() == Some(&b')') {
+                Some(rest.len() - 1)
+            } else {
+                crate::scan::find_byte(rest, b')')
+            };
+            match close {
                 Some(close) => {
                     reply.data = Some(&rest[1..close]);
                     rest = trim_spaces(&rest[close + 1..]);
