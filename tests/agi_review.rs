@@ -109,3 +109,132 @@ fn value_with_parentheses_and_attribute_lookalikes_is_kept_whole() {
     assert_eq!(r.data, Some(&b"dtmf"[..]));
     assert_eq!(r.endpos, Some(800));
 }
+
+// --- Oversized multi-line blocks -----------------------------------------------
+
+mod oversized_block {
+    use asterisk_io::agi::codec::{parse_all, OwnedFrame};
+    use asterisk_io::agi::commands::*;
+    use asterisk_io::agi::session::{Direction, Session};
+    use asterisk_io::agi::{Agi, AgiError, Limits, Script};
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    const LIMITS: Limits = Limits {
+        max_line: 128,
+        max_block: 512,
+    };
+
+    /// A `520-` usage block bigger than `max_block`, then the replies to the
+    /// next two commands.
+    fn replies() -> Vec<u8> {
+        let mut b = b"520-Invalid command syntax.  Proper usage follows:\n".to_vec();
+        for i in 0..20 {
+            b.extend_from_slice(format!("usage line {i}: 520 lookalike text here\n").as_bytes());
+        }
+        b.extend_from_slice(b"520 End of proper usage.\n200 result=1 (x)\n200 result=1 (y)\n");
+        b
+    }
+
+    fn script(log: Rc<RefCell<Vec<String>>>) -> Script<()> {
+        let mut s = Script::new(());
+        let (a, b, c) = (log.clone(), log.clone(), log);
+        s.then(RawCommand::new("STREAM FILE"), move |_, r| {
+            a.borrow_mut().push(format!("{:?}", r.map(drop)))
+        });
+        s.then(GetVariable::new("X"), move |_, r| {
+            b.borrow_mut().push(format!("{r:?}"))
+        });
+        s.then(GetVariable::new("Y"), move |_, r| {
+            c.borrow_mut().push(format!("{r:?}"))
+        });
+        s
+    }
+
+    const EXPECT: [&str; 3] = [
+        "Err(LineTooLong { limit: 512 })",
+        "Ok(Some(\"x\"))",
+        "Ok(Some(\"y\"))",
+    ];
+
+    /// Before: only the block's first line was skipped, and each usage line
+    /// became the "reply" to the next command (GET VARIABLE X got a protocol
+    /// error, GET VARIABLE Y too, and the real replies went to later ones).
+    #[test]
+    fn session_skips_the_whole_block_at_every_split() {
+        for step in [usize::MAX, 1, 3, 7] {
+            let log = Rc::new(RefCell::new(Vec::new()));
+            let mut sess: Session<Script<()>> = Session::new(LIMITS);
+            let mut out = Vec::new();
+            let mut tap = |_: Direction, _: &[u8]| {};
+            let mut wire = b"agi_network: yes\n\n".to_vec();
+            wire.extend_from_slice(&replies());
+            let mut pending: Vec<u8> = Vec::new();
+            for chunk in wire.chunks(step.min(wire.len())) {
+                pending.extend_from_slice(chunk);
+                // The route runs once, when the environment is complete.
+                let l = log.clone();
+                let p = sess.handle_input(&pending, &mut out, |_| Some(script(l)), &mut tap);
+                pending.drain(..p.consumed);
+            }
+            assert!(sess.is_done(), "step {step}");
+            let log = log.borrow();
+            assert!(
+                log[0].starts_with("Err(LineTooLong"),
+                "step {step}: {log:?}"
+            );
+            assert_eq!(log[1..], EXPECT[1..], "step {step}");
+        }
+    }
+
+    #[test]
+    fn stdio_skips_the_whole_block() {
+        let mut rx = b"agi_network: yes\n\n".to_vec();
+        rx.extend_from_slice(&replies());
+        let mut agi = Agi::with_limits(std::io::Cursor::new(rx), Vec::new(), LIMITS).unwrap();
+        assert!(matches!(
+            agi.run(RawCommand::new("STREAM FILE")),
+            Err(AgiError::LineTooLong { limit: 512 })
+        ));
+        assert_eq!(
+            agi.run(GetVariable::new("X")).unwrap().as_deref(),
+            Some("x")
+        );
+        assert_eq!(
+            agi.run(GetVariable::new("Y")).unwrap().as_deref(),
+            Some("y")
+        );
+    }
+
+    #[test]
+    fn parse_all_reports_one_error_for_the_block() {
+        let mut wire = b"200 result=0\n".to_vec();
+        let block = replies();
+        // parse_all uses the default limits: make the block exceed 64 KiB.
+        let mut big = b"520-Invalid command syntax.  Proper usage follows:\n".to_vec();
+        while big.len() < 70 * 1024 {
+            big.extend_from_slice(b"usage usage usage usage usage usage usage usage\n");
+        }
+        big.extend_from_slice(&block[block.len() - 60..]);
+        wire.extend_from_slice(&big);
+        let (frames, used) = parse_all(&wire);
+        assert_eq!(used, wire.len());
+        let kinds: Vec<String> = frames
+            .iter()
+            .map(|f| match f {
+                Ok(OwnedFrame::Reply(r)) => String::from_utf8_lossy(r.reply().line()).into_owned(),
+                Ok(OwnedFrame::Hangup) => "HANGUP".into(),
+                Err(e) => format!("{e:?}"),
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "200 result=0",
+                "LineTooLong { limit: 65536 }",
+                "200 result=1 (x)",
+                "200 result=1 (y)"
+            ]
+        );
+    }
+}

@@ -18,7 +18,7 @@
 //!   notes the `HANGUP` line, and asks the handler for the next line. It does
 //!   no I/O; the FastAGI server and the tests drive it.
 
-use super::codec::{Env, EnvParser, Frame, Limits, Reply, ReplyFramer, Status};
+use super::codec::{Env, EnvParser, Frame, Limits, Reply, ReplyFramer, Skip, Status};
 use super::command::Command;
 use super::error::{AgiError, HangupSource};
 use std::collections::VecDeque;
@@ -106,7 +106,7 @@ pub struct Session<H> {
     handler: Option<H>,
     in_flight: bool,
     hungup: Option<HangupSource>,
-    skipping: bool,
+    skip: Skip,
     ended: bool,
 }
 
@@ -125,7 +125,7 @@ impl<H: Handler> Session<H> {
             handler: None,
             in_flight: false,
             hungup: None,
-            skipping: false,
+            skip: Skip::None,
             ended: false,
         }
     }
@@ -246,20 +246,15 @@ impl<H: Handler> Session<H> {
                 },
                 Phase::Running => {
                     let buf = &input[pos..];
-                    if self.skipping {
-                        match ReplyFramer::resync(buf) {
-                            Some(n) => {
-                                pos += n;
-                                self.skipping = false;
-                                continue;
-                            }
-                            None => {
-                                return Progress {
-                                    consumed: input.len(),
-                                    done: false,
-                                }
-                            }
+                    if self.skip != Skip::None {
+                        pos += self.skip.advance(buf);
+                        if self.skip != Skip::None {
+                            return Progress {
+                                consumed: pos,
+                                done: false,
+                            };
                         }
+                        continue;
                     }
                     if buf.is_empty() {
                         return Progress {
@@ -276,8 +271,9 @@ impl<H: Handler> Session<H> {
                         }
                         Ok(Status::Complete(n)) => n,
                         Err(e) => {
-                            // Oversized line: report it, skip to the next LF.
-                            self.skipping = true;
+                            // Oversized line or block: report it once, skip
+                            // past it.
+                            self.skip = Skip::after_error(buf);
                             self.deliver(Err(e), out, tap);
                             continue;
                         }

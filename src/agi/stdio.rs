@@ -15,7 +15,7 @@
 //! broken pipe on stdout (Rust ignores `SIGPIPE`, so a write to the closed
 //! pipe returns `EPIPE`) are reported the same way, never as a panic.
 
-use super::codec::{Env, EnvParser, Frame, Limits, ReplyFramer, Status};
+use super::codec::{Env, EnvParser, Frame, Limits, ReplyFramer, Skip, Status};
 use super::command::Command;
 use super::error::{AgiError, HangupSource};
 use super::session::Direction;
@@ -32,7 +32,7 @@ pub struct Agi<R, W> {
     out: Vec<u8>,
     hungup: Option<HangupSource>,
     eof: bool,
-    skipping: bool,
+    skip: Skip,
     trace: Option<WireTrace>,
 }
 
@@ -93,7 +93,7 @@ impl<R: BufRead, W: Write> Agi<R, W> {
             out: Vec::with_capacity(256),
             hungup: None,
             eof: false,
-            skipping: false,
+            skip: Skip::None,
             trace: None,
         })
     }
@@ -145,17 +145,12 @@ impl<R: BufRead, W: Write> Agi<R, W> {
             });
         }
         loop {
-            if self.skipping {
-                match ReplyFramer::resync(&self.buf) {
-                    Some(n) => {
-                        self.buf.drain(..n);
-                        self.skipping = false;
-                    }
-                    None => {
-                        self.buf.clear();
-                        self.fill()?;
-                        continue;
-                    }
+            if self.skip != Skip::None {
+                let n = self.skip.advance(&self.buf);
+                self.buf.drain(..n);
+                if self.skip != Skip::None {
+                    self.fill()?;
+                    continue;
                 }
             }
             match self.framer.next_frame(&self.buf) {
@@ -184,7 +179,7 @@ impl<R: BufRead, W: Write> Agi<R, W> {
                 }
                 Ok(Status::Partial) => self.fill()?,
                 Err(e) => {
-                    self.skipping = true;
+                    self.skip = Skip::after_error(&self.buf);
                     return Err(e);
                 }
             }
