@@ -237,4 +237,30 @@ mod oversized_block {
             ]
         );
     }
+
+    /// The framer reports the limit that was exceeded whether the block
+    /// arrives at once or in pieces (the partial path read the mode after
+    /// resetting it and always said `max_line`).
+    #[test]
+    fn framer_reports_the_block_limit_at_every_split() {
+        use asterisk_io::agi::codec::{ReplyFramer, Status};
+        let wire = replies();
+        for step in [1, 2, 5, 64, usize::MAX] {
+            let mut framer = ReplyFramer::new(LIMITS);
+            let mut got = None;
+            let mut have = 0;
+            while got.is_none() {
+                have = (have + step.min(wire.len())).min(wire.len());
+                match framer.next_frame(&wire[..have]) {
+                    Ok(Status::Partial) => assert!(have < wire.len()),
+                    Ok(Status::Complete(n)) => panic!("frame of {n} bytes"),
+                    Err(e) => got = Some(e),
+                }
+            }
+            assert!(
+                matches!(got, Some(AgiError::LineTooLong { limit: 512 })),
+                "step {step}: {got:?}"
+            );
+        }
+    }
 }

@@ -655,14 +655,14 @@ impl ReplyFramer {
                 if buf.len() - self.line_start > self.limits.max_line
                     || (self.in_block && buf.len() > self.limits.max_block)
                 {
+                    // Read the mode before reset() clears it.
+                    let limit = if self.in_block {
+                        self.limits.max_block
+                    } else {
+                        self.limits.max_line
+                    };
                     self.reset();
-                    return Err(AgiError::LineTooLong {
-                        limit: if self.in_block {
-                            self.limits.max_block
-                        } else {
-                            self.limits.max_line
-                        },
-                    });
+                    return Err(AgiError::LineTooLong { limit });
                 }
                 return Ok(Status::Partial);
             };
