@@ -9,11 +9,17 @@
 //! When the channel hangs up, Asterisk sends a *classic* AGI script
 //! `SIGHUP`, whose default action kills the process. Set the channel
 //! variable `AGISIGHUP=no` (e.g. `same => n,Set(AGISIGHUP=no)` before
-//! `AGI(...)`) and Asterisk sends the line `HANGUP` instead, which this type
-//! turns into [`AgiError::HungUp`] on later commands; commands that still
-//! work on a dead channel (`GET VARIABLE`) keep working. EOF on stdin and a
-//! broken pipe on stdout (Rust ignores `SIGPIPE`, so a write to the closed
-//! pipe returns `EPIPE`) are reported the same way, never as a panic.
+//! `AGI(...)`) and Asterisk sends nothing at all: `res_agi.c` (`run_agi`)
+//! writes the `HANGUP` line only to a FastAGI socket, and `AGISIGHUP=no`
+//! turns that off as well. The script then learns of the hangup from the
+//! replies: Asterisk runs the rest of the session in dead mode and answers
+//! `511` to commands that need a live channel, which this type turns into
+//! [`AgiError::HungUp`]; commands that still work on a dead channel
+//! (`GET VARIABLE`) keep working. A `HANGUP` line, should one arrive, is
+//! noted the same way. With `AGIEXITONHANGUP=yes` Asterisk closes the pipes
+//! instead: EOF on stdin and a broken pipe on stdout (Rust ignores
+//! `SIGPIPE`, so a write to the closed pipe returns `EPIPE`) are reported
+//! as [`AgiError::HungUp`] too, never as a panic.
 
 use super::codec::{Env, EnvParser, Frame, Limits, ReplyFramer, Skip, Status};
 use super::command::Command;
