@@ -462,7 +462,17 @@ impl<'a> Reply<'a> {
         reply.result = Some(&tail[..rend]);
         let mut rest = trim_spaces(&tail[rend..]);
         if rest.first() == Some(&b'(') {
-            match rest.iter().rposition(|&b| b == b')') {
+            // A value (`GET VARIABLE`, `DATABASE GET`, `RECEIVE TEXT`, ...)
+            // ends the line and may hold parentheses itself: it runs to the
+            // last `)`. A marker (`(timeout)`, `(dtmf)`, `(speech)`) is one
+            // word followed by attributes, and those may hold `)` (the text
+            // of a `SPEECH RECOGNIZE` match): it ends at the first `)`.
+            let close = if rest.last() == Some(&b')') {
+                Some(rest.len() - 1)
+            } else {
+                crate::scan::find_byte(rest, b')')
+            };
+            match close {
                 Some(close) => {
                     reply.data = Some(&rest[1..close]);
                     rest = trim_spaces(&rest[close + 1..]);
@@ -645,14 +655,14 @@ impl ReplyFramer {
                 if buf.len() - self.line_start > self.limits.max_line
                     || (self.in_block && buf.len() > self.limits.max_block)
                 {
+                    // Read the mode before reset() clears it.
+                    let limit = if self.in_block {
+                        self.limits.max_block
+                    } else {
+                        self.limits.max_line
+                    };
                     self.reset();
-                    return Err(AgiError::LineTooLong {
-                        limit: if self.in_block {
-                            self.limits.max_block
-                        } else {
-                            self.limits.max_line
-                        },
-                    });
+                    return Err(AgiError::LineTooLong { limit });
                 }
                 return Ok(Status::Partial);
             };
@@ -699,8 +709,92 @@ impl ReplyFramer {
 
     /// After an error, how many bytes of `buf` to drop to reach the next
     /// line start (`None`: no LF yet, drop everything and keep skipping).
+    /// If the failed frame was a multi-line block (`520-…`), keep dropping
+    /// lines through its terminator (`520 …`), as the crate's transports do:
+    /// otherwise its usage lines are taken for the next replies.
     pub fn resync(buf: &[u8]) -> Option<usize> {
         crate::scan::find_byte(buf, b'\n').map(|p| p + 1)
+    }
+}
+
+/// What to drop after [`ReplyFramer::next_frame`] failed, so that one bad
+/// frame costs exactly one error: an oversized line is dropped through its
+/// LF; an oversized multi-line block (`520-` … `520 End of proper usage.`)
+/// is dropped through its terminator line. Dropping only the block's first
+/// line would hand each usage line to the next commands as their replies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Skip {
+    /// Not skipping: frame normally.
+    #[default]
+    None,
+    /// Drop through the next LF, then frame normally.
+    Line,
+    /// Inside a block with this code: drop lines through the one that
+    /// starts with the code and a space. `line_start`: at a line start.
+    Block { code: [u8; 3], line_start: bool },
+}
+
+impl Skip {
+    /// The skip to start after `next_frame` failed on `buf` (which starts
+    /// at the failed frame).
+    pub(crate) fn after_error(buf: &[u8]) -> Skip {
+        match buf {
+            [a, b, c, b'-', ..] if [a, b, c].iter().all(|d| d.is_ascii_digit()) => Skip::Block {
+                code: [*a, *b, *c],
+                line_start: false,
+            },
+            _ => Skip::Line,
+        }
+    }
+
+    /// Drop what must be dropped from the start of `buf`; returns how many
+    /// bytes. If `self` is still not [`Skip::None`] afterwards, more input
+    /// is needed (at most 3 bytes of a line start are left undropped).
+    pub(crate) fn advance(&mut self, buf: &[u8]) -> usize {
+        let mut pos = 0;
+        loop {
+            match *self {
+                Skip::None => return pos,
+                Skip::Line => match crate::scan::find_byte(&buf[pos..], b'\n') {
+                    Some(p) => {
+                        pos += p + 1;
+                        *self = Skip::None;
+                    }
+                    None => return buf.len(),
+                },
+                Skip::Block {
+                    code,
+                    line_start: false,
+                } => match crate::scan::find_byte(&buf[pos..], b'\n') {
+                    Some(p) => {
+                        pos += p + 1;
+                        *self = Skip::Block {
+                            code,
+                            line_start: true,
+                        };
+                    }
+                    None => return buf.len(),
+                },
+                Skip::Block {
+                    code,
+                    line_start: true,
+                } => {
+                    let rest = &buf[pos..];
+                    if rest.len() < 4 && !rest.contains(&b'\n') {
+                        return pos;
+                    }
+                    let end = rest.len() >= 4 && rest[..3] == code && rest[3] == b' ';
+                    *self = if end {
+                        Skip::Line
+                    } else {
+                        Skip::Block {
+                            code,
+                            line_start: false,
+                        }
+                    };
+                }
+            }
+        }
     }
 }
 
@@ -722,11 +816,10 @@ pub fn parse_all(buf: &[u8]) -> (Vec<Result<OwnedFrame, AgiError>>, usize) {
             Ok(Status::Partial) => break,
             Err(e) => {
                 out.push(Err(e));
-                match ReplyFramer::resync(&buf[pos..]) {
-                    Some(n) => pos += n,
-                    None => {
-                        pos = buf.len();
-                    }
+                let mut skip = Skip::after_error(&buf[pos..]);
+                pos += skip.advance(&buf[pos..]);
+                if skip != Skip::None {
+                    pos = buf.len();
                 }
             }
         }

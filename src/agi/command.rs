@@ -4,6 +4,17 @@
 use super::codec::Reply;
 use super::error::AgiError;
 
+/// The longest command line Asterisk reads as one command, in bytes
+/// including the LF.
+///
+/// `res_agi.c` (`run_agi`) reads each command with `fgets` into a buffer of
+/// `AGI_BUF_LEN` (2048) bytes, so it takes at most 2047 bytes at a time: a
+/// longer line is cut there and the rest is read and run as the *next*
+/// command (a value holding `" EXEC System "...` past the cut would run
+/// it). [`Command::encode`] refuses such a line with
+/// [`AgiError::CommandTooLong`].
+pub const MAX_COMMAND_LINE: usize = 2047;
+
 /// An AGI command: it writes itself as one line and knows how to read its
 /// reply into a typed result.
 ///
@@ -24,8 +35,9 @@ pub trait Command {
     /// errors).
     fn parse_reply(&self, reply: &Reply<'_>) -> Result<Self::Output, AgiError>;
 
-    /// Append the command line (with its LF) to `out`. On error (CR or LF
-    /// inside an argument) `out` is left exactly as it was.
+    /// Append the command line (with its LF) to `out`. On error (CR, LF or
+    /// NUL inside an argument, a line longer than [`MAX_COMMAND_LINE`]) `out` is
+    /// left exactly as it was.
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), AgiError> {
         let mut w = ArgWriter::new(out, self.name());
         self.write_args(&mut w);
@@ -57,8 +69,11 @@ impl<C: Command + ?Sized> Command for &C {
 /// Writes the arguments of one command line into a buffer, quoting as
 /// Asterisk's argument splitter expects: an argument that is empty or holds
 /// a space, tab, `"` or `\` is wrapped in double quotes with `"` and `\`
-/// escaped by a backslash. CR or LF is refused: the whole line is rolled back
-/// by [`finish`](Self::finish).
+/// escaped by a backslash. CR, LF or NUL is refused (a NUL ends the C
+/// string Asterisk parses: over FastAGI it then waits for the rest of a line
+/// that never comes), and so is a line longer than
+/// [`MAX_COMMAND_LINE`]: the whole line is rolled back by
+/// [`finish`](Self::finish).
 #[derive(Debug)]
 pub struct ArgWriter<'a> {
     out: &'a mut Vec<u8>,
@@ -86,7 +101,7 @@ impl<'a> ArgWriter<'a> {
         if self.bad.is_some() {
             return false;
         }
-        if s.bytes().any(|b| b == b'\r' || b == b'\n') {
+        if s.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
             self.bad = Some(self.index);
             return false;
         }
@@ -156,13 +171,23 @@ impl<'a> ArgWriter<'a> {
         self.out.push(b'"');
     }
 
-    /// End the line: append LF, or roll back and report the bad argument.
+    /// End the line: append LF, or roll back and report the bad argument
+    /// or the overlong line.
     pub fn finish(self) -> Result<(), AgiError> {
         if let Some(index) = self.bad {
             self.out.truncate(self.start);
             return Err(AgiError::InvalidArgument {
                 command: self.name,
                 index,
+            });
+        }
+        let len = self.out.len() - self.start + 1;
+        if len > MAX_COMMAND_LINE {
+            self.out.truncate(self.start);
+            return Err(AgiError::CommandTooLong {
+                command: self.name,
+                len,
+                limit: MAX_COMMAND_LINE,
             });
         }
         self.out.push(b'\n');

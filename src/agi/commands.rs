@@ -10,6 +10,7 @@ use super::codec::{OwnedReply, Reply};
 use super::command::{
     digit, flag, nonneg, one, playback, result, value, ArgWriter, ChannelState, Command,
     DigitsInput, Playback, RecordEnd, Recording, SpeechMatch, SpeechOutcome, SpeechResult,
+    MAX_COMMAND_LINE,
 };
 use super::error::AgiError;
 
@@ -1453,7 +1454,8 @@ command!(
 // --- Raw -------------------------------------------------------------------------------------
 
 /// Any command line, sent as is (for commands from newer Asterisk versions
-/// or experiments). The line is checked for CR/LF.
+/// or experiments). The line is checked for CR, LF and NUL and for
+/// [`MAX_COMMAND_LINE`].
 ///
 /// Result: the reply, after [`Reply::check`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -1474,10 +1476,17 @@ impl Command for RawCommand {
     }
     fn write_args(&self, _w: &mut ArgWriter<'_>) {}
     fn encode(&self, out: &mut Vec<u8>) -> Result<(), AgiError> {
-        if self.line.bytes().any(|b| b == b'\r' || b == b'\n') {
+        if self.line.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
             return Err(AgiError::InvalidArgument {
                 command: "RAW",
                 index: 0,
+            });
+        }
+        if self.line.len() + 1 > MAX_COMMAND_LINE {
+            return Err(AgiError::CommandTooLong {
+                command: "RAW",
+                len: self.line.len() + 1,
+                limit: MAX_COMMAND_LINE,
             });
         }
         out.extend_from_slice(self.line.as_bytes());

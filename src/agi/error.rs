@@ -37,7 +37,8 @@ impl fmt::Display for HangupSource {
 /// The variants say whose fault it is: the channel went away ([`HungUp`](Self::HungUp)),
 /// Asterisk refused the command ([`InvalidCommand`](Self::InvalidCommand),
 /// [`Usage`](Self::Usage)), the command ran but failed ([`Failed`](Self::Failed)),
-/// the caller built a bad command ([`InvalidArgument`](Self::InvalidArgument)),
+/// the caller built a bad command ([`InvalidArgument`](Self::InvalidArgument),
+/// [`CommandTooLong`](Self::CommandTooLong)),
 /// the peer sent bytes that are not AGI ([`Protocol`](Self::Protocol),
 /// [`LineTooLong`](Self::LineTooLong)), or the transport broke ([`Io`](Self::Io)).
 #[derive(Debug, thiserror::Error)]
@@ -64,13 +65,26 @@ pub enum AgiError {
         /// The reply line as received.
         line: String,
     },
-    /// A command argument contains CR or LF; nothing was sent.
-    #[error("argument {index} of {command} contains CR or LF")]
+    /// A command argument contains CR, LF or NUL; nothing was sent.
+    #[error("argument {index} of {command} contains CR, LF or NUL")]
     InvalidArgument {
         /// The command word(s), e.g. `SET VARIABLE`.
         command: &'static str,
         /// Zero-based index of the offending argument.
         index: usize,
+    },
+    /// The encoded command line (with its LF) is longer than
+    /// [`MAX_COMMAND_LINE`](super::command::MAX_COMMAND_LINE), the most
+    /// Asterisk reads as one command; nothing was sent. (Asterisk would cut
+    /// the line and run the rest of it as a separate command.)
+    #[error("{command} command line is {len} bytes, more than the {limit} Asterisk reads as one command")]
+    CommandTooLong {
+        /// The command word(s), e.g. `SET VARIABLE`.
+        command: &'static str,
+        /// Length of the encoded line in bytes, including the LF.
+        len: usize,
+        /// The limit, [`MAX_COMMAND_LINE`](super::command::MAX_COMMAND_LINE).
+        limit: usize,
     },
     /// The peer sent something that is not a valid AGI message.
     #[error("AGI protocol error: {reason}: {line:?}")]
@@ -138,6 +152,15 @@ impl AgiError {
             AgiError::InvalidArgument { command, index } => AgiError::InvalidArgument {
                 command,
                 index: *index,
+            },
+            AgiError::CommandTooLong {
+                command,
+                len,
+                limit,
+            } => AgiError::CommandTooLong {
+                command,
+                len: *len,
+                limit: *limit,
             },
             AgiError::Protocol { reason, line } => AgiError::Protocol {
                 reason,

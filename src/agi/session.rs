@@ -18,7 +18,7 @@
 //!   notes the `HANGUP` line, and asks the handler for the next line. It does
 //!   no I/O; the FastAGI server and the tests drive it.
 
-use super::codec::{Env, EnvParser, Frame, Limits, Reply, ReplyFramer, Status};
+use super::codec::{Env, EnvParser, Frame, Limits, Reply, ReplyFramer, Skip, Status};
 use super::command::Command;
 use super::error::{AgiError, HangupSource};
 use std::collections::VecDeque;
@@ -106,7 +106,7 @@ pub struct Session<H> {
     handler: Option<H>,
     in_flight: bool,
     hungup: Option<HangupSource>,
-    skipping: bool,
+    skip: Skip,
     ended: bool,
 }
 
@@ -125,7 +125,7 @@ impl<H: Handler> Session<H> {
             handler: None,
             in_flight: false,
             hungup: None,
-            skipping: false,
+            skip: Skip::None,
             ended: false,
         }
     }
@@ -246,20 +246,15 @@ impl<H: Handler> Session<H> {
                 },
                 Phase::Running => {
                     let buf = &input[pos..];
-                    if self.skipping {
-                        match ReplyFramer::resync(buf) {
-                            Some(n) => {
-                                pos += n;
-                                self.skipping = false;
-                                continue;
-                            }
-                            None => {
-                                return Progress {
-                                    consumed: input.len(),
-                                    done: false,
-                                }
-                            }
+                    if self.skip != Skip::None {
+                        pos += self.skip.advance(buf);
+                        if self.skip != Skip::None {
+                            return Progress {
+                                consumed: pos,
+                                done: false,
+                            };
                         }
+                        continue;
                     }
                     if buf.is_empty() {
                         return Progress {
@@ -276,8 +271,9 @@ impl<H: Handler> Session<H> {
                         }
                         Ok(Status::Complete(n)) => n,
                         Err(e) => {
-                            // Oversized line: report it, skip to the next LF.
-                            self.skipping = true;
+                            // Oversized line or block: report it once, skip
+                            // past it.
+                            self.skip = Skip::after_error(buf);
                             self.deliver(Err(e), out, tap);
                             continue;
                         }
@@ -370,6 +366,9 @@ impl<H: Handler> Session<H> {
 // Script
 // ---------------------------------------------------------------------------
 
+/// Dead line bytes a [`Script`] keeps before it compacts its buffer.
+const COMPACT_AT: usize = 4096;
+
 type EndCallback<S> = Box<dyn FnOnce(&mut S, Option<&AgiError>)>;
 type Callback<S> = Box<dyn for<'r> FnOnce(&mut Script<S>, Result<&Reply<'r>, AgiError>)>;
 
@@ -408,6 +407,8 @@ pub struct Script<S> {
     /// Your per-call state, available in every callback.
     pub state: S,
     lines: Vec<u8>,
+    /// Bytes of `lines` whose step is gone (sent or dropped).
+    dead: usize,
     steps: VecDeque<Step<S>>,
     insert_at: Option<usize>,
     current: Option<Option<Callback<S>>>,
@@ -422,6 +423,7 @@ impl<S> Script<S> {
         Script {
             state,
             lines: Vec::new(),
+            dead: 0,
             steps: VecDeque::new(),
             insert_at: None,
             current: None,
@@ -490,6 +492,7 @@ impl<S> Script<S> {
     /// flight.
     pub fn finish(&mut self) {
         self.steps.clear();
+        self.dead = self.lines.len();
         self.insert_at = self.insert_at.map(|_| 0);
     }
 
@@ -501,6 +504,25 @@ impl<S> Script<S> {
     /// True once Asterisk sent the `HANGUP` line.
     pub fn hung_up(&self) -> bool {
         self.hungup
+    }
+
+    /// Drop the lines already sent once they are most of the buffer, so a
+    /// long call (a callback that keeps queueing while a final command waits
+    /// behind it) does not keep every line it ever sent.
+    fn compact(&mut self) {
+        if self.dead < COMPACT_AT || self.dead * 2 < self.lines.len() {
+            return;
+        }
+        let mut fresh = Vec::with_capacity((self.lines.len() - self.dead).max(128));
+        for step in self.steps.iter_mut() {
+            if let Ok(r) = &mut step.line {
+                let start = fresh.len();
+                fresh.extend_from_slice(&self.lines[r.clone()]);
+                *r = start..fresh.len();
+            }
+        }
+        self.lines = fresh;
+        self.dead = 0;
     }
 
     fn call(&mut self, cb: Callback<S>, r: Result<&Reply<'_>, AgiError>) {
@@ -518,9 +540,13 @@ impl<S> Handler for Script<S> {
         while let Some(step) = self.steps.pop_front() {
             match step.line {
                 Ok(range) => {
-                    out.extend_from_slice(&self.lines[range]);
+                    out.extend_from_slice(&self.lines[range.clone()]);
                     if self.steps.is_empty() {
                         self.lines.clear();
+                        self.dead = 0;
+                    } else {
+                        self.dead += range.len();
+                        self.compact();
                     }
                     self.current = Some(step.cb);
                     return true;
@@ -535,6 +561,7 @@ impl<S> Handler for Script<S> {
             }
         }
         self.lines.clear();
+        self.dead = 0;
         false
     }
 
@@ -561,5 +588,73 @@ impl<S> Handler for Script<S> {
             let own = self.error.take();
             f(&mut self.state, error.or(own.as_ref()));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agi::commands::{Hangup, WaitForDigit};
+
+    fn poll(s: &mut Script<u32>, n: u32) {
+        s.then(WaitForDigit::new(100), move |s, _| {
+            s.state += 1;
+            if n > 0 {
+                poll(s, n - 1);
+            }
+        });
+    }
+
+    /// A long call whose callback keeps queueing the next command while
+    /// something else waits at the end of the queue (the usual IVR loop
+    /// with a final `HANGUP`) must not keep every line it ever sent.
+    #[test]
+    fn script_line_buffer_stays_bounded_in_a_long_loop() {
+        let mut s = Script::new(0u32);
+        poll(&mut s, 20_000);
+        s.run(Hangup::new());
+        let reply = Reply::parse(b"200 result=0\n").unwrap();
+        let mut out = Vec::new();
+        let mut max = 0;
+        let mut sent = 0;
+        while s.next_command(&mut out) {
+            sent += 1;
+            let expect: &[u8] = if sent <= 20_001 {
+                b"WAIT FOR DIGIT 100\n"
+            } else {
+                b"HANGUP\n"
+            };
+            assert_eq!(out, expect, "command {sent}");
+            out.clear();
+            s.on_reply(Ok(&reply));
+            max = max.max(s.lines.len());
+        }
+        assert_eq!(sent, 20_002);
+        assert_eq!(s.state, 20_001);
+        assert!(max <= 8 * 1024, "line buffer grew to {max} bytes");
+    }
+
+    /// `finish` inside a callback drops the rest of the queue; what the
+    /// callback queues afterwards still goes out intact (after compaction).
+    #[test]
+    fn finish_then_queue_after_compaction() {
+        let mut s = Script::new(0u32);
+        poll(&mut s, 1_000);
+        s.then(WaitForDigit::new(7), |s, _| {
+            s.finish();
+            s.run(WaitForDigit::new(8));
+        });
+        s.run(Hangup::new());
+        let reply = Reply::parse(b"200 result=0\n").unwrap();
+        let mut out = Vec::new();
+        let mut last = Vec::new();
+        let mut sent = 0;
+        while s.next_command(&mut out) {
+            sent += 1;
+            last = std::mem::take(&mut out);
+            s.on_reply(Ok(&reply));
+        }
+        assert_eq!(sent, 1_003);
+        assert_eq!(last, b"WAIT FOR DIGIT 8\n");
     }
 }

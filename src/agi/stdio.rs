@@ -9,13 +9,19 @@
 //! When the channel hangs up, Asterisk sends a *classic* AGI script
 //! `SIGHUP`, whose default action kills the process. Set the channel
 //! variable `AGISIGHUP=no` (e.g. `same => n,Set(AGISIGHUP=no)` before
-//! `AGI(...)`) and Asterisk sends the line `HANGUP` instead, which this type
-//! turns into [`AgiError::HungUp`] on later commands; commands that still
-//! work on a dead channel (`GET VARIABLE`) keep working. EOF on stdin and a
-//! broken pipe on stdout (Rust ignores `SIGPIPE`, so a write to the closed
-//! pipe returns `EPIPE`) are reported the same way, never as a panic.
+//! `AGI(...)`) and Asterisk sends nothing at all: `res_agi.c` (`run_agi`)
+//! writes the `HANGUP` line only to a FastAGI socket, and `AGISIGHUP=no`
+//! turns that off as well. The script then learns of the hangup from the
+//! replies: Asterisk runs the rest of the session in dead mode and answers
+//! `511` to commands that need a live channel, which this type turns into
+//! [`AgiError::HungUp`]; commands that still work on a dead channel
+//! (`GET VARIABLE`) keep working. A `HANGUP` line, should one arrive, is
+//! noted the same way. With `AGIEXITONHANGUP=yes` Asterisk closes the pipes
+//! instead: EOF on stdin and a broken pipe on stdout (Rust ignores
+//! `SIGPIPE`, so a write to the closed pipe returns `EPIPE`) are reported
+//! as [`AgiError::HungUp`] too, never as a panic.
 
-use super::codec::{Env, EnvParser, Frame, Limits, ReplyFramer, Status};
+use super::codec::{Env, EnvParser, Frame, Limits, ReplyFramer, Skip, Status};
 use super::command::Command;
 use super::error::{AgiError, HangupSource};
 use super::session::Direction;
@@ -32,7 +38,7 @@ pub struct Agi<R, W> {
     out: Vec<u8>,
     hungup: Option<HangupSource>,
     eof: bool,
-    skipping: bool,
+    skip: Skip,
     trace: Option<WireTrace>,
 }
 
@@ -93,7 +99,7 @@ impl<R: BufRead, W: Write> Agi<R, W> {
             out: Vec::with_capacity(256),
             hungup: None,
             eof: false,
-            skipping: false,
+            skip: Skip::None,
             trace: None,
         })
     }
@@ -120,7 +126,8 @@ impl<R: BufRead, W: Write> Agi<R, W> {
 
     /// Send a command and wait for its typed result.
     ///
-    /// An argument with CR or LF fails before anything is written.
+    /// An argument with CR, LF or NUL (or a line too long for Asterisk)
+    /// fails before anything is written.
     pub fn run<C: Command>(&mut self, cmd: C) -> Result<C::Output, AgiError> {
         self.out.clear();
         cmd.encode(&mut self.out)?;
@@ -144,17 +151,12 @@ impl<R: BufRead, W: Write> Agi<R, W> {
             });
         }
         loop {
-            if self.skipping {
-                match ReplyFramer::resync(&self.buf) {
-                    Some(n) => {
-                        self.buf.drain(..n);
-                        self.skipping = false;
-                    }
-                    None => {
-                        self.buf.clear();
-                        self.fill()?;
-                        continue;
-                    }
+            if self.skip != Skip::None {
+                let n = self.skip.advance(&self.buf);
+                self.buf.drain(..n);
+                if self.skip != Skip::None {
+                    self.fill()?;
+                    continue;
                 }
             }
             match self.framer.next_frame(&self.buf) {
@@ -183,7 +185,7 @@ impl<R: BufRead, W: Write> Agi<R, W> {
                 }
                 Ok(Status::Partial) => self.fill()?,
                 Err(e) => {
-                    self.skipping = true;
+                    self.skip = Skip::after_error(&self.buf);
                     return Err(e);
                 }
             }
