@@ -672,8 +672,21 @@ impl Connection {
     }
 
     /// Reads once from `r` into the input buffer. `Ok(0)` means end of input.
+    ///
+    /// The buffer is bounded (see [`FramerConfig::max_message_size`]). When
+    /// it is full of input not yet taken with [`Connection::next_input`],
+    /// nothing is read and an error of kind [`io::ErrorKind::Other`] is
+    /// returned (as rustls' `read_tls` does): handle the buffered input, then
+    /// read again. The connection itself is unaffected.
     pub fn read_from<R: Read>(&mut self, r: &mut R) -> io::Result<usize> {
         self.make_room();
+        if self.end == self.buf.len() {
+            // `read` into an empty slice answers `Ok(0)`, which would be
+            // taken for the end of input.
+            return Err(io::Error::other(
+                "AMI input buffer full: handle buffered input with next_input first",
+            ));
+        }
         let n = r.read(&mut self.buf[self.end..])?;
         if n == 0 {
             self.eof = true;

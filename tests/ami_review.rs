@@ -1,0 +1,66 @@
+//! Regression tests from a review of the AMI client: each test names the
+//! hole it closes.
+
+use std::io::{self, Read};
+
+use asterisk_io::ami::{Config, Connection, FramerConfig, Input};
+
+/// A source that always has more events to give, cut wherever the
+/// caller's buffer ends.
+struct EndlessEvents {
+    at: usize,
+}
+
+impl Read for EndlessEvents {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        const GREETING: &[u8] = b"Asterisk Call Manager/11.0.0\r\n";
+        const EVENT: &[u8] = b"Event: Tick\r\n\r\n";
+        for b in buf.iter_mut() {
+            *b = match GREETING.get(self.at) {
+                Some(&g) => g,
+                None => EVENT[(self.at - GREETING.len()) % EVENT.len()],
+            };
+            self.at += 1;
+        }
+        Ok(buf.len())
+    }
+}
+
+/// Draining readiness (reading until the source would block, before
+/// parsing) used to fill the input buffer and then hand `read` an empty
+/// slice: its `Ok(0)` was taken for the end of input and closed the connection.
+#[test]
+fn read_from_with_a_full_buffer_is_not_end_of_input() {
+    for max in [100, 1 << 20] {
+        let mut c = Connection::new(Config {
+            framer: FramerConfig {
+                max_message_size: max,
+            },
+            ..Config::default()
+        });
+        let mut src = EndlessEvents { at: 0 };
+        let mut full = false;
+        for _ in 0..1000 {
+            match c.read_from(&mut src) {
+                Ok(n) => assert!(n > 0, "a full buffer reported end of input (max {max})"),
+                Err(_) => {
+                    full = true;
+                    break;
+                }
+            }
+        }
+        assert!(full, "the input buffer never filled (max {max})");
+        let mut events = 0;
+        while let Some(step) = c.next_input() {
+            match step.input {
+                Input::Event(_) => events += 1,
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(events > 1000);
+        assert!(c.fatal_error().is_none(), "{:?}", c.fatal_error());
+        // Room again once the buffered input is handled.
+        assert!(c.read_from(&mut src).unwrap() > 0);
+        assert!(c.next_input().is_some());
+    }
+}
