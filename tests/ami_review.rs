@@ -3,6 +3,7 @@
 
 use std::io::{self, Read};
 
+use asterisk_io::ami::actions::Ping;
 use asterisk_io::ami::{Config, Connection, FramerConfig, Input};
 
 /// A source that always has more events to give, cut wherever the
@@ -63,4 +64,19 @@ fn read_from_with_a_full_buffer_is_not_end_of_input() {
         assert!(c.read_from(&mut src).unwrap() > 0);
         assert!(c.next_input().is_some());
     }
+}
+
+/// A writer that could not take more (`Ok(0)`) used to leave the bytes it
+/// had already taken queued, so they were written a second time.
+#[test]
+fn write_zero_does_not_send_written_bytes_twice() {
+    let mut c = Connection::default();
+    c.send(&Ping).unwrap();
+    let all = c.pending_output().to_vec();
+    let mut first = [0u8; 10];
+    let mut w: &mut [u8] = &mut first;
+    let e = c.write_to(&mut w).unwrap_err();
+    assert_eq!(e.kind(), io::ErrorKind::WriteZero);
+    assert_eq!(first, all[..10]);
+    assert_eq!(c.pending_output(), &all[10..]);
 }

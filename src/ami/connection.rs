@@ -621,7 +621,11 @@ impl Connection {
         let mut written = 0;
         while written < self.outbox.out.len() {
             match w.write(&self.outbox.out[written..]) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(0) => {
+                    // What was written is gone: never send it twice.
+                    self.outbox.out.drain(..written);
+                    return Err(io::ErrorKind::WriteZero.into());
+                }
                 Ok(n) => written += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
