@@ -2,9 +2,11 @@
 //! hole it closes.
 
 use std::io::{self, Read};
+use std::net::TcpListener;
+use std::time::Duration;
 
 use asterisk_io::ami::actions::Ping;
-use asterisk_io::ami::{Config, Connection, FramerConfig, Input};
+use asterisk_io::ami::{Config, Connection, FramerConfig, Input, Manager};
 
 /// A source that always has more events to give, cut wherever the
 /// caller's buffer ends.
@@ -79,4 +81,22 @@ fn write_zero_does_not_send_written_bytes_twice() {
     assert_eq!(e.kind(), io::ErrorKind::WriteZero);
     assert_eq!(first, all[..10]);
     assert_eq!(c.pending_output(), &all[10..]);
+}
+
+/// Once the connection is closed nothing more comes out of `next_input`, so
+/// `has_buffered_input` must say so: hosts loop on it.
+#[test]
+fn nothing_is_buffered_once_closed() {
+    let mut c = Connection::default();
+    c.feed(b"Asterisk Call Manager/11.0.0\r\nEvent: A\r\n\r\nEvent: B\r\n\r\n");
+    assert!(c.has_buffered_input());
+    c.close();
+    assert!(c.next_input().is_none());
+    assert!(!c.has_buffered_input());
+
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut mgr = Manager::connect(listener.local_addr().unwrap()).unwrap();
+    mgr.close();
+    assert!(mgr.poll_events(Some(Duration::ZERO)).is_err());
+    assert!(!mgr.has_buffered_input());
 }

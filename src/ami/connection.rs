@@ -645,7 +645,10 @@ impl Connection {
 
     /// True when buffered input can produce more [`Input`]s without new bytes.
     pub fn has_buffered_input(&self) -> bool {
-        !self.outbox.done.is_empty() || (!self.starved && self.end > self.start + self.consume_next)
+        !self.outbox.done.is_empty()
+            || (self.state != State::Closed
+                && !self.starved
+                && self.end > self.start + self.consume_next)
     }
 
     fn apply_consume(&mut self) {

@@ -431,9 +431,11 @@ impl Manager {
         self.pump()
     }
 
-    /// True when input is buffered that a further `poll_events` would handle without waiting.
+    /// True when input is buffered that a further `poll_events` would handle
+    /// without waiting. Once the connection is closed it is false: there is
+    /// nothing more to handle.
     pub fn has_buffered_input(&self) -> bool {
-        self.conn.has_buffered_input() || self.read_open
+        self.conn.has_buffered_input() || (self.read_open && !self.is_closed())
     }
 
     /// Flushes output, then handles buffered input and reads until the
