@@ -1,9 +1,10 @@
 //! Regression tests from a review of the AMI client: each test names the
 //! hole it closes.
 
-use std::io::{self, Read};
-use std::net::TcpListener;
-use std::time::Duration;
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener};
+use std::thread;
+use std::time::{Duration, Instant};
 
 use asterisk_io::ami::actions::Ping;
 use asterisk_io::ami::{Config, Connection, FramerConfig, Input, Manager};
@@ -99,4 +100,53 @@ fn nothing_is_buffered_once_closed() {
     mgr.close();
     assert!(mgr.poll_events(Some(Duration::ZERO)).is_err());
     assert!(!mgr.has_buffered_input());
+}
+
+/// A server that accepts, greets, and then says nothing (keeping the socket open).
+fn silent_server() -> (SocketAddr, thread::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let h = thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.write_all(b"Asterisk Call Manager/11.0.0\r\n").unwrap();
+        s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
+        let until = Instant::now() + Duration::from_millis(1500);
+        let mut buf = [0u8; 4096];
+        while Instant::now() < until {
+            match s.read(&mut buf) {
+                Ok(0) => return,
+                _ => continue,
+            }
+        }
+    });
+    (addr, h)
+}
+
+/// After the host deregisters the manager from its `Poll`, `poll_events`
+/// must still wait for input instead of returning at once (which turned
+/// `call`, `wait_for` and host loops into busy loops).
+#[test]
+fn poll_events_waits_after_the_host_deregisters() {
+    use mio::{Interest, Poll, Token};
+    let (addr, server) = silent_server();
+    let poll = Poll::new().unwrap();
+    let mut mgr = Manager::connect(addr).unwrap();
+    poll.registry()
+        .register(&mut mgr, Token(7), Interest::READABLE)
+        .unwrap();
+    poll.registry().deregister(&mut mgr).unwrap();
+    let start = Instant::now();
+    let mut calls = 0;
+    while start.elapsed() < Duration::from_millis(300) {
+        mgr.poll_events(Some(Duration::from_millis(100))).unwrap();
+        calls += 1;
+    }
+    assert!(calls < 20, "poll_events returned {calls} times in 300 ms");
+    // A blocking call waits too, and times out as it should.
+    assert!(matches!(
+        mgr.call(&Ping, Duration::from_millis(200)),
+        Err(asterisk_io::ami::Error::Timeout(_))
+    ));
+    mgr.close();
+    server.join().unwrap();
 }

@@ -319,35 +319,56 @@ impl Manager {
     /// When the manager is registered in a host's `Poll`, it moves to its own
     /// poll for the wait and back to the host's (same token) afterwards.
     pub fn wait_for(&mut self, id: ActionId, timeout: Duration) -> Result<ActionResult, Error> {
-        let external = match std::mem::replace(&mut self.registration, Registration::None) {
-            Registration::External { registry, token } => {
-                registry.deregister(&mut self.stream)?;
-                if self.poll.is_none() {
-                    self.poll = Some(Poll::new()?);
-                }
-                if let Some(poll) = &self.poll {
-                    poll.registry()
-                        .register(&mut self.stream, OWN_TOKEN, self.interest)?;
-                }
-                Some((registry, token))
-            }
+        self.on_own_poll(|m| m.wait_inner(id, timeout))?
+    }
+
+    /// Runs `f` with the socket in the manager's own poll, so `poll_events`
+    /// can wait. When a host's `Poll` holds it, it moves to the own poll for
+    /// the duration and back to the host's (same token) afterwards; when
+    /// moving fails, the host's registration is kept.
+    fn on_own_poll<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> Result<T, Error> {
+        let (registry, token) = match std::mem::replace(&mut self.registration, Registration::None)
+        {
+            Registration::External { registry, token } => (registry, token),
             other => {
                 self.registration = other;
-                None
+                return Ok(f(self));
             }
         };
-        if external.is_some() {
-            self.registration = Registration::Internal;
-        }
-        let result = self.wait_inner(id, timeout);
-        if let Some((registry, token)) = external {
-            if let Some(poll) = &self.poll {
-                poll.registry().deregister(&mut self.stream)?;
-            }
-            registry.register(&mut self.stream, token, self.interest)?;
+        if let Err(e) = registry.deregister(&mut self.stream) {
             self.registration = Registration::External { registry, token };
+            return Err(e.into());
         }
-        result
+        if let Err(e) = self.use_own_poll() {
+            let back = registry.register(&mut self.stream, token, self.interest);
+            self.registration = Registration::External { registry, token };
+            back?;
+            return Err(e.into());
+        }
+        let result = f(self);
+        let own = match &self.poll {
+            Some(poll) => poll.registry().deregister(&mut self.stream),
+            None => Ok(()),
+        };
+        let back = own.and_then(|()| registry.register(&mut self.stream, token, self.interest));
+        self.registration = Registration::External { registry, token };
+        back?;
+        Ok(result)
+    }
+
+    /// Registers the socket in the manager's own poll (creating it if needed).
+    fn use_own_poll(&mut self) -> io::Result<()> {
+        if self.poll.is_none() {
+            self.poll = Some(Poll::new()?);
+        }
+        if let Some(poll) = &self.poll {
+            poll.registry()
+                .register(&mut self.stream, OWN_TOKEN, self.interest)?;
+        }
+        self.registration = Registration::Internal;
+        // Readiness may have been reported elsewhere meanwhile: try the socket.
+        self.read_open = true;
+        Ok(())
     }
 
     fn wait_inner(&mut self, id: ActionId, timeout: Duration) -> Result<ActionResult, Error> {
@@ -607,9 +628,12 @@ impl Source for Manager {
         Ok(())
     }
 
+    /// Removes the socket from the host's `Poll`; the manager goes back to
+    /// waiting on its own, so `poll_events`, `call` and `wait_for` block
+    /// again instead of returning at once.
     fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
         registry.deregister(&mut self.stream)?;
         self.registration = Registration::None;
-        Ok(())
+        self.use_own_poll()
     }
 }
