@@ -150,3 +150,67 @@ fn poll_events_waits_after_the_host_deregisters() {
     mgr.close();
     server.join().unwrap();
 }
+
+/// CPU time this thread has used so far (Linux).
+fn thread_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // Fields 14 and 15 of stat (utime, stime) are 11 and 12 after the name.
+    let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
+    Duration::from_millis(ticks * 10)
+}
+
+/// `logoff` waits for the server to close after its `Goodbye`. When the
+/// manager was registered in a host's `Poll`, that wait spun on
+/// `poll_events` (which never blocks then) until the server closed or the
+/// timeout passed.
+#[test]
+fn logoff_while_registered_in_a_host_poll_does_not_spin() {
+    use mio::{Interest, Poll, Token};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.write_all(b"Asterisk Call Manager/11.0.0\r\n").unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = s.read(&mut buf).unwrap();
+            assert!(n > 0);
+            got.extend_from_slice(&buf[..n]);
+        }
+        let text = String::from_utf8(got).unwrap();
+        let id = text
+            .lines()
+            .find_map(|l| l.strip_prefix("ActionID: "))
+            .unwrap()
+            .to_owned();
+        write!(
+            s,
+            "Response: Goodbye\r\nActionID: {id}\r\nMessage: Thanks for all the fish.\r\n\r\n"
+        )
+        .unwrap();
+        // Keep the connection open well past the client's timeout.
+        s.set_read_timeout(Some(Duration::from_millis(1500)))
+            .unwrap();
+        let _ = s.read(&mut buf);
+    });
+    let poll = Poll::new().unwrap();
+    let mut mgr = Manager::connect(addr).unwrap();
+    poll.registry()
+        .register(&mut mgr, Token(3), Interest::READABLE)
+        .unwrap();
+    let cpu = thread_cpu();
+    let start = Instant::now();
+    mgr.logoff(Duration::from_millis(600)).unwrap();
+    let wall = start.elapsed();
+    let used = thread_cpu() - cpu;
+    assert!(wall >= Duration::from_millis(500), "{wall:?}");
+    assert!(
+        used < Duration::from_millis(250),
+        "logoff used {used:?} of CPU in {wall:?}"
+    );
+    assert!(mgr.is_closed());
+    server.join().unwrap();
+}

@@ -398,16 +398,21 @@ impl Manager {
         let deadline = Instant::now() + timeout;
         let id = self.conn.logoff()?;
         self.flush()?;
-        let r = self.wait_for(id, timeout);
-        // Let the server's close arrive, so nothing it sent is cut off.
-        while !self.is_closed() && Instant::now() < deadline {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if self.poll_events(Some(left)).is_err() {
-                break;
+        // On the own poll for the whole wait: registered in a host's poll,
+        // `poll_events` never blocks and the loop below would spin.
+        let r = self.on_own_poll(|m| {
+            let r = m.wait_inner(id, timeout);
+            // Let the server's close arrive, so nothing it sent is cut off.
+            while !m.is_closed() && Instant::now() < deadline {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if m.poll_events(Some(left)).is_err() {
+                    break;
+                }
             }
-        }
+            r
+        });
         self.close();
-        r.map(|_| ())
+        r?.map(|_| ())
     }
 
     /// Closes the connection now: pending actions fail with [`Error::Closed`].
