@@ -3,11 +3,14 @@
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use asterisk_io::ami::actions::Ping;
+use asterisk_io::ami::actions::{Login, Ping};
 use asterisk_io::ami::{Config, Connection, FramerConfig, Input, Manager};
+use asterisk_io::emu::{Emulator, EmulatorConfig};
 
 /// A source that always has more events to give, cut wherever the
 /// caller's buffer ends.
@@ -213,4 +216,60 @@ fn logoff_while_registered_in_a_host_poll_does_not_spin() {
     );
     assert!(mgr.is_closed());
     server.join().unwrap();
+}
+
+/// An emulator on its own thread, stopped on drop.
+struct EmuThread {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    handle: Option<thread::JoinHandle<()>>,
+}
+
+impl EmuThread {
+    fn start() -> EmuThread {
+        let (tx, rx) = mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        let handle = thread::spawn(move || {
+            let config = EmulatorConfig::default().user("admin", "s3cret");
+            let mut emu = Emulator::bind("127.0.0.1:0".parse().unwrap(), config).unwrap();
+            tx.send(emu.local_addr().unwrap()).unwrap();
+            while !s.load(Ordering::Relaxed) {
+                emu.poll(Some(Duration::from_millis(10))).unwrap();
+            }
+        });
+        EmuThread {
+            addr: rx.recv().unwrap(),
+            stop,
+            handle: Some(handle),
+        }
+    }
+}
+
+impl Drop for EmuThread {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// A budget of zero messages per poll made every `poll_events` return at
+/// once without handling anything: `login` spun until its timeout.
+#[test]
+fn a_zero_message_budget_still_makes_progress() {
+    let emu = EmuThread::start();
+    let mut mgr = Manager::connect_with(
+        emu.addr,
+        Config {
+            max_messages_per_poll: 0,
+            ..Config::default()
+        },
+    )
+    .unwrap();
+    mgr.login(&Login::new("admin", "s3cret"), Duration::from_secs(5))
+        .unwrap();
+    let pong = mgr.call(&Ping, Duration::from_secs(5)).unwrap();
+    assert_eq!(pong.get_str("Ping"), Some("Pong"));
 }

@@ -31,7 +31,8 @@ pub struct Config {
     /// and older) while a `Command` action is pending. On by default; it is
     /// never applied to anything but a pending `Command`.
     pub legacy_command_output: bool,
-    /// The most messages one [`Manager::poll_events`](super::Manager::poll_events) call handles.
+    /// The most messages one [`Manager::poll_events`](super::Manager::poll_events) call handles
+    /// (at least 1; 0 counts as 1).
     pub max_messages_per_poll: usize,
     /// How many uncollected results the manager keeps (oldest dropped first).
     pub max_stored_results: usize,

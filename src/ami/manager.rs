@@ -473,7 +473,8 @@ impl Manager {
             return Err(e);
         }
         self.flush()?;
-        let budget = self.conn.config().max_messages_per_poll;
+        // A budget of 0 would never handle anything, and never wait either.
+        let budget = self.conn.config().max_messages_per_poll.max(1);
         let mut handled = 0;
         loop {
             handled += self.dispatch(budget - handled)?;
