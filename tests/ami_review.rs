@@ -9,7 +9,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use asterisk_io::ami::actions::{Login, Ping};
-use asterisk_io::ami::{Config, Connection, FramerConfig, Input, Manager};
+use asterisk_io::ami::{Config, Connection, EncodeError, FramerConfig, Input, Manager};
 use asterisk_io::emu::{Emulator, EmulatorConfig};
 
 /// A source that always has more events to give, cut wherever the
@@ -272,4 +272,35 @@ fn a_zero_message_budget_still_makes_progress() {
         .unwrap();
     let pong = mgr.call(&Ping, Duration::from_secs(5)).unwrap();
     assert_eq!(pong.get_str("Ping"), Some("Pong"));
+}
+
+/// `Login::new(..).md5()` promises that the secret never crosses the wire,
+/// but sent as an ordinary action (`send`, `call`) it wrote `Secret:` in
+/// the clear. It is refused now; `login` still performs the challenge.
+#[test]
+fn an_md5_login_sent_as_an_action_does_not_leak_the_secret() {
+    let mut c = Connection::default();
+    let e = c.send(&Login::new("admin", "s3cret").md5()).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            asterisk_io::ami::Error::Encode(EncodeError::Md5LoginNeedsChallenge)
+        ),
+        "{e:?}"
+    );
+    assert!(c.pending_output().is_empty());
+    assert_eq!(c.pending_count(), 0);
+    c.login(&Login::new("admin", "s3cret").md5()).unwrap();
+    let out = String::from_utf8_lossy(c.pending_output()).into_owned();
+    assert!(out.starts_with("Action: Challenge\r\n"), "{out}");
+    assert!(!out.contains("s3cret"), "{out}");
+
+    let emu = EmuThread::start();
+    let mut mgr = Manager::connect(emu.addr).unwrap();
+    let e = mgr
+        .call(&Login::new("admin", "s3cret").md5(), Duration::from_secs(5))
+        .unwrap_err();
+    assert!(matches!(e, asterisk_io::ami::Error::Encode(_)), "{e:?}");
+    mgr.login(&Login::new("admin", "s3cret").md5(), Duration::from_secs(5))
+        .unwrap();
 }
