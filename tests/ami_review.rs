@@ -304,3 +304,29 @@ fn an_md5_login_sent_as_an_action_does_not_leak_the_secret() {
     mgr.login(&Login::new("admin", "s3cret").md5(), Duration::from_secs(5))
         .unwrap();
 }
+
+/// A client that stops reading made the emulator queue every event for it,
+/// without limit. It is disconnected once its unsent output passes
+/// `MAX_OUTPUT`, as Asterisk drops a session whose writes time out.
+#[test]
+fn the_emulator_drops_a_client_that_stops_reading() {
+    use asterisk_io::emu::{Session, MAX_OUTPUT};
+    use std::rc::Rc;
+    let mut s = Session::new(Rc::new(EmulatorConfig::default().user("u", "p")));
+    s.feed(b"Action: Login\r\nUsername: u\r\nSecret: p\r\n\r\n");
+    assert!(s.is_authenticated());
+    let ev = vec![
+        ("Event".to_owned(), "Newchannel".to_owned()),
+        ("Channel".to_owned(), "PJSIP/100-00000001".to_owned()),
+        ("Uniqueid".to_owned(), "1700000000.1".to_owned()),
+    ];
+    let block = 74; // the bytes of one such event
+    for _ in 0..(MAX_OUTPUT / block + 1000) {
+        s.push_event(&ev);
+        assert!(s.output().len() <= MAX_OUTPUT);
+    }
+    assert!(s.is_closing());
+    // A closing session takes no more requests either.
+    s.feed(b"Action: Ping\r\n\r\n");
+    assert!(s.output().is_empty());
+}
