@@ -330,3 +330,82 @@ fn the_emulator_drops_a_client_that_stops_reading() {
     s.feed(b"Action: Ping\r\n\r\n");
     assert!(s.output().is_empty());
 }
+
+/// Connection refused and a server that hangs up before its greeting
+/// end in a fatal error promptly, every pending action failing with it.
+#[test]
+fn connect_refused_and_early_close_are_prompt_fatal_errors() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let mut mgr = Manager::connect(addr).unwrap();
+    let start = Instant::now();
+    let e = mgr
+        .login(&Login::new("a", "b"), Duration::from_secs(5))
+        .unwrap_err();
+    assert!(e.is_fatal(), "{e:?}");
+    assert!(start.elapsed() < Duration::from_secs(2));
+    // The same error keeps coming back.
+    let again = mgr.poll_events(Some(Duration::from_secs(1))).unwrap_err();
+    assert_eq!(again.to_string(), e.to_string());
+
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let h = thread::spawn(move || {
+        let (s, _) = listener.accept().unwrap();
+        thread::sleep(Duration::from_millis(100));
+        drop(s);
+    });
+    let mut mgr = Manager::connect(addr).unwrap();
+    let start = Instant::now();
+    let e = mgr
+        .login(&Login::new("a", "b"), Duration::from_secs(5))
+        .unwrap_err();
+    assert!(e.is_fatal(), "{e:?}");
+    assert!(start.elapsed() < Duration::from_secs(2));
+    assert!(!mgr.has_buffered_input());
+    h.join().unwrap();
+}
+
+/// A recoverable error ends `poll_events` early; what handlers queued
+/// before it used to stay unwritten (and the interest unchanged) until the
+/// next call.
+#[test]
+fn output_queued_before_a_recoverable_error_is_written() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = mpsc::channel();
+    let server = thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.write_all(b"Asterisk Call Manager/11.0.0\r\nEvent: Poke\r\n\r\nno colon here\r\n\r\n")
+            .unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+        tx.send(String::from_utf8_lossy(&got).into_owned()).unwrap();
+    });
+    let mut mgr = Manager::connect(addr).unwrap();
+    mgr.on_event("Poke", |_, ctx| {
+        ctx.send(&Ping).unwrap();
+    });
+    // Let everything the server sends arrive before the first read.
+    thread::sleep(Duration::from_millis(200));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let e = loop {
+        assert!(Instant::now() < deadline);
+        if let Err(e) = mgr.poll_events(Some(Duration::from_millis(100))) {
+            break e;
+        }
+    };
+    assert!(!e.is_fatal(), "{e:?}");
+    assert!(!mgr.connection().wants_write());
+    let sent = rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert!(sent.starts_with("Action: Ping\r\n"), "{sent}");
+    server.join().unwrap();
+}

@@ -477,7 +477,14 @@ impl Manager {
         let budget = self.conn.config().max_messages_per_poll.max(1);
         let mut handled = 0;
         loop {
-            handled += self.dispatch(budget - handled)?;
+            match self.dispatch(budget - handled) {
+                Ok(n) => handled += n,
+                Err(e) => {
+                    // Recoverable: still write what handlers queued before it.
+                    self.flush()?;
+                    return Err(e);
+                }
+            }
             if handled >= budget || !self.read_open {
                 break;
             }
