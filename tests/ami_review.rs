@@ -409,3 +409,34 @@ fn output_queued_before_a_recoverable_error_is_written() {
     assert!(sent.starts_with("Action: Ping\r\n"), "{sent}");
     server.join().unwrap();
 }
+
+/// `max_message_size: usize::MAX` ("no limit") overflowed the buffer limit
+/// computation in `read_from` (a panic in debug builds, a 32 KiB limit in
+/// release ones) as soon as the read buffer needed to grow.
+#[test]
+fn an_unlimited_message_size_does_not_overflow() {
+    let mut c = Connection::new(Config {
+        framer: FramerConfig {
+            max_message_size: usize::MAX,
+        },
+        ..Config::default()
+    });
+    let mut input = b"Asterisk Call Manager/11.0.0\r\nEvent: Big\r\n".to_vec();
+    for i in 0..20_000 {
+        input.extend_from_slice(format!("Line{i}: xxxxxxxxxxxxxxxx\r\n").as_bytes());
+    }
+    input.extend_from_slice(b"\r\n");
+    let mut src = &input[..];
+    let mut lines = None;
+    while lines.is_none() {
+        assert!(c.read_from(&mut src).unwrap() > 0);
+        while let Some(step) = c.next_input() {
+            match step.input {
+                Input::Event(e) => lines = Some(e.message().len()),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+    assert_eq!(lines, Some(20_001));
+    assert!(c.fatal_error().is_none());
+}

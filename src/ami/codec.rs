@@ -21,8 +21,22 @@ use memchr::{memchr, memmem};
 #[derive(Clone, Debug)]
 pub struct FramerConfig {
     /// The largest block accepted, in bytes (default 1 MiB). Larger blocks are
-    /// reported as [`Frame::Oversized`] and skipped.
+    /// reported as [`Frame::Oversized`] and skipped. Values below 64 bytes
+    /// count as 64 and values above [`MAX_MESSAGE_SIZE_LIMIT`] (2 GiB, as
+    /// header ranges are 32-bit) as that limit, so `usize::MAX` means "no
+    /// practical limit".
     pub max_message_size: usize,
+}
+
+/// The largest effective [`FramerConfig::max_message_size`]: 2 GiB.
+pub const MAX_MESSAGE_SIZE_LIMIT: usize = 1 << 31;
+
+impl FramerConfig {
+    /// The limit the framer applies: `max_message_size` brought into
+    /// `64..=MAX_MESSAGE_SIZE_LIMIT`.
+    pub fn effective_max(&self) -> usize {
+        self.max_message_size.clamp(64, MAX_MESSAGE_SIZE_LIMIT)
+    }
 }
 
 impl Default for FramerConfig {
@@ -129,7 +143,7 @@ impl Framer {
     /// A framer with the given limits.
     pub fn new(config: FramerConfig) -> Self {
         Framer {
-            max: config.max_message_size.max(64),
+            max: config.effective_max(),
             pos: 0,
             scan_from: 0,
             mode: Mode::Headers,

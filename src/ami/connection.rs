@@ -672,7 +672,7 @@ impl Connection {
             self.end -= self.start;
             self.start = 0;
         }
-        let limit = self.config.framer.max_message_size + 2 * MIN_READ;
+        let limit = self.config.framer.effective_max() + 2 * MIN_READ;
         if self.buf.len() - self.end < MIN_READ && self.buf.len() < limit {
             let new_len = (self.buf.len() * 2).min(limit).max(self.end + MIN_READ);
             self.buf.resize(new_len, 0);
