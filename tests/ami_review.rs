@@ -440,3 +440,53 @@ fn an_unlimited_message_size_does_not_overflow() {
     assert_eq!(lines, Some(20_001));
     assert!(c.fatal_error().is_none());
 }
+
+/// A list that outgrows `max_list_bytes` fails its action and "its
+/// remaining items are then dispatched as ordinary events"; the item that
+/// did not fit was neither kept nor dispatched, and silently lost.
+#[test]
+fn the_list_item_that_overflows_reaches_handlers() {
+    use asterisk_io::ami::actions::CoreShowChannels;
+    let mut c = Connection::new(Config {
+        max_list_bytes: 1000,
+        ..Config::default()
+    });
+    c.feed(b"Asterisk Call Manager/11.0.0\r\n");
+    let id = c.send(&CoreShowChannels).unwrap();
+    let out = String::from_utf8_lossy(c.pending_output()).into_owned();
+    let aid = out
+        .lines()
+        .find_map(|l| l.strip_prefix("ActionID: "))
+        .unwrap()
+        .to_owned();
+    c.feed(format!("Response: Success\r\nActionID: {aid}\r\nEventList: start\r\n\r\n").as_bytes());
+    let total = 100;
+    for n in 0..total {
+        c.feed(
+            format!("Event: CoreShowChannel\r\nActionID: {aid}\r\nChannel: X-{n:03}\r\n\r\n")
+                .as_bytes(),
+        );
+    }
+    let item_len =
+        format!("Event: CoreShowChannel\r\nActionID: {aid}\r\nChannel: X-000\r\n\r\n").len();
+    let fitting = 1000 / item_len;
+    let mut failed = false;
+    let mut dispatched = Vec::new();
+    while let Some(step) = c.next_input() {
+        match step.input {
+            Input::Done(got, Err(_)) => {
+                assert_eq!(got, id);
+                assert!(dispatched.is_empty(), "the failure comes first");
+                failed = true;
+            }
+            Input::Event(e) => dispatched.push(e.get_str("Channel").unwrap().to_owned()),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert!(failed);
+    assert_eq!(
+        dispatched.first().map(String::as_str),
+        Some(format!("X-{fitting:03}").as_str())
+    );
+    assert_eq!(dispatched.len(), total - fitting);
+}

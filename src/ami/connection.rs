@@ -418,6 +418,8 @@ impl Outbox {
                         },
                     };
                     self.complete(seq, Err(err));
+                    // Not taken: it goes to handlers like the items after it.
+                    return false;
                 } else {
                     p.event_bytes += msg.as_bytes().len();
                     p.events.push(msg.to_owned());
@@ -835,15 +837,20 @@ impl Connection {
                     let msg = Message::new(&avail[..len], self.framer.headers());
                     if let Some(header) = msg.leading_header("Event") {
                         let name = Value::new(header.value.of(avail));
-                        if self.outbox.awaiting_events > 0
-                            && self.outbox.on_event(name, msg, offset)
-                        {
+                        if self.outbox.awaiting_events > 0 {
+                            let taken = self.outbox.on_event(name, msg, offset);
                             if let Some((id, r)) = self.outbox.done.pop_front() {
+                                // An item that overflowed its list failed the
+                                // action but was not taken: keep it, so the
+                                // next call hands it to handlers.
+                                let len = if taken { len } else { 0 };
                                 break (len, Decision::Done(id, r));
                             }
-                            self.start += len;
-                            self.offset += len as u64;
-                            continue;
+                            if taken {
+                                self.start += len;
+                                self.offset += len as u64;
+                                continue;
+                            }
                         }
                         break (len, Decision::Event(header.value));
                     }
