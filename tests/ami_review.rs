@@ -490,3 +490,46 @@ fn the_list_item_that_overflows_reaches_handlers() {
     );
     assert_eq!(dispatched.len(), total - fitting);
 }
+
+/// Legacy (`Response: Follows`) command output: the framer re-read the first
+/// line of raw text from its start on every call, before and after it was
+/// complete, so output trickling in cost time quadratic in that line's
+/// length (about 7 s for a 300 KB line in 64-byte pieces in a debug build).
+#[test]
+fn legacy_command_output_is_not_rescanned() {
+    use asterisk_io::ami::actions::Command;
+    let mut c = Connection::default();
+    c.feed(b"Asterisk Call Manager/1.3\r\n");
+    let id = c.send(&Command::new("core show x")).unwrap();
+    let out = String::from_utf8_lossy(c.pending_output()).into_owned();
+    let aid = out
+        .lines()
+        .find_map(|l| l.strip_prefix("ActionID: "))
+        .unwrap()
+        .to_owned();
+    c.feed(b"Response: Follows\r\nPri");
+    assert!(c.next_input().is_none());
+    c.feed(format!("vilege: Command\r\nActionID: {aid}\r\n").as_bytes());
+    let line = vec![b'a'; 300_000];
+    let start = Instant::now();
+    for part in [&line[..], b"\n", &line[..], b"\n--END COMMAND--\r\n\r\n"] {
+        for chunk in part.chunks(64) {
+            c.feed(chunk);
+            if let Some(step) = c.next_input() {
+                match step.input {
+                    Input::Done(got, Ok(r)) => {
+                        assert_eq!(got, id);
+                        assert_eq!(r.response.get_str("Privilege"), Some("Command"));
+                        let lines = r.output.unwrap().lines;
+                        assert_eq!(lines.len(), 2);
+                        assert!(lines.iter().all(|l| l.len() == 300_000));
+                    }
+                    other => panic!("{other:?}"),
+                }
+            }
+        }
+    }
+    let took = start.elapsed();
+    assert!(c.pending_count() == 0);
+    assert!(took < Duration::from_millis(1500), "{took:?}");
+}

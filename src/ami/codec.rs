@@ -98,6 +98,8 @@ enum Mode {
     Legacy {
         body_start: usize,
         search_from: usize,
+        /// The header lines (Privilege, ActionID) before the raw text are read.
+        headers_done: bool,
     },
     Discard {
         at_line_start: bool,
@@ -176,7 +178,8 @@ impl Framer {
             Mode::Legacy {
                 body_start,
                 search_from,
-            } => return self.legacy(buf, body_start, search_from),
+                headers_done,
+            } => return self.legacy(buf, body_start, search_from, headers_done),
             Mode::Headers => {}
         }
         // The hot loop works on locals and writes the position back only when
@@ -238,8 +241,9 @@ impl Framer {
                         self.mode = Mode::Legacy {
                             body_start: next,
                             search_from: next,
+                            headers_done: false,
                         };
-                        return self.legacy(buf, next, next);
+                        return self.legacy(buf, next, next, false);
                     }
                 }
                 None => {
@@ -291,14 +295,24 @@ impl Framer {
         }
     }
 
-    fn legacy(&mut self, buf: &[u8], mut body_start: usize, search_from: usize) -> Status {
-        // Header lines (Privilege, ActionID) may still come before the raw text.
-        while body_start == self.pos {
-            let Some(i) = memchr(b'\n', &buf[self.pos..]) else {
+    fn legacy(
+        &mut self,
+        buf: &[u8],
+        mut body_start: usize,
+        search_from: usize,
+        mut headers_done: bool,
+    ) -> Status {
+        // Header lines (Privilege, ActionID) may still come before the raw
+        // text. The first line that is not one ends them for good, and a
+        // partial line is scanned once (`scan_from`), not once per call.
+        while !headers_done {
+            let from = self.scan_from.max(self.pos);
+            let Some(i) = memchr(b'\n', &buf[from..]) else {
+                self.scan_from = buf.len();
                 break;
             };
             let start = self.pos;
-            let nl = start + i;
+            let nl = from + i;
             let end = if nl > start && buf[nl - 1] == b'\r' {
                 nl - 1
             } else {
@@ -313,9 +327,10 @@ impl Framer {
                 Some(c) => {
                     self.headers.push(split_header(buf, start, c, end));
                     self.pos = nl + 1;
+                    self.scan_from = self.pos;
                     body_start = self.pos;
                 }
-                None => break,
+                None => headers_done = true,
             }
         }
         let from = search_from.max(body_start);
@@ -330,6 +345,7 @@ impl Framer {
             self.mode = Mode::Legacy {
                 body_start,
                 search_from,
+                headers_done,
             };
             return Status::Partial;
         };
@@ -340,6 +356,7 @@ impl Framer {
             self.mode = Mode::Legacy {
                 body_start,
                 search_from: marker,
+                headers_done,
             };
             return Status::Partial;
         };
@@ -353,6 +370,7 @@ impl Framer {
             self.mode = Mode::Legacy {
                 body_start,
                 search_from: marker,
+                headers_done,
             };
             return Status::Partial;
         } else {
