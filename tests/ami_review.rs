@@ -533,3 +533,30 @@ fn legacy_command_output_is_not_rescanned() {
     assert!(c.pending_count() == 0);
     assert!(took < Duration::from_millis(1500), "{took:?}");
 }
+
+/// Uncollected results are capped (`max_stored_results`, oldest dropped
+/// first). The result a `wait_for` was waiting for could be the oldest and
+/// be dropped as it arrived with later ones: the wait then timed out
+/// although the answer had come.
+#[test]
+fn wait_for_keeps_the_result_it_waits_for() {
+    let emu = EmuThread::start();
+    let mut mgr = Manager::connect_with(
+        emu.addr,
+        Config {
+            max_stored_results: 4,
+            ..Config::default()
+        },
+    )
+    .unwrap();
+    mgr.login(&Login::new("admin", "s3cret"), Duration::from_secs(5))
+        .unwrap();
+    let first = mgr.send(&Ping).unwrap();
+    for _ in 0..20 {
+        mgr.send(&Ping).unwrap();
+    }
+    // Let every answer arrive in the socket before the wait reads them.
+    thread::sleep(Duration::from_millis(200));
+    let r = mgr.wait_for(first, Duration::from_secs(2)).unwrap();
+    assert_eq!(r.response.get_str("Ping"), Some("Pong"));
+}

@@ -140,6 +140,9 @@ pub struct Manager {
     results: BTreeMap<ActionId, Result<ActionResult, Error>>,
     /// False once a read returned `WouldBlock`, until the next readiness.
     read_open: bool,
+    /// The action a `wait_for` is waiting for: its result is never dropped
+    /// to make room.
+    waiting: Option<ActionId>,
     peer: SocketAddr,
 }
 
@@ -179,6 +182,7 @@ impl Manager {
             callbacks: HashMap::new(),
             results: BTreeMap::new(),
             read_open: true,
+            waiting: None,
             peer,
         })
     }
@@ -372,6 +376,13 @@ impl Manager {
     }
 
     fn wait_inner(&mut self, id: ActionId, timeout: Duration) -> Result<ActionResult, Error> {
+        let before = self.waiting.replace(id);
+        let r = self.wait_loop(id, timeout);
+        self.waiting = before;
+        r
+    }
+
+    fn wait_loop(&mut self, id: ActionId, timeout: Duration) -> Result<ActionResult, Error> {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(r) = self.results.remove(&id) {
@@ -549,7 +560,13 @@ impl Manager {
                         self.results.insert(id, r.map(|b| *b));
                         let cap = self.conn.config().max_stored_results.max(1);
                         while self.results.len() > cap {
-                            self.results.pop_first();
+                            // The oldest, unless a wait_for is waiting for it.
+                            let waiting = self.waiting;
+                            let Some(&old) = self.results.keys().find(|&&k| Some(k) != waiting)
+                            else {
+                                break;
+                            };
+                            self.results.remove(&old);
                         }
                     }
                 },
