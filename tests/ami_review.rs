@@ -560,3 +560,98 @@ fn wait_for_keeps_the_result_it_waits_for() {
     let r = mgr.wait_for(first, Duration::from_secs(2)).unwrap();
     assert_eq!(r.response.get_str("Ping"), Some("Pong"));
 }
+
+fn legacy_conn(max: usize) -> (Connection, String) {
+    use asterisk_io::ami::actions::Command;
+    let mut c = Connection::new(Config {
+        framer: FramerConfig {
+            max_message_size: max,
+        },
+        ..Config::default()
+    });
+    c.feed(b"Asterisk Call Manager/1.3\r\n");
+    c.send(&Command::new("core show x")).unwrap();
+    let out = String::from_utf8_lossy(c.pending_output()).into_owned();
+    let aid = out
+        .lines()
+        .find_map(|l| l.strip_prefix("ActionID: "))
+        .unwrap()
+        .to_owned();
+    (c, aid)
+}
+
+fn summary(c: &mut Connection) -> Vec<String> {
+    let mut seen = Vec::new();
+    while let Some(step) = c.next_input() {
+        seen.push(match step.input {
+            Input::Event(e) => format!("event {}", e.name()),
+            Input::Error(e) => format!("error {e}"),
+            Input::Done(id, r) => format!("done {id} {}", r.is_ok()),
+            Input::Unmatched(_) => "unmatched".into(),
+        });
+    }
+    seen
+}
+
+/// An oversized legacy command output that arrived in pieces was skipped
+/// only up to the first blank line of its CLI text: the rest of the text
+/// was then framed as messages, one spurious error per blank line, where
+/// the same bytes arriving at once gave one `Oversized` error.
+#[test]
+fn an_oversized_legacy_output_is_skipped_whole_at_every_split() {
+    let (_, aid) = legacy_conn(1000);
+    let mut body = String::new();
+    for i in 0..200 {
+        body.push_str(&format!("line {i}: some text\n"));
+        if i % 10 == 0 {
+            body.push('\n');
+        }
+    }
+    let input = format!(
+        "Response: Follows\r\nPrivilege: Command\r\nActionID: {aid}\r\n{body}--END COMMAND--\r\n\r\nEvent: After\r\n\r\n"
+    );
+    for chunk in [input.len(), 1000, 100, 7, 1] {
+        let (mut c, aid2) = legacy_conn(1000);
+        let input = input.replace(&aid, &aid2);
+        let mut seen = Vec::new();
+        for piece in input.as_bytes().chunks(chunk) {
+            c.feed(piece);
+            seen.extend(summary(&mut c));
+        }
+        assert_eq!(
+            seen,
+            [
+                "error protocol error at byte 27: message larger than 1000 bytes skipped",
+                "event After"
+            ],
+            "pieces of {chunk}"
+        );
+    }
+}
+
+/// After `--END COMMAND--` the framer waited for the marker's line end
+/// without a size check: a marker line that never ended grew the buffer
+/// until the read buffer was full.
+#[test]
+fn an_endless_legacy_marker_line_is_bounded() {
+    let (mut c, aid) = legacy_conn(1000);
+    let mut input = format!(
+        "Response: Follows\r\nPrivilege: Command\r\nActionID: {aid}\r\ntext\n--END COMMAND--"
+    )
+    .into_bytes();
+    input.extend(std::iter::repeat_n(b'x', 500_000));
+    input.extend_from_slice(b"\r\n\r\nEvent: After\r\n\r\n");
+    let mut src = &input[..];
+    let mut seen = Vec::new();
+    while !src.is_empty() {
+        c.read_from(&mut src).unwrap();
+        seen.extend(summary(&mut c));
+    }
+    assert_eq!(
+        seen,
+        [
+            "error protocol error at byte 27: message larger than 1000 bytes skipped",
+            "event After"
+        ]
+    );
+}

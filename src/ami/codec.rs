@@ -104,6 +104,10 @@ enum Mode {
     Discard {
         at_line_start: bool,
     },
+    /// The rest of an oversized legacy command output: skipped up to its
+    /// `--END COMMAND--` line and blank line, not to the first blank line
+    /// of the CLI text (which would frame the remaining text as messages).
+    DiscardLegacy,
 }
 
 const END_COMMAND: &[u8] = b"--END COMMAND--";
@@ -175,6 +179,7 @@ impl Framer {
     pub fn advance(&mut self, buf: &[u8], legacy_command: bool) -> Status {
         match self.mode {
             Mode::Discard { at_line_start } => return self.discard(buf, at_line_start),
+            Mode::DiscardLegacy => return self.discard_legacy(buf),
             Mode::Legacy {
                 body_start,
                 search_from,
@@ -267,6 +272,55 @@ impl Framer {
         Status::Complete(Frame::Oversized { len })
     }
 
+    /// An oversized legacy output: report `len` bytes as oversized and skip
+    /// the rest up to the end of the output.
+    fn oversized_legacy(&mut self, len: usize) -> Status {
+        self.headers.clear();
+        self.reset();
+        self.mode = Mode::DiscardLegacy;
+        Status::Complete(Frame::Oversized { len })
+    }
+
+    fn discard_legacy(&mut self, buf: &[u8]) -> Status {
+        // Bytes a marker split by the end of `buf` may have begun with.
+        let keep = END_COMMAND.len() - 1;
+        let Some(m) = memmem::find(buf, END_COMMAND) else {
+            if buf.len() > keep {
+                return Status::Complete(Frame::Skip {
+                    len: buf.len() - keep,
+                });
+            }
+            return Status::Partial;
+        };
+        if m > 0 {
+            return Status::Complete(Frame::Skip { len: m });
+        }
+        // The marker's own line end, then the blank line that ends the block.
+        let Some(i) = memchr(b'\n', &buf[END_COMMAND.len()..]) else {
+            if buf.len() > self.max {
+                // A marker line without end: fall back to the next blank line.
+                self.mode = Mode::Discard {
+                    at_line_start: false,
+                };
+                return self.discard(buf, false);
+            }
+            return Status::Partial;
+        };
+        let line_end = END_COMMAND.len() + i + 1;
+        let rest = &buf[line_end..];
+        let len = if rest.starts_with(b"\r\n") {
+            line_end + 2
+        } else if rest.starts_with(b"\n") {
+            line_end + 1
+        } else if rest.is_empty() || rest == b"\r" {
+            return Status::Partial;
+        } else {
+            line_end
+        };
+        self.reset();
+        Status::Complete(Frame::Skip { len })
+    }
+
     fn discard(&mut self, buf: &[u8], mut at_line_start: bool) -> Status {
         let mut pos = 0;
         while let Some(i) = memchr(b'\n', &buf[pos..]) {
@@ -336,7 +390,10 @@ impl Framer {
         let from = search_from.max(body_start);
         let Some(m) = memmem::find(&buf[from..], END_COMMAND) else {
             if buf.len() > self.max {
-                return self.oversized(buf.len(), false);
+                // Keep the bytes a marker split by the end of `buf` may
+                // have begun with.
+                let keep = (END_COMMAND.len() - 1).min(buf.len() - body_start);
+                return self.oversized_legacy(buf.len() - keep);
             }
             let search_from = buf
                 .len()
@@ -353,6 +410,9 @@ impl Framer {
         let after = marker + END_COMMAND.len();
         // The marker's own line end, then the blank line that ends the block.
         let Some(i) = memchr(b'\n', &buf[after..]) else {
+            if buf.len() > self.max {
+                return self.oversized_legacy(marker);
+            }
             self.mode = Mode::Legacy {
                 body_start,
                 search_from: marker,
