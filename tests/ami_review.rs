@@ -655,3 +655,23 @@ fn an_endless_legacy_marker_line_is_bounded() {
         ]
     );
 }
+
+/// A client that sends its last request and then closes its side (as
+/// `printf 'Action: Logoff...' | nc` does) got no reply: the emulator
+/// dropped the session on end of input with the reply still unwritten.
+#[test]
+fn the_emulator_answers_a_client_that_half_closes() {
+    let emu = EmuThread::start();
+    let mut s = std::net::TcpStream::connect(emu.addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"Action: Logoff\r\nActionID: 9\r\n\r\n")
+        .unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut got = String::new();
+    s.read_to_string(&mut got).unwrap();
+    assert!(got.starts_with("Asterisk Call Manager/"), "{got}");
+    assert!(
+        got.contains("Response: Goodbye\r\nActionID: 9\r\n"),
+        "{got:?}"
+    );
+}

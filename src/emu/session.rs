@@ -199,6 +199,12 @@ impl Session {
         self.closing
     }
 
+    /// Takes no more requests or events; the server drops the session once
+    /// its output is written (the client closed its side, say).
+    pub fn close(&mut self) {
+        self.closing = true;
+    }
+
     /// Bytes to send to the client.
     pub fn output(&self) -> &[u8] {
         &self.out
