@@ -81,13 +81,18 @@ impl Login {
     }
 }
 
-/// Writes the plain login (the MD5 login is written by the connection).
+/// Writes the plain login. The MD5 login is written by the connection after
+/// its challenge; sending an MD5 `Login` as an ordinary action is refused with
+/// [`EncodeError::Md5LoginNeedsChallenge`] rather than sending the secret.
 impl Action for Login {
     type Output = Response;
     fn name(&self) -> &str {
         "Login"
     }
     fn write_fields(&self, w: &mut FieldWriter<'_>) -> Result<(), EncodeError> {
+        if self.auth == AuthType::Md5 {
+            return Err(EncodeError::Md5LoginNeedsChallenge);
+        }
         w.field("Username", &self.username)?;
         w.field("Secret", self.secret.expose())?;
         w.field("Events", &self.events)

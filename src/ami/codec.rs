@@ -21,8 +21,22 @@ use memchr::{memchr, memmem};
 #[derive(Clone, Debug)]
 pub struct FramerConfig {
     /// The largest block accepted, in bytes (default 1 MiB). Larger blocks are
-    /// reported as [`Frame::Oversized`] and skipped.
+    /// reported as [`Frame::Oversized`] and skipped. Values below 64 bytes
+    /// count as 64 and values above [`MAX_MESSAGE_SIZE_LIMIT`] (2 GiB, as
+    /// header ranges are 32-bit) as that limit, so `usize::MAX` means "no
+    /// practical limit".
     pub max_message_size: usize,
+}
+
+/// The largest effective [`FramerConfig::max_message_size`]: 2 GiB.
+pub const MAX_MESSAGE_SIZE_LIMIT: usize = 1 << 31;
+
+impl FramerConfig {
+    /// The limit the framer applies: `max_message_size` brought into
+    /// `64..=MAX_MESSAGE_SIZE_LIMIT`.
+    pub fn effective_max(&self) -> usize {
+        self.max_message_size.clamp(64, MAX_MESSAGE_SIZE_LIMIT)
+    }
 }
 
 impl Default for FramerConfig {
@@ -84,10 +98,16 @@ enum Mode {
     Legacy {
         body_start: usize,
         search_from: usize,
+        /// The header lines (Privilege, ActionID) before the raw text are read.
+        headers_done: bool,
     },
     Discard {
         at_line_start: bool,
     },
+    /// The rest of an oversized legacy command output: skipped up to its
+    /// `--END COMMAND--` line and blank line, not to the first blank line
+    /// of the CLI text (which would frame the remaining text as messages).
+    DiscardLegacy,
 }
 
 const END_COMMAND: &[u8] = b"--END COMMAND--";
@@ -129,7 +149,7 @@ impl Framer {
     /// A framer with the given limits.
     pub fn new(config: FramerConfig) -> Self {
         Framer {
-            max: config.max_message_size.max(64),
+            max: config.effective_max(),
             pos: 0,
             scan_from: 0,
             mode: Mode::Headers,
@@ -159,10 +179,12 @@ impl Framer {
     pub fn advance(&mut self, buf: &[u8], legacy_command: bool) -> Status {
         match self.mode {
             Mode::Discard { at_line_start } => return self.discard(buf, at_line_start),
+            Mode::DiscardLegacy => return self.discard_legacy(buf),
             Mode::Legacy {
                 body_start,
                 search_from,
-            } => return self.legacy(buf, body_start, search_from),
+                headers_done,
+            } => return self.legacy(buf, body_start, search_from, headers_done),
             Mode::Headers => {}
         }
         // The hot loop works on locals and writes the position back only when
@@ -224,8 +246,9 @@ impl Framer {
                         self.mode = Mode::Legacy {
                             body_start: next,
                             search_from: next,
+                            headers_done: false,
                         };
-                        return self.legacy(buf, next, next);
+                        return self.legacy(buf, next, next, false);
                     }
                 }
                 None => {
@@ -247,6 +270,55 @@ impl Framer {
         self.reset();
         self.mode = Mode::Discard { at_line_start };
         Status::Complete(Frame::Oversized { len })
+    }
+
+    /// An oversized legacy output: report `len` bytes as oversized and skip
+    /// the rest up to the end of the output.
+    fn oversized_legacy(&mut self, len: usize) -> Status {
+        self.headers.clear();
+        self.reset();
+        self.mode = Mode::DiscardLegacy;
+        Status::Complete(Frame::Oversized { len })
+    }
+
+    fn discard_legacy(&mut self, buf: &[u8]) -> Status {
+        // Bytes a marker split by the end of `buf` may have begun with.
+        let keep = END_COMMAND.len() - 1;
+        let Some(m) = memmem::find(buf, END_COMMAND) else {
+            if buf.len() > keep {
+                return Status::Complete(Frame::Skip {
+                    len: buf.len() - keep,
+                });
+            }
+            return Status::Partial;
+        };
+        if m > 0 {
+            return Status::Complete(Frame::Skip { len: m });
+        }
+        // The marker's own line end, then the blank line that ends the block.
+        let Some(i) = memchr(b'\n', &buf[END_COMMAND.len()..]) else {
+            if buf.len() > self.max {
+                // A marker line without end: fall back to the next blank line.
+                self.mode = Mode::Discard {
+                    at_line_start: false,
+                };
+                return self.discard(buf, false);
+            }
+            return Status::Partial;
+        };
+        let line_end = END_COMMAND.len() + i + 1;
+        let rest = &buf[line_end..];
+        let len = if rest.starts_with(b"\r\n") {
+            line_end + 2
+        } else if rest.starts_with(b"\n") {
+            line_end + 1
+        } else if rest.is_empty() || rest == b"\r" {
+            return Status::Partial;
+        } else {
+            line_end
+        };
+        self.reset();
+        Status::Complete(Frame::Skip { len })
     }
 
     fn discard(&mut self, buf: &[u8], mut at_line_start: bool) -> Status {
@@ -277,14 +349,24 @@ impl Framer {
         }
     }
 
-    fn legacy(&mut self, buf: &[u8], mut body_start: usize, search_from: usize) -> Status {
-        // Header lines (Privilege, ActionID) may still come before the raw text.
-        while body_start == self.pos {
-            let Some(i) = memchr(b'\n', &buf[self.pos..]) else {
+    fn legacy(
+        &mut self,
+        buf: &[u8],
+        mut body_start: usize,
+        search_from: usize,
+        mut headers_done: bool,
+    ) -> Status {
+        // Header lines (Privilege, ActionID) may still come before the raw
+        // text. The first line that is not one ends them for good, and a
+        // partial line is scanned once (`scan_from`), not once per call.
+        while !headers_done {
+            let from = self.scan_from.max(self.pos);
+            let Some(i) = memchr(b'\n', &buf[from..]) else {
+                self.scan_from = buf.len();
                 break;
             };
             let start = self.pos;
-            let nl = start + i;
+            let nl = from + i;
             let end = if nl > start && buf[nl - 1] == b'\r' {
                 nl - 1
             } else {
@@ -299,15 +381,19 @@ impl Framer {
                 Some(c) => {
                     self.headers.push(split_header(buf, start, c, end));
                     self.pos = nl + 1;
+                    self.scan_from = self.pos;
                     body_start = self.pos;
                 }
-                None => break,
+                None => headers_done = true,
             }
         }
         let from = search_from.max(body_start);
         let Some(m) = memmem::find(&buf[from..], END_COMMAND) else {
             if buf.len() > self.max {
-                return self.oversized(buf.len(), false);
+                // Keep the bytes a marker split by the end of `buf` may
+                // have begun with.
+                let keep = (END_COMMAND.len() - 1).min(buf.len() - body_start);
+                return self.oversized_legacy(buf.len() - keep);
             }
             let search_from = buf
                 .len()
@@ -316,6 +402,7 @@ impl Framer {
             self.mode = Mode::Legacy {
                 body_start,
                 search_from,
+                headers_done,
             };
             return Status::Partial;
         };
@@ -323,9 +410,13 @@ impl Framer {
         let after = marker + END_COMMAND.len();
         // The marker's own line end, then the blank line that ends the block.
         let Some(i) = memchr(b'\n', &buf[after..]) else {
+            if buf.len() > self.max {
+                return self.oversized_legacy(marker);
+            }
             self.mode = Mode::Legacy {
                 body_start,
                 search_from: marker,
+                headers_done,
             };
             return Status::Partial;
         };
@@ -339,6 +430,7 @@ impl Framer {
             self.mode = Mode::Legacy {
                 body_start,
                 search_from: marker,
+                headers_done,
             };
             return Status::Partial;
         } else {

@@ -31,7 +31,8 @@ pub struct Config {
     /// and older) while a `Command` action is pending. On by default; it is
     /// never applied to anything but a pending `Command`.
     pub legacy_command_output: bool,
-    /// The most messages one [`Manager::poll_events`](super::Manager::poll_events) call handles.
+    /// The most messages one [`Manager::poll_events`](super::Manager::poll_events) call handles
+    /// (at least 1; 0 counts as 1).
     pub max_messages_per_poll: usize,
     /// How many uncollected results the manager keeps (oldest dropped first).
     pub max_stored_results: usize,
@@ -417,6 +418,8 @@ impl Outbox {
                         },
                     };
                     self.complete(seq, Err(err));
+                    // Not taken: it goes to handlers like the items after it.
+                    return false;
                 } else {
                     p.event_bytes += msg.as_bytes().len();
                     p.events.push(msg.to_owned());
@@ -621,7 +624,11 @@ impl Connection {
         let mut written = 0;
         while written < self.outbox.out.len() {
             match w.write(&self.outbox.out[written..]) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(0) => {
+                    // What was written is gone: never send it twice.
+                    self.outbox.out.drain(..written);
+                    return Err(io::ErrorKind::WriteZero.into());
+                }
                 Ok(n) => written += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
@@ -641,7 +648,10 @@ impl Connection {
 
     /// True when buffered input can produce more [`Input`]s without new bytes.
     pub fn has_buffered_input(&self) -> bool {
-        !self.outbox.done.is_empty() || (!self.starved && self.end > self.start + self.consume_next)
+        !self.outbox.done.is_empty()
+            || (self.state != State::Closed
+                && !self.starved
+                && self.end > self.start + self.consume_next)
     }
 
     fn apply_consume(&mut self) {
@@ -664,7 +674,7 @@ impl Connection {
             self.end -= self.start;
             self.start = 0;
         }
-        let limit = self.config.framer.max_message_size + 2 * MIN_READ;
+        let limit = self.config.framer.effective_max() + 2 * MIN_READ;
         if self.buf.len() - self.end < MIN_READ && self.buf.len() < limit {
             let new_len = (self.buf.len() * 2).min(limit).max(self.end + MIN_READ);
             self.buf.resize(new_len, 0);
@@ -672,8 +682,21 @@ impl Connection {
     }
 
     /// Reads once from `r` into the input buffer. `Ok(0)` means end of input.
+    ///
+    /// The buffer is bounded (see [`FramerConfig::max_message_size`]). When
+    /// it is full of input not yet taken with [`Connection::next_input`],
+    /// nothing is read and an error of kind [`io::ErrorKind::Other`] is
+    /// returned (as rustls' `read_tls` does): handle the buffered input, then
+    /// read again. The connection itself is unaffected.
     pub fn read_from<R: Read>(&mut self, r: &mut R) -> io::Result<usize> {
         self.make_room();
+        if self.end == self.buf.len() {
+            // `read` into an empty slice answers `Ok(0)`, which would be
+            // taken for the end of input.
+            return Err(io::Error::other(
+                "AMI input buffer full: handle buffered input with next_input first",
+            ));
+        }
         let n = r.read(&mut self.buf[self.end..])?;
         if n == 0 {
             self.eof = true;
@@ -814,15 +837,20 @@ impl Connection {
                     let msg = Message::new(&avail[..len], self.framer.headers());
                     if let Some(header) = msg.leading_header("Event") {
                         let name = Value::new(header.value.of(avail));
-                        if self.outbox.awaiting_events > 0
-                            && self.outbox.on_event(name, msg, offset)
-                        {
+                        if self.outbox.awaiting_events > 0 {
+                            let taken = self.outbox.on_event(name, msg, offset);
                             if let Some((id, r)) = self.outbox.done.pop_front() {
+                                // An item that overflowed its list failed the
+                                // action but was not taken: keep it, so the
+                                // next call hands it to handlers.
+                                let len = if taken { len } else { 0 };
                                 break (len, Decision::Done(id, r));
                             }
-                            self.start += len;
-                            self.offset += len as u64;
-                            continue;
+                            if taken {
+                                self.start += len;
+                                self.offset += len as u64;
+                                continue;
+                            }
                         }
                         break (len, Decision::Event(header.value));
                     }

@@ -28,6 +28,12 @@ pub enum EncodeError {
         /// The refused name.
         name: String,
     },
+    /// An MD5 [`Login`](super::actions::Login) was sent as a plain action:
+    /// it needs its `Challenge` first, which only `Manager::login`,
+    /// `Manager::start_login` and `Connection::login` perform. Nothing is
+    /// sent, so the secret does not cross the wire.
+    #[error("an MD5 login needs its challenge: send it with login or start_login")]
+    Md5LoginNeedsChallenge,
     /// A channel variable name contains `=`.
     #[error("variable name {name:?} contains '='")]
     InvalidVariableName {

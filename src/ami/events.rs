@@ -2,7 +2,7 @@
 //!
 //! Each event type is a marker (`Hangup`) implementing [`EventType`], whose
 //! view (`HangupView<'a>`) is a borrowed [`Event`] with one accessor per
-//! documented header: text as [`Value`], numbers parsed. Views cost nothing
+//! documented header: text as [`Value`](super::Value), numbers parsed. Views cost nothing
 //! to make and copy nothing. Register a typed handler with
 //! [`Manager::on`](super::Manager::on) (`mgr.on(Hangup, |h, _ctx| ...)`), or view any event with
 //! [`Event::parse`]. Declare more with [`ami_event!`](crate::ami_event).

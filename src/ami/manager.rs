@@ -140,6 +140,9 @@ pub struct Manager {
     results: BTreeMap<ActionId, Result<ActionResult, Error>>,
     /// False once a read returned `WouldBlock`, until the next readiness.
     read_open: bool,
+    /// The action a `wait_for` is waiting for: its result is never dropped
+    /// to make room.
+    waiting: Option<ActionId>,
     peer: SocketAddr,
 }
 
@@ -179,6 +182,7 @@ impl Manager {
             callbacks: HashMap::new(),
             results: BTreeMap::new(),
             read_open: true,
+            waiting: None,
             peer,
         })
     }
@@ -319,38 +323,66 @@ impl Manager {
     /// When the manager is registered in a host's `Poll`, it moves to its own
     /// poll for the wait and back to the host's (same token) afterwards.
     pub fn wait_for(&mut self, id: ActionId, timeout: Duration) -> Result<ActionResult, Error> {
-        let external = match std::mem::replace(&mut self.registration, Registration::None) {
-            Registration::External { registry, token } => {
-                registry.deregister(&mut self.stream)?;
-                if self.poll.is_none() {
-                    self.poll = Some(Poll::new()?);
-                }
-                if let Some(poll) = &self.poll {
-                    poll.registry()
-                        .register(&mut self.stream, OWN_TOKEN, self.interest)?;
-                }
-                Some((registry, token))
-            }
+        self.on_own_poll(|m| m.wait_inner(id, timeout))?
+    }
+
+    /// Runs `f` with the socket in the manager's own poll, so `poll_events`
+    /// can wait. When a host's `Poll` holds it, it moves to the own poll for
+    /// the duration and back to the host's (same token) afterwards; when
+    /// moving fails, the host's registration is kept.
+    fn on_own_poll<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> Result<T, Error> {
+        let (registry, token) = match std::mem::replace(&mut self.registration, Registration::None)
+        {
+            Registration::External { registry, token } => (registry, token),
             other => {
                 self.registration = other;
-                None
+                return Ok(f(self));
             }
         };
-        if external.is_some() {
-            self.registration = Registration::Internal;
-        }
-        let result = self.wait_inner(id, timeout);
-        if let Some((registry, token)) = external {
-            if let Some(poll) = &self.poll {
-                poll.registry().deregister(&mut self.stream)?;
-            }
-            registry.register(&mut self.stream, token, self.interest)?;
+        if let Err(e) = registry.deregister(&mut self.stream) {
             self.registration = Registration::External { registry, token };
+            return Err(e.into());
         }
-        result
+        if let Err(e) = self.use_own_poll() {
+            let back = registry.register(&mut self.stream, token, self.interest);
+            self.registration = Registration::External { registry, token };
+            back?;
+            return Err(e.into());
+        }
+        let result = f(self);
+        let own = match &self.poll {
+            Some(poll) => poll.registry().deregister(&mut self.stream),
+            None => Ok(()),
+        };
+        let back = own.and_then(|()| registry.register(&mut self.stream, token, self.interest));
+        self.registration = Registration::External { registry, token };
+        back?;
+        Ok(result)
+    }
+
+    /// Registers the socket in the manager's own poll (creating it if needed).
+    fn use_own_poll(&mut self) -> io::Result<()> {
+        if self.poll.is_none() {
+            self.poll = Some(Poll::new()?);
+        }
+        if let Some(poll) = &self.poll {
+            poll.registry()
+                .register(&mut self.stream, OWN_TOKEN, self.interest)?;
+        }
+        self.registration = Registration::Internal;
+        // Readiness may have been reported elsewhere meanwhile: try the socket.
+        self.read_open = true;
+        Ok(())
     }
 
     fn wait_inner(&mut self, id: ActionId, timeout: Duration) -> Result<ActionResult, Error> {
+        let before = self.waiting.replace(id);
+        let r = self.wait_loop(id, timeout);
+        self.waiting = before;
+        r
+    }
+
+    fn wait_loop(&mut self, id: ActionId, timeout: Duration) -> Result<ActionResult, Error> {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(r) = self.results.remove(&id) {
@@ -377,16 +409,21 @@ impl Manager {
         let deadline = Instant::now() + timeout;
         let id = self.conn.logoff()?;
         self.flush()?;
-        let r = self.wait_for(id, timeout);
-        // Let the server's close arrive, so nothing it sent is cut off.
-        while !self.is_closed() && Instant::now() < deadline {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if self.poll_events(Some(left)).is_err() {
-                break;
+        // On the own poll for the whole wait: registered in a host's poll,
+        // `poll_events` never blocks and the loop below would spin.
+        let r = self.on_own_poll(|m| {
+            let r = m.wait_inner(id, timeout);
+            // Let the server's close arrive, so nothing it sent is cut off.
+            while !m.is_closed() && Instant::now() < deadline {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if m.poll_events(Some(left)).is_err() {
+                    break;
+                }
             }
-        }
+            r
+        });
         self.close();
-        r.map(|_| ())
+        r?.map(|_| ())
     }
 
     /// Closes the connection now: pending actions fail with [`Error::Closed`].
@@ -431,9 +468,11 @@ impl Manager {
         self.pump()
     }
 
-    /// True when input is buffered that a further `poll_events` would handle without waiting.
+    /// True when input is buffered that a further `poll_events` would handle
+    /// without waiting. Once the connection is closed it is false: there is
+    /// nothing more to handle.
     pub fn has_buffered_input(&self) -> bool {
-        self.conn.has_buffered_input() || self.read_open
+        self.conn.has_buffered_input() || (self.read_open && !self.is_closed())
     }
 
     /// Flushes output, then handles buffered input and reads until the
@@ -445,10 +484,18 @@ impl Manager {
             return Err(e);
         }
         self.flush()?;
-        let budget = self.conn.config().max_messages_per_poll;
+        // A budget of 0 would never handle anything, and never wait either.
+        let budget = self.conn.config().max_messages_per_poll.max(1);
         let mut handled = 0;
         loop {
-            handled += self.dispatch(budget - handled)?;
+            match self.dispatch(budget - handled) {
+                Ok(n) => handled += n,
+                Err(e) => {
+                    // Recoverable: still write what handlers queued before it.
+                    self.flush()?;
+                    return Err(e);
+                }
+            }
             if handled >= budget || !self.read_open {
                 break;
             }
@@ -513,7 +560,13 @@ impl Manager {
                         self.results.insert(id, r.map(|b| *b));
                         let cap = self.conn.config().max_stored_results.max(1);
                         while self.results.len() > cap {
-                            self.results.pop_first();
+                            // The oldest, unless a wait_for is waiting for it.
+                            let waiting = self.waiting;
+                            let Some(&old) = self.results.keys().find(|&&k| Some(k) != waiting)
+                            else {
+                                break;
+                            };
+                            self.results.remove(&old);
                         }
                     }
                 },
@@ -605,9 +658,12 @@ impl Source for Manager {
         Ok(())
     }
 
+    /// Removes the socket from the host's `Poll`; the manager goes back to
+    /// waiting on its own, so `poll_events`, `call` and `wait_for` block
+    /// again instead of returning at once.
     fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
         registry.deregister(&mut self.stream)?;
         self.registration = Registration::None;
-        Ok(())
+        self.use_own_poll()
     }
 }

@@ -22,4 +22,4 @@ mod server;
 mod session;
 
 pub use server::Emulator;
-pub use session::{Effect, EmulatorConfig, Script, Session};
+pub use session::{Effect, EmulatorConfig, Script, Session, MAX_OUTPUT};

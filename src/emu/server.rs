@@ -132,7 +132,10 @@ impl Emulator {
             loop {
                 match c.stream.read(&mut self.buf) {
                     Ok(0) => {
-                        gone = true;
+                        // The client closed its side; it may still read the
+                        // replies to what it sent (a Logoff's Goodbye, say):
+                        // write them, then drop the session.
+                        c.session.close();
                         break;
                     }
                     Ok(n) => effects.extend(c.session.feed(&self.buf[..n])),

@@ -148,6 +148,12 @@ pub enum Effect {
     Broadcast(Vec<(String, String)>),
 }
 
+/// The most unsent output a session holds (64 MiB). A client that stops
+/// reading while events and replies pile up past it is disconnected, as
+/// Asterisk disconnects a manager session whose writes time out, instead of
+/// letting the emulator's memory grow without bound.
+pub const MAX_OUTPUT: usize = 64 << 20;
+
 /// One client's session inside the emulator.
 #[derive(Debug)]
 pub struct Session {
@@ -193,6 +199,12 @@ impl Session {
         self.closing
     }
 
+    /// Takes no more requests or events; the server drops the session once
+    /// its output is written (the client closed its side, say).
+    pub fn close(&mut self) {
+        self.closing = true;
+    }
+
     /// Bytes to send to the client.
     pub fn output(&self) -> &[u8] {
         &self.out
@@ -207,6 +219,15 @@ impl Session {
     pub fn push_event(&mut self, headers: &[(String, String)]) {
         if self.user.is_some() && self.events_on && !self.closing {
             write_block(&mut self.out, headers);
+            self.check_output();
+        }
+    }
+
+    /// Disconnects a client that lets more than [`MAX_OUTPUT`] bytes pile up.
+    fn check_output(&mut self) {
+        if self.out.len() > MAX_OUTPUT {
+            self.out = Vec::new();
+            self.closing = true;
         }
     }
 
@@ -255,6 +276,7 @@ impl Session {
             }
         }
         self.input.drain(..at);
+        self.check_output();
         effects
     }
 
