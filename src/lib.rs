@@ -52,7 +52,12 @@
 //! println!("{:?}", pong.get_str("Ping"));
 //!
 //! loop {
-//!     mgr.poll_events(Some(Duration::from_millis(100)))?;
+//!     match mgr.poll_events(Some(Duration::from_millis(100))) {
+//!         Ok(_handled) => {}
+//!         // A malformed message was skipped; the connection goes on.
+//!         Err(e) if !e.is_fatal() => eprintln!("{e}"),
+//!         Err(e) => return Err(e),
+//!     }
 //!     // ... the host's own work ...
 //! #   break;
 //! }

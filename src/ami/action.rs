@@ -115,6 +115,7 @@ impl<'a> FieldWriter<'a> {
                 key: key.to_owned(),
             });
         }
+        check_length(key, value.len())?;
         self.out.reserve(key.len() + value.len() + 4);
         self.out.extend_from_slice(key.as_bytes());
         self.out.extend_from_slice(b": ");
@@ -138,9 +139,31 @@ impl<'a> FieldWriter<'a> {
                 key: key.to_owned(),
             });
         }
+        if let Err(e) = check_length(key, self.out.len() - vstart) {
+            self.out.truncate(start);
+            return Err(e);
+        }
         self.out.extend_from_slice(b"\r\n");
         Ok(())
     }
+}
+
+/// The longest request line Asterisk's manager reads, without its CRLF.
+///
+/// `manager.c` reads request lines into a 1025-byte buffer and throws away a
+/// line that fills it before its line end, so the rest of the line would
+/// arrive as garbage headers. Longer fields are refused instead.
+pub const MAX_FIELD_LINE: usize = 1022;
+
+fn check_length(key: &str, value_len: usize) -> Result<(), EncodeError> {
+    let len = key.len() + 2 + value_len;
+    if len > MAX_FIELD_LINE {
+        return Err(EncodeError::FieldTooLong {
+            key: key.to_owned(),
+            len,
+        });
+    }
+    Ok(())
 }
 
 fn check_key(key: &str) -> Result<(), EncodeError> {
@@ -379,6 +402,17 @@ mod tests {
             .field("Variable", "a=1")
             .field("Variable", "b=2");
         assert_eq!(write(&a).unwrap(), "Variable: a=1\r\nVariable: b=2\r\n");
+    }
+
+    #[test]
+    fn lines_longer_than_asterisk_reads_are_refused() {
+        let fits = "x".repeat(MAX_FIELD_LINE - "Value: ".len());
+        assert!(write(&RawAction::new("Setvar").field("Value", fits.as_str())).is_ok());
+        let long = format!("{fits}y");
+        assert!(matches!(
+            write(&RawAction::new("Setvar").field("Value", long.as_str())),
+            Err(EncodeError::FieldTooLong { len: 1023, .. })
+        ));
     }
 
     #[test]

@@ -183,7 +183,10 @@ impl Outbox {
         if let Some(e) = &self.closed {
             return Err(e.clone());
         }
-        if name.is_empty() || name.bytes().any(|b| matches!(b, b'\r' | b'\n' | b':')) {
+        if name.is_empty()
+            || name.len() + "Action: ".len() > super::action::MAX_FIELD_LINE
+            || name.bytes().any(|b| matches!(b, b'\r' | b'\n' | b':'))
+        {
             return Err(EncodeError::InvalidActionName {
                 name: name.to_owned(),
             }
@@ -611,6 +614,7 @@ impl Connection {
 
     /// Marks `n` bytes of [`Connection::pending_output`] as written.
     pub fn consume_output(&mut self, n: usize) {
+        let n = n.min(self.outbox.out.len());
         self.outbox.out.drain(..n);
     }
 

@@ -16,6 +16,16 @@ pub enum EncodeError {
         /// The field whose value was refused.
         key: String,
     },
+    /// A field line (`Key: value`) is longer than Asterisk's manager reads
+    /// ([`MAX_FIELD_LINE`](crate::ami::action::MAX_FIELD_LINE) bytes); it
+    /// would be cut and the rest taken for other headers.
+    #[error("field {key:?} is {len} bytes long, more than Asterisk reads in one line")]
+    FieldTooLong {
+        /// The field.
+        key: String,
+        /// Its line length, key and `": "` included.
+        len: usize,
+    },
     /// A key is empty or contains CR, LF or a colon.
     #[error("invalid field name {key:?}")]
     InvalidKey {

@@ -269,9 +269,13 @@ impl Manager {
     /// flight. Collect the result with [`Manager::take_result`] or
     /// [`Manager::wait_for`]. A field containing CR or LF refuses the whole
     /// action and nothing is sent.
+    ///
+    /// `Err` means the action was not queued. Once it is queued, a failure to
+    /// write it (the socket broke) becomes the action's result, so it is
+    /// reported exactly once.
     pub fn send<A: Action + ?Sized>(&mut self, action: &A) -> Result<ActionId, Error> {
         let id = self.conn.send(action)?;
-        self.flush()?;
+        let _ = self.flush();
         Ok(id)
     }
 
@@ -285,7 +289,8 @@ impl Manager {
     ) -> Result<ActionId, Error> {
         let id = self.conn.send(action)?;
         self.callbacks.insert(id, typed_callback::<A>(done));
-        self.flush()?;
+        // A write failure reaches `done` as the action's result.
+        let _ = self.flush();
         Ok(id)
     }
 
@@ -297,7 +302,7 @@ impl Manager {
     /// Queues a login (plain, or MD5 challenge then login) without waiting.
     pub fn start_login(&mut self, login: &Login) -> Result<ActionId, Error> {
         let id = self.conn.login(login)?;
-        self.flush()?;
+        let _ = self.flush();
         Ok(id)
     }
 
