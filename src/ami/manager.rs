@@ -157,7 +157,12 @@ impl std::fmt::Debug for Manager {
 }
 
 impl Manager {
-    /// Starts connecting to `addr` without blocking on the connection.
+    /// Starts connecting to `addr` without blocking on the connection (name
+    /// resolution, if `addr` is a name, does block). Only the first address a
+    /// name resolves to is tried: give an IP address (`127.0.0.1:5038`) to
+    /// choose, since `localhost` may resolve to `::1` first while Asterisk
+    /// listens on IPv4 only. A refused connection shows as a fatal I/O error
+    /// from the first `poll_events` or `call`.
     pub fn connect(addr: impl ToSocketAddrs) -> Result<Manager, Error> {
         Manager::connect_with(addr, Config::default())
     }
