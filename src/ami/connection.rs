@@ -659,9 +659,8 @@ impl Connection {
     }
 
     fn apply_consume(&mut self) {
-        self.start += self.consume_next;
-        self.offset += self.consume_next as u64;
-        self.consume_next = 0;
+        let len = std::mem::take(&mut self.consume_next);
+        self.pass_over(len);
     }
 
     fn make_room(&mut self) {
@@ -774,8 +773,7 @@ impl Connection {
             match parse_greeting(&self.buf[self.start..self.end]) {
                 Ok(Some((g, n))) => {
                     self.greeting = Some(g);
-                    self.start += n;
-                    self.offset += n as u64;
+                    self.pass_over(n);
                     self.state = State::Open;
                 }
                 Ok(None) => {
@@ -816,14 +814,10 @@ impl Connection {
             };
             let offset = self.offset;
             match frame {
-                Frame::Skip { len } => {
-                    self.start += len;
-                    self.offset += len as u64;
-                }
+                Frame::Skip { len } => self.pass_over(len),
                 Frame::Oversized { len } => {
-                    self.start += len;
-                    self.offset += len as u64;
-                    let max = self.config.framer.max_message_size;
+                    self.pass_over(len);
+                    let max = self.config.framer.effective_max();
                     let e = Error::Protocol {
                         offset,
                         kind: ProtocolError::Oversized { max },
@@ -837,60 +831,47 @@ impl Connection {
                     };
                     break (len, Decision::Error(e));
                 }
-                Frame::Message { len } => {
+                Frame::Message { len } | Frame::LegacyCommand { len, .. } => {
                     let msg = Message::new(&avail[..len], self.framer.headers());
-                    if let Some(header) = msg.leading_header("Event") {
-                        let name = Value::new(header.value.of(avail));
-                        if self.outbox.awaiting_events > 0 {
-                            let taken = self.outbox.on_event(name, msg, offset);
-                            if let Some((id, r)) = self.outbox.done.pop_front() {
-                                // An item that overflowed its list failed the
-                                // action but was not taken: keep it, so the
-                                // next call hands it to handlers.
-                                let len = if taken { len } else { 0 };
-                                break (len, Decision::Done(id, r));
+                    let legacy_text = match frame {
+                        Frame::LegacyCommand { output, .. } => Some(output.of(avail)),
+                        _ => None,
+                    };
+                    if legacy_text.is_none() {
+                        if let Some(header) = msg.leading_header("Event") {
+                            let name = Value::new(header.value.of(avail));
+                            if self.outbox.awaiting_events > 0 {
+                                let taken = self.outbox.on_event(name, msg, offset);
+                                if let Some((id, r)) = self.outbox.done.pop_front() {
+                                    // An item that overflowed its list failed the
+                                    // action but was not taken: keep it, so the
+                                    // next call hands it to handlers.
+                                    let len = if taken { len } else { 0 };
+                                    break (len, Decision::Done(id, r));
+                                }
+                                if taken {
+                                    self.pass_over(len);
+                                    continue;
+                                }
                             }
-                            if taken {
-                                self.start += len;
-                                self.offset += len as u64;
-                                continue;
-                            }
+                            break (len, Decision::Event(header.value));
                         }
-                        break (len, Decision::Event(header.value));
-                    }
-                    if msg.leading("Response").is_none() {
-                        let e = Error::Protocol {
-                            offset,
-                            kind: ProtocolError::NotResponseOrEvent,
-                        };
-                        break (len, Decision::Error(e));
-                    }
-                    match msg.action_id().and_then(|id| self.outbox.our_seq(id)) {
-                        Some(seq) => {
-                            self.outbox.on_response(seq, msg, None);
-                            if let Some((id, r)) = self.outbox.done.pop_front() {
-                                break (len, Decision::Done(id, r));
-                            }
-                            self.start += len;
-                            self.offset += len as u64;
+                        if msg.leading("Response").is_none() {
+                            let e = Error::Protocol {
+                                offset,
+                                kind: ProtocolError::NotResponseOrEvent,
+                            };
+                            break (len, Decision::Error(e));
                         }
-                        None => break (len, Decision::Unmatched),
                     }
-                }
-                Frame::LegacyCommand { len, output } => {
-                    let msg = Message::new(&avail[..len], self.framer.headers());
-                    let text = &avail[output.start as usize..output.end as usize];
-                    match msg.action_id().and_then(|id| self.outbox.our_seq(id)) {
-                        Some(seq) => {
-                            self.outbox.on_response(seq, msg, Some(text));
-                            if let Some((id, r)) = self.outbox.done.pop_front() {
-                                break (len, Decision::Done(id, r));
-                            }
-                            self.start += len;
-                            self.offset += len as u64;
-                        }
-                        None => break (len, Decision::Unmatched),
+                    let Some(seq) = msg.action_id().and_then(|id| self.outbox.our_seq(id)) else {
+                        break (len, Decision::Unmatched);
+                    };
+                    self.outbox.on_response(seq, msg, legacy_text);
+                    if let Some((id, r)) = self.outbox.done.pop_front() {
+                        break (len, Decision::Done(id, r));
                     }
+                    self.pass_over(len);
                 }
             }
         };
@@ -912,6 +893,12 @@ impl Connection {
             input,
             outbox: &mut self.outbox,
         })
+    }
+
+    /// Drops `len` input bytes that produce no [`Input`].
+    fn pass_over(&mut self, len: usize) {
+        self.start += len;
+        self.offset += len as u64;
     }
 
     fn next_done(&mut self) -> Option<Step<'_>> {
