@@ -478,13 +478,7 @@ fn framer_alone_reports_oversized_then_skips_to_the_blank_line() {
     let mut at = 0;
     let mut frames = Vec::new();
     while let Status::Complete(frame) = f.advance(&input[at..], false) {
-        let len = match frame {
-            Frame::Message { len }
-            | Frame::Skip { len }
-            | Frame::Oversized { len }
-            | Frame::Malformed { len, .. }
-            | Frame::LegacyCommand { len, .. } => len,
-        };
+        let len = frame.len();
         frames.push(frame);
         at += len;
     }
@@ -966,13 +960,7 @@ proptest! {
         let mut f = Framer::new(FramerConfig { max_message_size: max });
         let mut at = 0;
         while let Status::Complete(frame) = f.advance(&bytes[at..], legacy) {
-            let len = match frame {
-                Frame::Message { len }
-                | Frame::Skip { len }
-                | Frame::Oversized { len }
-                | Frame::Malformed { len, .. }
-                | Frame::LegacyCommand { len, .. } => len,
-            };
+            let len = frame.len();
             // A Complete frame always consumes something and stays in bounds.
             prop_assert!(len > 0);
             prop_assert!(at + len <= bytes.len());

@@ -16,13 +16,7 @@ fn frames(chunks: &[&[u8]], max: usize, legacy: bool) -> Vec<(Frame, Vec<(Vec<u8
     for chunk in chunks {
         buf.extend_from_slice(chunk);
         while let Status::Complete(frame) = f.advance(&buf[at..], legacy) {
-            let len = match frame {
-                Frame::Message { len }
-                | Frame::Skip { len }
-                | Frame::Oversized { len }
-                | Frame::Malformed { len, .. }
-                | Frame::LegacyCommand { len, .. } => len,
-            };
+            let len = frame.len();
             assert!(len > 0 && at + len <= buf.len());
             let msg = &buf[at..at + len];
             let headers = match frame {

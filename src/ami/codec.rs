@@ -92,6 +92,21 @@ pub enum Frame {
     },
 }
 
+impl Frame {
+    /// Bytes to consume for this frame.
+    // Not a container: a frame with no bytes never exists, so no `is_empty`.
+    #[allow(clippy::len_without_is_empty)]
+    pub fn len(&self) -> usize {
+        match *self {
+            Frame::Message { len }
+            | Frame::LegacyCommand { len, .. }
+            | Frame::Skip { len }
+            | Frame::Oversized { len }
+            | Frame::Malformed { len, .. } => len,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mode {
     Headers,
@@ -510,13 +525,7 @@ mod tests {
         let mut at = 0;
         let mut out = Vec::new();
         while let Status::Complete(frame) = f.advance(&input[at..], legacy) {
-            let len = match frame {
-                Frame::Message { len }
-                | Frame::LegacyCommand { len, .. }
-                | Frame::Skip { len }
-                | Frame::Oversized { len }
-                | Frame::Malformed { len, .. } => len,
-            };
+            let len = frame.len();
             if matches!(frame, Frame::Message { .. } | Frame::LegacyCommand { .. }) {
                 let hs = Message::new(&input[at..at + len], f.headers())
                     .iter()
