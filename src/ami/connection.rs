@@ -304,10 +304,7 @@ impl Outbox {
             let challenge = response.get("Challenge").map(|v| v.as_bytes().to_vec());
             match challenge {
                 Some(ch) => {
-                    let mut h = Md5::new();
-                    h.update(&ch);
-                    h.update(login.secret.expose().as_bytes());
-                    let key = hex(&h.finalize());
+                    let key = md5_key(&ch, login.secret.expose().as_bytes());
                     let sent = self.queue(
                         "Login",
                         ResultShape::Single,
@@ -452,10 +449,16 @@ impl Outbox {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// The `Key:` of an MD5 login: lower-case hex of md5(challenge + secret).
+/// The emulator checks logins with the same function.
+pub(crate) fn md5_key(challenge: &[u8], secret: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
+    let mut h = Md5::new();
+    h.update(challenge);
+    h.update(secret);
+    let digest = h.finalize();
+    let mut s = String::with_capacity(digest.len() * 2);
+    for b in digest {
         s.push(DIGITS[(b >> 4) as usize] as char);
         s.push(DIGITS[(b & 15) as usize] as char);
     }

@@ -3,9 +3,8 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use md5::{Digest, Md5};
-
 use crate::ami::codec::{Frame, Framer, Status};
+use crate::ami::connection::md5_key;
 use crate::ami::Message;
 
 /// Headers of one block, in order.
@@ -394,10 +393,7 @@ impl Session {
             None => false,
             Some(secret) => {
                 if get(req, "AuthType").is_some_and(|t| t.eq_ignore_ascii_case("md5")) {
-                    let mut h = Md5::new();
-                    h.update(self.config.challenge.as_bytes());
-                    h.update(secret.as_bytes());
-                    let want: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+                    let want = md5_key(self.config.challenge.as_bytes(), secret.as_bytes());
                     get(req, "Key").is_some_and(|k| k.eq_ignore_ascii_case(&want))
                 } else {
                     get(req, "Secret") == Some(secret.as_str())
@@ -536,6 +532,7 @@ fn timestamp() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use md5::{Digest, Md5};
 
     fn session() -> Session {
         Session::new(Rc::new(EmulatorConfig::default().user("lab", "labsecret")))
