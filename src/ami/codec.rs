@@ -127,6 +127,22 @@ enum Mode {
 
 const END_COMMAND: &[u8] = b"--END COMMAND--";
 
+/// Where a legacy command block ends, given where its `--END COMMAND--` line
+/// ends: after the blank line that follows (CRLF or LF), or right there if
+/// the next line is not blank; `None` until the next line can be judged.
+fn legacy_block_end(buf: &[u8], line_end: usize) -> Option<usize> {
+    let rest = &buf[line_end..];
+    if rest.starts_with(b"\r\n") {
+        Some(line_end + 2)
+    } else if rest.starts_with(b"\n") {
+        Some(line_end + 1)
+    } else if rest.is_empty() || rest == b"\r" {
+        None
+    } else {
+        Some(line_end)
+    }
+}
+
 /// The header of the line `buf[start..end]` whose colon is at `start + colon`:
 /// the key before the colon, the value after it and one optional space.
 #[inline]
@@ -321,16 +337,8 @@ impl Framer {
             }
             return Status::Partial;
         };
-        let line_end = END_COMMAND.len() + i + 1;
-        let rest = &buf[line_end..];
-        let len = if rest.starts_with(b"\r\n") {
-            line_end + 2
-        } else if rest.starts_with(b"\n") {
-            line_end + 1
-        } else if rest.is_empty() || rest == b"\r" {
+        let Some(len) = legacy_block_end(buf, END_COMMAND.len() + i + 1) else {
             return Status::Partial;
-        } else {
-            line_end
         };
         self.reset();
         Status::Complete(Frame::Skip { len })
@@ -435,21 +443,13 @@ impl Framer {
             };
             return Status::Partial;
         };
-        let line_end = after + i + 1;
-        let rest = &buf[line_end..];
-        let len = if rest.starts_with(b"\r\n") {
-            line_end + 2
-        } else if rest.starts_with(b"\n") {
-            line_end + 1
-        } else if rest.is_empty() || rest == b"\r" {
+        let Some(len) = legacy_block_end(buf, after + i + 1) else {
             self.mode = Mode::Legacy {
                 body_start,
                 search_from: marker,
                 headers_done,
             };
             return Status::Partial;
-        } else {
-            line_end
         };
         self.reset();
         if len > self.max {
