@@ -644,6 +644,19 @@ impl ReplyFramer {
         self.in_block = false;
     }
 
+    /// The error for a line or block over its limit (the block limit while
+    /// inside a `520-` block), after which the framer starts afresh.
+    fn too_long(&mut self) -> AgiError {
+        // Read the mode before reset() clears it.
+        let limit = if self.in_block {
+            self.limits.max_block
+        } else {
+            self.limits.max_line
+        };
+        self.reset();
+        AgiError::LineTooLong { limit }
+    }
+
     /// Find the end of the next frame in `buf` (which starts at the frame).
     /// `Complete(n)`: `buf[..n]` is the frame; parse it with
     /// [`frame`](Self::frame). The framer resets itself on completion.
@@ -655,27 +668,14 @@ impl ReplyFramer {
                 if buf.len() - self.line_start > self.limits.max_line
                     || (self.in_block && buf.len() > self.limits.max_block)
                 {
-                    // Read the mode before reset() clears it.
-                    let limit = if self.in_block {
-                        self.limits.max_block
-                    } else {
-                        self.limits.max_line
-                    };
-                    self.reset();
-                    return Err(AgiError::LineTooLong { limit });
+                    return Err(self.too_long());
                 }
                 return Ok(Status::Partial);
             };
             let nl = from + off;
             let len = nl + 1 - self.line_start;
             if len > self.limits.max_line || nl + 1 > self.limits.max_block {
-                let limit = if self.in_block {
-                    self.limits.max_block
-                } else {
-                    self.limits.max_line
-                };
-                self.reset();
-                return Err(AgiError::LineTooLong { limit });
+                return Err(self.too_long());
             }
             let line = trim_nl(&buf[self.line_start..nl]);
             if !self.in_block {
