@@ -15,11 +15,11 @@
 //! Errors and panics are reported on the Asterisk console via VERBOSE.
 use asterisk_io::agi::commands::{Answer, GetVariable, Hangup, SayNumber, SetVariable, StreamFile};
 use asterisk_io::agi::debug::Reporter;
-use asterisk_io::agi::{Agi, AgiError, Command, WireTrace};
+use asterisk_io::agi::{AgiError, Command, StdioAgi, WireTrace};
 use std::fmt::Debug;
 use std::io::{BufRead, Write};
 
-fn step<R: BufRead, W: Write, C>(agi: &mut Agi<R, W>, cmd: C) -> Result<C::Output, AgiError>
+fn step<R: BufRead, W: Write, C>(agi: &mut StdioAgi<R, W>, cmd: C) -> Result<C::Output, AgiError>
 where
     C: Command,
     C::Output: Debug,
@@ -32,7 +32,7 @@ where
 
 fn main() {
     Reporter::new().verbose_level(1).install_panic_hook();
-    let mut agi = match Agi::from_stdio() {
+    let mut agi = match StdioAgi::from_stdio() {
         Ok(a) => a,
         Err(e) => {
             eprintln!("agi_script: {e}");

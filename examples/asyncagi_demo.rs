@@ -22,7 +22,7 @@ use asterisk_io::agi::over_ami::AsyncAgiServer;
 use asterisk_io::agi::{Env, Script};
 use asterisk_io::ami::actions::Login;
 use asterisk_io::ami::Manager;
-use asterisk_io::emu::{Emulator, EmulatorConfig, Script as EmuScript};
+use asterisk_io::emu::{Emulator, EmulatorConfig, ScriptedReply};
 
 const CHANNEL: &str = "PJSIP/100-0000002a";
 
@@ -74,7 +74,7 @@ fn channel_reply(line: &str) -> &'static str {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = EmulatorConfig::default().user("admin", "s3cret").script(
         "AGI",
-        EmuScript::success(&[("Message", "Added AGI command to queue")]),
+        ScriptedReply::success(&[("Message", "Added AGI command to queue")]),
     );
     let mut emu = Emulator::bind("127.0.0.1:0".parse()?, config)?;
     let addr = emu.local_addr()?;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use asterisk_io::ami::actions::{Command, CoreShowChannels, Getvar, Login, Logoff, Ping, Setvar};
 use asterisk_io::ami::{events, Action, ActionId, Error, FromResult, Manager};
-use asterisk_io::emu::{Emulator, EmulatorConfig, Script};
+use asterisk_io::emu::{Emulator, EmulatorConfig, ScriptedReply};
 
 /// Drives the emulator and the client in the same loop until `id` completes.
 fn finish<A: Action>(
@@ -40,7 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .script(
             "CoreShowChannels",
-            Script::success(&[("Message", "Channels will follow")]).list(
+            ScriptedReply::success(&[("Message", "Channels will follow")]).list(
                 "CoreShowChannelsComplete",
                 "CoreShowChannel",
                 &[&[

@@ -1,11 +1,12 @@
 //! Malformed input: a panic is our bug, never the input's. Typed errors,
 //! bounded memory, and the stream survives a bad line.
 
-use asterisk_io::agi::codec::{parse_all, EnvParser, OwnedFrame};
+use asterisk_io::agi::codec::{parse_all, EnvParser, OwnedInbound};
 use asterisk_io::agi::commands::*;
 use asterisk_io::agi::session::{Direction, Session};
 use asterisk_io::agi::{
-    Agi, AgiError, Command, Env, Frame, HangupSource, Limits, Reply, ReplyFramer, Script, Status,
+    AgiError, Command, Env, HangupSource, Inbound, Limits, Parsed, Reply, ReplyFramer, Script,
+    StdioAgi,
 };
 use proptest::prelude::*;
 use std::io::{self, Cursor, Write};
@@ -93,12 +94,12 @@ fn endless_line_is_bounded_and_stream_recovers() {
     for _ in 0..1000 {
         buf.extend_from_slice(b"xxxxxxxxxx");
         match framer.next_frame(&buf) {
-            Ok(Status::Partial) => {}
+            Ok(Parsed::Partial) => {}
             Err(e) => {
                 err = Some(e);
                 break;
             }
-            Ok(Status::Complete(_)) => panic!("no LF yet"),
+            Ok(Parsed::Complete(_)) => panic!("no LF yet"),
         }
     }
     assert!(matches!(err, Some(AgiError::LineTooLong { limit: 64 })));
@@ -109,7 +110,7 @@ fn endless_line_is_bounded_and_stream_recovers() {
     let (frames, used) = parse_all(&data);
     assert_eq!(used, data.len());
     assert!(frames[0].is_err());
-    assert!(matches!(frames[1], Ok(OwnedFrame::Reply(_))));
+    assert!(matches!(frames[1], Ok(OwnedInbound::Reply(_))));
 }
 
 #[test]
@@ -124,7 +125,7 @@ fn endless_520_block_is_bounded() {
     for _ in 0..100 {
         buf.extend_from_slice(b"more usage text\n");
         match framer.next_frame(&buf) {
-            Ok(Status::Partial) => {}
+            Ok(Parsed::Partial) => {}
             Err(AgiError::LineTooLong { limit: 256 }) => {
                 failed = true;
                 break;
@@ -140,7 +141,7 @@ fn truncated_env_is_an_error_not_a_hang() {
     let full = include_bytes!("fixtures/agi/fastagi-session.bin");
     let end = full.windows(2).position(|w| w == b"\n\n").unwrap() + 2;
     for cut in 0..end {
-        let r = Agi::new(Cursor::new(&full[..cut]), io::sink());
+        let r = StdioAgi::new(Cursor::new(&full[..cut]), io::sink());
         assert!(matches!(r, Err(AgiError::Protocol { .. })), "cut {cut}");
     }
     assert!(Env::parse(&full[..end - 1]).is_err());
@@ -182,7 +183,7 @@ fn cr_or_lf_in_arguments_is_refused_before_writing() {
     // And the stdio transport writes nothing.
     let env = b"agi_request: x\n\n";
     let mut w = Vec::new();
-    let mut agi = Agi::new(Cursor::new(&env[..]), &mut w).unwrap();
+    let mut agi = StdioAgi::new(Cursor::new(&env[..]), &mut w).unwrap();
     assert!(matches!(
         agi.run(StreamFile::new("a\nHANGUP", "")),
         Err(AgiError::InvalidArgument { .. })
@@ -245,12 +246,12 @@ impl Write for ClosedPipe {
 
 #[test]
 fn closed_pipe_is_a_hangup_not_a_panic() {
-    let mut agi = Agi::new(Cursor::new(&b"agi_request: x\n\n"[..]), ClosedPipe).unwrap();
+    let mut agi = StdioAgi::new(Cursor::new(&b"agi_request: x\n\n"[..]), ClosedPipe).unwrap();
     assert!(matches!(
         agi.run(Answer),
         Err(AgiError::HungUp(HangupSource::BrokenPipe))
     ));
-    let mut agi = Agi::new(Cursor::new(&b"agi_request: x\n\n"[..]), io::sink()).unwrap();
+    let mut agi = StdioAgi::new(Cursor::new(&b"agi_request: x\n\n"[..]), io::sink()).unwrap();
     assert!(matches!(
         agi.run(Answer),
         Err(AgiError::HungUp(HangupSource::Eof))
@@ -260,7 +261,7 @@ fn closed_pipe_is_a_hangup_not_a_panic() {
 #[test]
 fn hangup_line_before_reply_then_reply() {
     let input = b"agi_request: x\n\nHANGUP\n200 result=-1\n511 Command Not Permitted on a dead channel or intercept routine\n";
-    let mut agi = Agi::new(Cursor::new(&input[..]), io::sink()).unwrap();
+    let mut agi = StdioAgi::new(Cursor::new(&input[..]), io::sink()).unwrap();
     assert!(matches!(
         agi.run(StreamFile::new("x", "")),
         Err(AgiError::Failed { .. })
@@ -272,7 +273,7 @@ fn hangup_line_before_reply_then_reply() {
 #[test]
 fn gosub_skips_100_trying() {
     let input = b"agi_request: x\n\n100 result=0 Trying...\n200 result=0 Gosub complete\n";
-    let mut agi = Agi::new(Cursor::new(&input[..]), io::sink()).unwrap();
+    let mut agi = StdioAgi::new(Cursor::new(&input[..]), io::sink()).unwrap();
     agi.run(Gosub::new("sub", "s", "1").argument("a,b"))
         .unwrap();
 }
@@ -326,7 +327,7 @@ proptest! {
         let _ = Env::parse(&data);
         let mut framer = ReplyFramer::default();
         for n in 0..=data.len() {
-            if let Ok(Status::Complete(k)) = framer.next_frame(&data[..n]) {
+            if let Ok(Parsed::Complete(k)) = framer.next_frame(&data[..n]) {
                 prop_assert!(k <= n);
                 let _ = ReplyFramer::frame(&data[..k]);
                 break;
@@ -350,8 +351,8 @@ proptest! {
         prop_assert_eq!(r.data, data.as_deref().map(str::as_bytes));
         prop_assert_eq!(r.endpos, endpos);
         let mut framer = ReplyFramer::default();
-        prop_assert_eq!(framer.next_frame(line.as_bytes()).unwrap(), Status::Complete(line.len()));
-        prop_assert!(matches!(ReplyFramer::frame(line.as_bytes()).unwrap(), Frame::Reply(_)));
+        prop_assert_eq!(framer.next_frame(line.as_bytes()).unwrap(), Parsed::Complete(line.len()));
+        prop_assert!(matches!(ReplyFramer::frame(line.as_bytes()).unwrap(), Inbound::Reply(_)));
     }
 
     #[test]

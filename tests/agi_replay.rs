@@ -1,10 +1,10 @@
 //! Replays of the FastAGI / agi-bin recordings from Asterisk 22.10.1.
 
-use asterisk_io::agi::codec::{parse_all, OwnedFrame};
+use asterisk_io::agi::codec::{parse_all, OwnedInbound};
 use asterisk_io::agi::commands::*;
 use asterisk_io::agi::{
-    Agi, AgiError, ChannelState, Command, Env, HangupSource, Limits, Playback, Reply, ReplyFramer,
-    Status,
+    AgiError, ChannelState, Command, Env, HangupSource, Limits, Parsed, Playback, Reply,
+    ReplyFramer, StdioAgi,
 };
 use std::io::Cursor;
 
@@ -46,17 +46,17 @@ fn env_incremental_at_every_split_and_bytewise() {
     let whole = Env::parse(block).unwrap();
     for split in 0..block.len() {
         let mut p = asterisk_io::agi::codec::EnvParser::new(Limits::default());
-        assert_eq!(p.parse(&block[..split]).unwrap(), Status::Partial);
-        assert_eq!(p.parse(block).unwrap(), Status::Complete(block.len()));
+        assert_eq!(p.parse(&block[..split]).unwrap(), Parsed::Partial);
+        assert_eq!(p.parse(block).unwrap(), Parsed::Complete(block.len()));
         assert_eq!(p.take(block), whole);
     }
     let mut p = asterisk_io::agi::codec::EnvParser::new(Limits::default());
     for n in 1..=block.len() {
         let st = p.parse(&block[..n]).unwrap();
         if n < block.len() {
-            assert_eq!(st, Status::Partial);
+            assert_eq!(st, Parsed::Partial);
         } else {
-            assert_eq!(st, Status::Complete(n));
+            assert_eq!(st, Parsed::Complete(n));
         }
     }
 }
@@ -80,7 +80,7 @@ fn network_script_query_parsed() {
     assert_eq!(env.query_param("name").as_deref(), Some("a b"));
 }
 
-fn frames() -> Vec<OwnedFrame> {
+fn frames() -> Vec<OwnedInbound> {
     let (frames, used) = parse_all(&RX[env_len()..]);
     assert_eq!(used, RX.len() - env_len());
     frames.into_iter().map(Result::unwrap).collect()
@@ -96,10 +96,10 @@ fn reply_frames_of_the_recording() {
     // 31 commands; HANGUP's reply is followed by the unsolicited HANGUP line.
     assert_eq!(tx_lines().len(), 31);
     assert_eq!(f.len(), 32);
-    let hangup_at = f.iter().position(|x| *x == OwnedFrame::Hangup).unwrap();
+    let hangup_at = f.iter().position(|x| *x == OwnedInbound::Hangup).unwrap();
     assert_eq!(hangup_at, 27);
     let usage = match &f[22] {
-        OwnedFrame::Reply(r) => r.reply(),
+        OwnedInbound::Reply(r) => r.reply(),
         _ => panic!(),
     };
     assert_eq!(usage.code, 520);
@@ -120,12 +120,12 @@ fn framing_identical_at_every_split_and_bytewise() {
         let mut avail = split;
         loop {
             match framer.next_frame(&data[pos..avail]).unwrap() {
-                Status::Complete(n) => {
+                Parsed::Complete(n) => {
                     got.push(n);
                     pos += n;
                 }
-                Status::Partial if avail < data.len() => avail = data.len(),
-                Status::Partial => break,
+                Parsed::Partial if avail < data.len() => avail = data.len(),
+                Parsed::Partial => break,
             }
         }
         assert_eq!(got.len(), whole.len(), "split {split}");
@@ -135,7 +135,7 @@ fn framing_identical_at_every_split_and_bytewise() {
     let mut count = 0;
     let mut start = 0;
     for end in 1..=data.len() {
-        if let Status::Complete(n) = framer.next_frame(&data[start..end]).unwrap() {
+        if let Parsed::Complete(n) = framer.next_frame(&data[start..end]).unwrap() {
             assert_eq!(start + n, end);
             start = end;
             count += 1;
@@ -151,7 +151,7 @@ fn framing_identical_at_every_split_and_bytewise() {
 fn stdio_replay_typed_results_and_exact_commands() {
     let mut out = Vec::new();
     {
-        let mut agi = Agi::new(Cursor::new(RX), &mut out).unwrap();
+        let mut agi = StdioAgi::new(Cursor::new(RX), &mut out).unwrap();
         assert_eq!(agi.env().channel(), Some("Local/agi-local@lab-00000012;2"));
         agi.run(Answer).unwrap();
         assert_eq!(

@@ -113,10 +113,10 @@ fn value_with_parentheses_and_attribute_lookalikes_is_kept_whole() {
 // --- Oversized multi-line blocks -----------------------------------------------
 
 mod oversized_block {
-    use asterisk_io::agi::codec::{parse_all, OwnedFrame};
+    use asterisk_io::agi::codec::{parse_all, OwnedInbound};
     use asterisk_io::agi::commands::*;
     use asterisk_io::agi::session::{Direction, Session};
-    use asterisk_io::agi::{Agi, AgiError, Limits, Script};
+    use asterisk_io::agi::{AgiError, Limits, Script, StdioAgi};
     use std::cell::RefCell;
     use std::rc::Rc;
 
@@ -191,7 +191,7 @@ mod oversized_block {
     fn stdio_skips_the_whole_block() {
         let mut rx = b"agi_network: yes\n\n".to_vec();
         rx.extend_from_slice(&replies());
-        let mut agi = Agi::with_limits(std::io::Cursor::new(rx), Vec::new(), LIMITS).unwrap();
+        let mut agi = StdioAgi::with_limits(std::io::Cursor::new(rx), Vec::new(), LIMITS).unwrap();
         assert!(matches!(
             agi.run(RawCommand::new("STREAM FILE")),
             Err(AgiError::LineTooLong { limit: 512 })
@@ -222,8 +222,10 @@ mod oversized_block {
         let kinds: Vec<String> = frames
             .iter()
             .map(|f| match f {
-                Ok(OwnedFrame::Reply(r)) => String::from_utf8_lossy(r.reply().line()).into_owned(),
-                Ok(OwnedFrame::Hangup) => "HANGUP".into(),
+                Ok(OwnedInbound::Reply(r)) => {
+                    String::from_utf8_lossy(r.reply().line()).into_owned()
+                }
+                Ok(OwnedInbound::Hangup) => "HANGUP".into(),
                 Err(e) => format!("{e:?}"),
             })
             .collect();
@@ -243,7 +245,7 @@ mod oversized_block {
     /// resetting it and always said `max_line`).
     #[test]
     fn framer_reports_the_block_limit_at_every_split() {
-        use asterisk_io::agi::codec::{ReplyFramer, Status};
+        use asterisk_io::agi::codec::{Parsed, ReplyFramer};
         let wire = replies();
         for step in [1, 2, 5, 64, usize::MAX] {
             let mut framer = ReplyFramer::new(LIMITS);
@@ -252,8 +254,8 @@ mod oversized_block {
             while got.is_none() {
                 have = (have + step.min(wire.len())).min(wire.len());
                 match framer.next_frame(&wire[..have]) {
-                    Ok(Status::Partial) => assert!(have < wire.len()),
-                    Ok(Status::Complete(n)) => panic!("frame of {n} bytes"),
+                    Ok(Parsed::Partial) => assert!(have < wire.len()),
+                    Ok(Parsed::Complete(n)) => panic!("frame of {n} bytes"),
                     Err(e) => got = Some(e),
                 }
             }

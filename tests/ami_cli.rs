@@ -7,7 +7,7 @@
 #[path = "../examples/ami.rs"]
 mod ami;
 
-use asterisk_io::emu::{Emulator, EmulatorConfig, Script};
+use asterisk_io::emu::{Emulator, EmulatorConfig, ScriptedReply};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc};
@@ -39,7 +39,7 @@ fn emulator(events: bool) -> Emu {
             .user("admin", "s3cret")
             .script(
                 "CoreShowChannels",
-                Script::success(&[("Message", "Channels will follow")]).list(
+                ScriptedReply::success(&[("Message", "Channels will follow")]).list(
                     "CoreShowChannelsComplete",
                     "CoreShowChannel",
                     &[
@@ -48,10 +48,13 @@ fn emulator(events: bool) -> Emu {
                     ],
                 ),
             )
-            .script("Setvar", Script::success(&[("Message", "Variable Set")]))
+            .script(
+                "Setvar",
+                ScriptedReply::success(&[("Message", "Variable Set")]),
+            )
             .script(
                 "QueueAdd",
-                Script::error("Unable to add interface: Already there"),
+                ScriptedReply::error("Unable to add interface: Already there"),
             );
         let mut emu = Emulator::bind("127.0.0.1:0".parse().unwrap(), config).unwrap();
         tx.send(emu.local_addr().unwrap()).unwrap();

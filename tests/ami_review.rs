@@ -9,7 +9,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use asterisk_io::ami::actions::{Login, Ping};
-use asterisk_io::ami::{Config, Connection, EncodeError, FramerConfig, Input, Manager};
+use asterisk_io::ami::{Connection, EncodeError, FramerConfig, Input, Manager, ManagerConfig};
 use asterisk_io::emu::{Emulator, EmulatorConfig};
 
 /// A source that always has more events to give, cut wherever the
@@ -39,11 +39,11 @@ impl Read for EndlessEvents {
 #[test]
 fn read_from_with_a_full_buffer_is_not_end_of_input() {
     for max in [100, 1 << 20] {
-        let mut c = Connection::new(Config {
+        let mut c = Connection::new(ManagerConfig {
             framer: FramerConfig {
                 max_message_size: max,
             },
-            ..Config::default()
+            ..ManagerConfig::default()
         });
         let mut src = EndlessEvents { at: 0 };
         let mut full = false;
@@ -262,9 +262,9 @@ fn a_zero_message_budget_still_makes_progress() {
     let emu = EmuThread::start();
     let mut mgr = Manager::connect_with(
         emu.addr,
-        Config {
+        ManagerConfig {
             max_messages_per_poll: 0,
-            ..Config::default()
+            ..ManagerConfig::default()
         },
     )
     .unwrap();
@@ -310,9 +310,9 @@ fn an_md5_login_sent_as_an_action_does_not_leak_the_secret() {
 /// `MAX_OUTPUT`, as Asterisk drops a session whose writes time out.
 #[test]
 fn the_emulator_drops_a_client_that_stops_reading() {
-    use asterisk_io::emu::{Session, MAX_OUTPUT};
+    use asterisk_io::emu::{ClientSession, MAX_OUTPUT};
     use std::rc::Rc;
-    let mut s = Session::new(Rc::new(EmulatorConfig::default().user("u", "p")));
+    let mut s = ClientSession::new(Rc::new(EmulatorConfig::default().user("u", "p")));
     s.feed(b"Action: Login\r\nUsername: u\r\nSecret: p\r\n\r\n");
     assert!(s.is_authenticated());
     let ev = vec![
@@ -415,11 +415,11 @@ fn output_queued_before_a_recoverable_error_is_written() {
 /// release ones) as soon as the read buffer needed to grow.
 #[test]
 fn an_unlimited_message_size_does_not_overflow() {
-    let mut c = Connection::new(Config {
+    let mut c = Connection::new(ManagerConfig {
         framer: FramerConfig {
             max_message_size: usize::MAX,
         },
-        ..Config::default()
+        ..ManagerConfig::default()
     });
     let mut input = b"Asterisk Call Manager/11.0.0\r\nEvent: Big\r\n".to_vec();
     for i in 0..20_000 {
@@ -447,9 +447,9 @@ fn an_unlimited_message_size_does_not_overflow() {
 #[test]
 fn the_list_item_that_overflows_reaches_handlers() {
     use asterisk_io::ami::actions::CoreShowChannels;
-    let mut c = Connection::new(Config {
+    let mut c = Connection::new(ManagerConfig {
         max_list_bytes: 1000,
-        ..Config::default()
+        ..ManagerConfig::default()
     });
     c.feed(b"Asterisk Call Manager/11.0.0\r\n");
     let id = c.send(&CoreShowChannels).unwrap();
@@ -543,9 +543,9 @@ fn wait_for_keeps_the_result_it_waits_for() {
     let emu = EmuThread::start();
     let mut mgr = Manager::connect_with(
         emu.addr,
-        Config {
+        ManagerConfig {
             max_stored_results: 4,
-            ..Config::default()
+            ..ManagerConfig::default()
         },
     )
     .unwrap();
@@ -563,11 +563,11 @@ fn wait_for_keeps_the_result_it_waits_for() {
 
 fn legacy_conn(max: usize) -> (Connection, String) {
     use asterisk_io::ami::actions::Command;
-    let mut c = Connection::new(Config {
+    let mut c = Connection::new(ManagerConfig {
         framer: FramerConfig {
             max_message_size: max,
         },
-        ..Config::default()
+        ..ManagerConfig::default()
     });
     c.feed(b"Asterisk Call Manager/1.3\r\n");
     c.send(&Command::new("core show x")).unwrap();

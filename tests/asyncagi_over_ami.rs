@@ -6,8 +6,8 @@ use asterisk_io::agi::commands::*;
 use asterisk_io::agi::over_ami::{AsyncAgiServer, InFlight};
 use asterisk_io::agi::{AgiError, ChannelState, Env, Script};
 use asterisk_io::ami::actions::{Agi, Login};
-use asterisk_io::ami::{Config, Connection, Input, Manager};
-use asterisk_io::emu::{Emulator, EmulatorConfig, Script as EmuScript};
+use asterisk_io::ami::{Connection, Input, Manager, ManagerConfig};
+use asterisk_io::emu::{Emulator, EmulatorConfig, ScriptedReply};
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -47,7 +47,7 @@ struct Rig {
     agi: AsyncAgiServer,
 }
 
-fn rig(agi_script: EmuScript) -> Rig {
+fn rig(agi_script: ScriptedReply) -> Rig {
     let config = EmulatorConfig::default()
         .user("admin", "s3cret")
         .script("AGI", agi_script);
@@ -134,8 +134,8 @@ impl Rig {
     }
 }
 
-fn queued() -> EmuScript {
-    EmuScript::success(&[("Message", "Added AGI command to queue")])
+fn queued() -> ScriptedReply {
+    ScriptedReply::success(&[("Message", "Added AGI command to queue")])
 }
 
 #[test]
@@ -242,7 +242,7 @@ fn end_while_in_flight_fails_the_command() {
 
 #[test]
 fn response_error_fails_the_command() {
-    let mut rig = rig(EmuScript::error(
+    let mut rig = rig(ScriptedReply::error(
         "Failed to add AGI command to channel PJSIP/100-00000001 queue",
     ));
     let log: Log = Rc::default();
@@ -470,7 +470,7 @@ fn replay_recording_through_a_connection() {
         s
     });
 
-    let mut conn = Connection::new(Config::default());
+    let mut conn = Connection::new(ManagerConfig::default());
     let mut sent: Vec<Agi> = Vec::new();
     conn.feed(RX);
     while let Some(step) = conn.next_input() {

@@ -21,7 +21,7 @@ use asterisk_io::ami::{
     Action, ActionId, CommandOutput, Error, Flow, FromResult, ListResult, Manager, RawAction,
     Response,
 };
-use asterisk_io::emu::{Emulator, EmulatorConfig, Script};
+use asterisk_io::emu::{Emulator, EmulatorConfig, ScriptedReply};
 
 const T: Duration = Duration::from_secs(10);
 
@@ -104,7 +104,7 @@ fn config() -> EmulatorConfig {
         )
         .script(
             "CoreShowChannels",
-            Script::success(&[("Message", "Channels will follow")]).list(
+            ScriptedReply::success(&[("Message", "Channels will follow")]).list(
                 "CoreShowChannelsComplete",
                 "CoreShowChannel",
                 &[
@@ -646,7 +646,7 @@ fn unauthenticated_actions_are_refused_by_the_emulator() {
 }
 
 fn budgeted(emu: &EmuThread, budget: usize) -> Manager {
-    let config = asterisk_io::ami::Config {
+    let config = asterisk_io::ami::ManagerConfig {
         max_messages_per_poll: budget,
         ..Default::default()
     };

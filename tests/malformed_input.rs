@@ -13,8 +13,8 @@ use asterisk_io::ami::actions::{
 };
 use asterisk_io::ami::codec::{Frame, Framer, FramerConfig, Status};
 use asterisk_io::ami::{
-    Action, Config, Connection, EncodeError, Error, FieldWriter, Input, ProtocolError, RawAction,
-    State,
+    Action, Connection, EncodeError, Error, FieldWriter, Input, ManagerConfig, ProtocolError,
+    RawAction, State,
 };
 use proptest::prelude::*;
 
@@ -30,11 +30,11 @@ fn open() -> Connection {
 }
 
 fn small(max: usize) -> Connection {
-    let mut c = Connection::new(Config {
+    let mut c = Connection::new(ManagerConfig {
         framer: FramerConfig {
             max_message_size: max,
         },
-        ..Config::default()
+        ..ManagerConfig::default()
     });
     c.feed(GREETING);
     assert!(c.next_input().is_none());

@@ -7,18 +7,18 @@ use std::collections::HashSet;
 
 use asterisk_io::ami::actions::{Command, CoreShowChannels, Originate, Ping};
 use asterisk_io::ami::codec::FramerConfig;
-use asterisk_io::ami::{Config, Connection, Input};
+use asterisk_io::ami::{ManagerConfig, Connection, Input};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if data.len() < 2 {
         return;
     }
-    let mut c = Connection::new(Config {
+    let mut c = Connection::new(ManagerConfig {
         framer: FramerConfig {
             max_message_size: 64 + data[0] as usize * 8,
         },
-        ..Config::default()
+        ..ManagerConfig::default()
     });
     let mut ids = HashSet::new();
     ids.insert(c.send(&Ping).unwrap());

@@ -2,7 +2,7 @@
 //!
 //! Both parsers work over a caller-owned byte buffer that starts at the
 //! beginning of the frame being parsed. They are incremental: a call returns
-//! [`Status::Partial`] when more bytes are needed and remembers how far it
+//! [`Parsed::Partial`] when more bytes are needed and remembers how far it
 //! scanned, so feeding a growing buffer never rescans old bytes. Lines are
 //! LF-terminated (a CR before the LF is tolerated); every line and block has a
 //! byte limit so memory stays bounded whatever the peer sends.
@@ -14,7 +14,7 @@ use std::ops::Range;
 
 /// Outcome of an incremental parse step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status<T> {
+pub enum Parsed<T> {
     /// A frame is complete; the value says what and how many bytes it used.
     Complete(T),
     /// More bytes are needed; nothing is consumed.
@@ -73,12 +73,12 @@ impl Env {
             max_block: block.len().max(1),
         });
         match p.parse(block)? {
-            Status::Complete(n) if n == block.len() => Ok(p.take(block)),
-            Status::Complete(_) => Err(AgiError::protocol(
+            Parsed::Complete(n) if n == block.len() => Ok(p.take(block)),
+            Parsed::Complete(_) => Err(AgiError::protocol(
                 "bytes after the environment block",
                 block,
             )),
-            Status::Partial => Err(AgiError::protocol(
+            Parsed::Partial => Err(AgiError::protocol(
                 "environment block not terminated by an empty line",
                 block,
             )),
@@ -310,7 +310,7 @@ impl EnvParser {
     /// Parse from the start of `buf` (which must hold at least the bytes of
     /// any previous call). `Complete(n)`: the block is `buf[..n]`; call
     /// [`take`](Self::take) to get the [`Env`].
-    pub fn parse(&mut self, buf: &[u8]) -> Result<Status<usize>, AgiError> {
+    pub fn parse(&mut self, buf: &[u8]) -> Result<Parsed<usize>, AgiError> {
         loop {
             let start = self.scanned;
             let Some(off) = crate::scan::find_byte(&buf[start..], b'\n') else {
@@ -320,7 +320,7 @@ impl EnvParser {
                         limit: self.limits.max_line.min(self.limits.max_block),
                     });
                 }
-                return Ok(Status::Partial);
+                return Ok(Parsed::Partial);
             };
             let end = start + off;
             if end + 1 > self.limits.max_block || off + 1 > self.limits.max_line {
@@ -336,7 +336,7 @@ impl EnvParser {
             };
             let line = &buf[start..line_end];
             if line.is_empty() {
-                return Ok(Status::Complete(end + 1));
+                return Ok(Parsed::Complete(end + 1));
             }
             let Some(colon) = crate::scan::find_byte(line, b':') else {
                 return Err(AgiError::protocol("environment line without ':'", line));
@@ -373,7 +373,7 @@ impl EnvParser {
 
 /// A frame read from Asterisk after the environment block.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Frame<'a> {
+pub enum Inbound<'a> {
     /// A reply line (or a complete multi-line `520` block).
     Reply(Reply<'a>),
     /// The unsolicited `HANGUP` line: the channel hung up; the reply to the
@@ -660,7 +660,7 @@ impl ReplyFramer {
     /// Find the end of the next frame in `buf` (which starts at the frame).
     /// `Complete(n)`: `buf[..n]` is the frame; parse it with
     /// [`frame`](Self::frame). The framer resets itself on completion.
-    pub fn next_frame(&mut self, buf: &[u8]) -> Result<Status<usize>, AgiError> {
+    pub fn next_frame(&mut self, buf: &[u8]) -> Result<Parsed<usize>, AgiError> {
         loop {
             let from = self.scanned.max(self.line_start);
             let Some(off) = crate::scan::find_byte(&buf[from.min(buf.len())..], b'\n') else {
@@ -670,7 +670,7 @@ impl ReplyFramer {
                 {
                     return Err(self.too_long());
                 }
-                return Ok(Status::Partial);
+                return Ok(Parsed::Partial);
             };
             let nl = from + off;
             let len = nl + 1 - self.line_start;
@@ -686,12 +686,12 @@ impl ReplyFramer {
                     continue;
                 }
                 self.reset();
-                return Ok(Status::Complete(nl + 1));
+                return Ok(Parsed::Complete(nl + 1));
             }
             // Inside a 520 block: the terminator repeats the code with a space.
             if line.len() >= 4 && line[3] == b' ' && line[..3] == buf[..3] {
                 self.reset();
-                return Ok(Status::Complete(nl + 1));
+                return Ok(Parsed::Complete(nl + 1));
             }
             self.line_start = nl + 1;
             self.scanned = nl + 1;
@@ -699,12 +699,12 @@ impl ReplyFramer {
     }
 
     /// Interpret a complete frame.
-    pub fn frame(frame: &[u8]) -> Result<Frame<'_>, AgiError> {
+    pub fn frame(frame: &[u8]) -> Result<Inbound<'_>, AgiError> {
         let line = trim_nl(frame);
         if line == b"HANGUP" {
-            return Ok(Frame::Hangup);
+            return Ok(Inbound::Hangup);
         }
-        Reply::parse(frame).map(Frame::Reply)
+        Reply::parse(frame).map(Inbound::Reply)
     }
 
     /// After an error, how many bytes of `buf` to drop to reach the next
@@ -798,22 +798,22 @@ impl Skip {
     }
 }
 
-/// Frame and parse everything in `buf`, for tests and tools: returns the
+/// Frames and parses everything in `buf`, for tests and tools: returns the
 /// frames and the number of bytes consumed.
-pub fn parse_all(buf: &[u8]) -> (Vec<Result<OwnedFrame, AgiError>>, usize) {
+pub fn parse_all(buf: &[u8]) -> (Vec<Result<OwnedInbound, AgiError>>, usize) {
     let mut out = Vec::new();
     let mut pos = 0;
     let mut framer = ReplyFramer::default();
     while pos < buf.len() {
         match framer.next_frame(&buf[pos..]) {
-            Ok(Status::Complete(n)) => {
+            Ok(Parsed::Complete(n)) => {
                 out.push(ReplyFramer::frame(&buf[pos..pos + n]).map(|f| match f {
-                    Frame::Hangup => OwnedFrame::Hangup,
-                    Frame::Reply(r) => OwnedFrame::Reply(r.to_owned()),
+                    Inbound::Hangup => OwnedInbound::Hangup,
+                    Inbound::Reply(r) => OwnedInbound::Reply(r.to_owned()),
                 }));
                 pos += n;
             }
-            Ok(Status::Partial) => break,
+            Ok(Parsed::Partial) => break,
             Err(e) => {
                 out.push(Err(e));
                 let mut skip = Skip::after_error(&buf[pos..]);
@@ -827,9 +827,9 @@ pub fn parse_all(buf: &[u8]) -> (Vec<Result<OwnedFrame, AgiError>>, usize) {
     (out, pos)
 }
 
-/// An owned [`Frame`].
+/// An owned [`Inbound`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OwnedFrame {
+pub enum OwnedInbound {
     /// A reply.
     Reply(OwnedReply),
     /// The `HANGUP` line.

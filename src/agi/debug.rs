@@ -10,7 +10,7 @@
 //! (it does not wait for replies, so it cannot deadlock on stdin).
 
 use super::commands::Verbose;
-use super::stdio::Agi;
+use super::stdio::StdioAgi;
 use std::backtrace::{Backtrace, BacktraceStatus};
 use std::error::Error;
 use std::fmt::Write as _;
@@ -145,7 +145,7 @@ impl Reporter {
     /// are ignored.
     pub fn report_to<R: BufRead, W: Write>(
         &self,
-        agi: &mut Agi<R, W>,
+        agi: &mut StdioAgi<R, W>,
         err: &(dyn Error + 'static),
     ) {
         let text = self.format_error(err);

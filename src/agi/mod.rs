@@ -11,7 +11,7 @@
 //!                 Session core / Script (sans-IO)
 //!                          │
 //!        ┌─────────────────┼─────────────────────┐
-//!      stdio::Agi     fastagi::Server (mio)   asyncagi + over_ami (AMI events)
+//!      stdio::StdioAgi     fastagi::Server (mio)   asyncagi + over_ami (AMI events)
 //! ```
 //!
 //! See `docs/agi.md` for the session model and the debugging facilities.
@@ -21,14 +21,14 @@ pub mod command;
 pub mod commands;
 pub mod error;
 
-pub use codec::{Env, Frame, Limits, OwnedReply, Reply, ReplyFramer, Status};
+pub use codec::{Env, Inbound, Limits, OwnedReply, Parsed, Reply, ReplyFramer};
 pub use command::{ChannelState, Command, DigitsInput, Playback, RecordEnd, Recording};
 pub use error::{AgiError, HangupSource};
 pub mod session;
 pub use session::{Handler, Script, Session};
 pub mod stdio;
 pub mod trace;
-pub use stdio::Agi;
+pub use stdio::StdioAgi;
 pub use trace::{TraceSwitch, WireTrace};
 pub mod fastagi;
 pub use fastagi::{Server, DEFAULT_BACKLOG};

@@ -76,7 +76,7 @@
 //! answer to the command in flight on that channel, since AGI runs one
 //! command at a time. Channels no route claims are left alone.
 
-use super::codec::{percent_decode, Env, Frame, Limits, ReplyFramer, Status};
+use super::codec::{percent_decode, Env, Inbound, Limits, Parsed, ReplyFramer};
 use super::command::Command;
 use super::commands::AsyncAgiBreak;
 use super::error::{AgiError, HangupSource};
@@ -642,17 +642,17 @@ fn deliver(handler: &mut dyn Handler, result: &[u8], limits: Limits) {
     let mut error = None;
     while pos < buf.len() {
         match framer.next_frame(&buf[pos..]) {
-            Ok(Status::Complete(n)) => {
+            Ok(Parsed::Complete(n)) => {
                 let frame = &buf[pos..pos + n];
                 match ReplyFramer::frame(frame) {
-                    Ok(Frame::Hangup) => handler.on_hangup(),
-                    Ok(Frame::Reply(r)) if r.code == 100 => {}
-                    Ok(Frame::Reply(_)) => last = Some((pos, pos + n)),
+                    Ok(Inbound::Hangup) => handler.on_hangup(),
+                    Ok(Inbound::Reply(r)) if r.code == 100 => {}
+                    Ok(Inbound::Reply(_)) => last = Some((pos, pos + n)),
                     Err(e) => error = Some(e),
                 }
                 pos += n;
             }
-            Ok(Status::Partial) => {
+            Ok(Parsed::Partial) => {
                 error = Some(AgiError::protocol("truncated AsyncAGI result", &buf[pos..]));
                 break;
             }
@@ -664,8 +664,8 @@ fn deliver(handler: &mut dyn Handler, result: &[u8], limits: Limits) {
     }
     if let Some((a, b)) = last {
         match ReplyFramer::frame(&buf[a..b]) {
-            Ok(Frame::Reply(r)) => handler.on_reply(Ok(&r)),
-            Ok(Frame::Hangup) => {}
+            Ok(Inbound::Reply(r)) => handler.on_reply(Ok(&r)),
+            Ok(Inbound::Hangup) => {}
             Err(e) => handler.on_reply(Err(e)),
         }
         return;

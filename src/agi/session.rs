@@ -18,7 +18,7 @@
 //!   notes the `HANGUP` line, and asks the handler for the next line. It does
 //!   no I/O; the FastAGI server and the tests drive it.
 
-use super::codec::{Env, EnvParser, Frame, Limits, Reply, ReplyFramer, Skip, Status};
+use super::codec::{Env, EnvParser, Inbound, Limits, Parsed, Reply, ReplyFramer, Skip};
 use super::command::Command;
 use super::error::{AgiError, HangupSource};
 use std::collections::VecDeque;
@@ -209,13 +209,13 @@ impl<H: Handler> Session<H> {
                     }
                 }
                 Phase::Env(p) => match p.parse(&input[pos..]) {
-                    Ok(Status::Partial) => {
+                    Ok(Parsed::Partial) => {
                         return Progress {
                             consumed: pos,
                             done: false,
                         }
                     }
-                    Ok(Status::Complete(n)) => {
+                    Ok(Parsed::Complete(n)) => {
                         let env = p.take(&input[pos..pos + n]);
                         tap(Direction::In, env.raw());
                         pos += n;
@@ -263,13 +263,13 @@ impl<H: Handler> Session<H> {
                         };
                     }
                     let n = match self.framer.next_frame(buf) {
-                        Ok(Status::Partial) => {
+                        Ok(Parsed::Partial) => {
                             return Progress {
                                 consumed: pos,
                                 done: false,
                             }
                         }
-                        Ok(Status::Complete(n)) => n,
+                        Ok(Parsed::Complete(n)) => n,
                         Err(e) => {
                             // Oversized line or block: report it once, skip
                             // past it.
@@ -282,14 +282,14 @@ impl<H: Handler> Session<H> {
                     pos += n;
                     tap(Direction::In, frame);
                     match ReplyFramer::frame(frame) {
-                        Ok(Frame::Hangup) => {
+                        Ok(Inbound::Hangup) => {
                             self.hungup.get_or_insert(HangupSource::HangupLine);
                             if let Some(h) = self.handler.as_mut() {
                                 h.on_hangup();
                             }
                         }
-                        Ok(Frame::Reply(r)) if r.code == 100 => {}
-                        Ok(Frame::Reply(r)) => {
+                        Ok(Inbound::Reply(r)) if r.code == 100 => {}
+                        Ok(Inbound::Reply(r)) => {
                             if r.code == 511 {
                                 self.hungup.get_or_insert(HangupSource::DeadChannel);
                             }

@@ -1,7 +1,7 @@
 //! Stdio AGI: a script Asterisk runs from `agi-bin`, talking over stdin and
 //! stdout (or any `BufRead` + `Write` pair).
 //!
-//! Blocking by nature: [`Agi::run`] writes one command and waits for its
+//! Blocking by nature: [`StdioAgi::run`] writes one command and waits for its
 //! final reply.
 //!
 //! # Hangups and SIGHUP
@@ -21,7 +21,7 @@
 //! `SIGPIPE`, so a write to the closed pipe returns `EPIPE`) are reported
 //! as [`AgiError::HungUp`] too, never as a panic.
 
-use super::codec::{Env, EnvParser, Frame, Limits, ReplyFramer, Skip, Status};
+use super::codec::{Env, EnvParser, Inbound, Limits, Parsed, ReplyFramer, Skip};
 use super::command::Command;
 use super::error::{AgiError, HangupSource};
 use super::session::Direction;
@@ -29,7 +29,7 @@ use super::trace::WireTrace;
 use std::io::{self, BufRead, Write};
 
 /// A blocking AGI session over a reader and a writer.
-pub struct Agi<R, W> {
+pub struct StdioAgi<R, W> {
     reader: R,
     writer: W,
     env: Env,
@@ -42,24 +42,24 @@ pub struct Agi<R, W> {
     trace: Option<WireTrace>,
 }
 
-impl<R, W> std::fmt::Debug for Agi<R, W> {
+impl<R, W> std::fmt::Debug for StdioAgi<R, W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Agi")
+        f.debug_struct("StdioAgi")
             .field("env", &self.env)
             .field("hungup", &self.hungup)
             .finish()
     }
 }
 
-impl Agi<io::StdinLock<'static>, io::Stdout> {
+impl StdioAgi<io::StdinLock<'static>, io::Stdout> {
     /// The session of the running AGI script (reads the environment block
     /// from stdin).
     pub fn from_stdio() -> Result<Self, AgiError> {
-        Agi::new(io::stdin().lock(), io::stdout())
+        StdioAgi::new(io::stdin().lock(), io::stdout())
     }
 }
 
-impl<R: BufRead, W: Write> Agi<R, W> {
+impl<R: BufRead, W: Write> StdioAgi<R, W> {
     /// Start a session: read the environment block.
     pub fn new(reader: R, writer: W) -> Result<Self, AgiError> {
         Self::with_limits(reader, writer, Limits::default())
@@ -71,12 +71,12 @@ impl<R: BufRead, W: Write> Agi<R, W> {
         let mut parser = EnvParser::new(limits);
         let env = loop {
             match parser.parse(&buf)? {
-                Status::Complete(n) => {
+                Parsed::Complete(n) => {
                     let env = parser.take(&buf[..n]);
                     buf.drain(..n);
                     break env;
                 }
-                Status::Partial => {
+                Parsed::Partial => {
                     let chunk = reader.fill_buf()?;
                     if chunk.is_empty() {
                         return Err(AgiError::protocol(
@@ -90,7 +90,7 @@ impl<R: BufRead, W: Write> Agi<R, W> {
                 }
             }
         };
-        Ok(Agi {
+        Ok(StdioAgi {
             reader,
             writer,
             env,
@@ -160,17 +160,17 @@ impl<R: BufRead, W: Write> Agi<R, W> {
                 }
             }
             match self.framer.next_frame(&self.buf) {
-                Ok(Status::Complete(n)) => {
+                Ok(Parsed::Complete(n)) => {
                     if let Some(t) = &mut self.trace {
                         t.record(0, Direction::In, &self.buf[..n]);
                     }
                     let outcome = match ReplyFramer::frame(&self.buf[..n]) {
-                        Ok(Frame::Hangup) => {
+                        Ok(Inbound::Hangup) => {
                             self.hungup.get_or_insert(HangupSource::HangupLine);
                             None
                         }
-                        Ok(Frame::Reply(r)) if r.code == 100 => None,
-                        Ok(Frame::Reply(r)) => {
+                        Ok(Inbound::Reply(r)) if r.code == 100 => None,
+                        Ok(Inbound::Reply(r)) => {
                             if r.code == 511 {
                                 self.hungup.get_or_insert(HangupSource::DeadChannel);
                             }
@@ -183,7 +183,7 @@ impl<R: BufRead, W: Write> Agi<R, W> {
                         return o;
                     }
                 }
-                Ok(Status::Partial) => self.fill()?,
+                Ok(Parsed::Partial) => self.fill()?,
                 Err(e) => {
                     self.skip = Skip::after_error(&self.buf);
                     return Err(e);

@@ -24,7 +24,7 @@ use super::response::{ActionResult, CommandOutput, Response};
 
 /// Settings of a connection.
 #[derive(Clone, Debug)]
-pub struct Config {
+pub struct ManagerConfig {
     /// Framing limits.
     pub framer: FramerConfig,
     /// Recognise the legacy `Response: Follows` command output (Asterisk 13
@@ -42,9 +42,9 @@ pub struct Config {
     pub max_list_bytes: usize,
 }
 
-impl Default for Config {
+impl Default for ManagerConfig {
     fn default() -> Self {
-        Config {
+        ManagerConfig {
             framer: FramerConfig::default(),
             legacy_command_output: true,
             max_messages_per_poll: 8192,
@@ -482,7 +482,7 @@ const MIN_READ: usize = 16 * 1024;
 /// The sans-IO manager connection. See the [module docs](self).
 #[derive(Debug)]
 pub struct Connection {
-    config: Config,
+    config: ManagerConfig,
     framer: Framer,
     buf: Vec<u8>,
     start: usize,
@@ -510,13 +510,13 @@ enum Decision {
 
 impl Default for Connection {
     fn default() -> Self {
-        Connection::new(Config::default())
+        Connection::new(ManagerConfig::default())
     }
 }
 
 impl Connection {
     /// A connection waiting for the greeting.
-    pub fn new(config: Config) -> Self {
+    pub fn new(config: ManagerConfig) -> Self {
         let max_list_bytes = config.max_list_bytes;
         Connection {
             framer: Framer::new(config.framer.clone()),
@@ -536,7 +536,7 @@ impl Connection {
     }
 
     /// The connection's settings.
-    pub fn config(&self) -> &Config {
+    pub fn config(&self) -> &ManagerConfig {
         &self.config
     }
 
@@ -1010,9 +1010,9 @@ mod tests {
 
     #[test]
     fn an_endless_list_fails_its_action_instead_of_growing() {
-        let mut c = Connection::new(Config {
+        let mut c = Connection::new(ManagerConfig {
             max_list_bytes: 1000,
-            ..Config::default()
+            ..ManagerConfig::default()
         });
         c.feed(b"Asterisk Call Manager/11.0.0\r\n");
         let id = c.send(&CoreShowChannels).unwrap();

@@ -68,7 +68,7 @@ pub enum ProtocolError {
     /// A line inside a block has no colon; the block was skipped.
     #[error("line without ':' in message (message skipped)")]
     MalformedLine,
-    /// An action's event list grew past `Config::max_list_bytes`; the action failed.
+    /// An action's event list grew past `ManagerConfig::max_list_bytes`; the action failed.
     #[error("event list larger than {max} bytes")]
     ListTooLarge {
         /// The configured limit.

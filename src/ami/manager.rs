@@ -4,7 +4,7 @@
 //! its own loop (or registers the manager in its own [`mio::Poll`], since it
 //! is a [`mio::event::Source`]); each call reads what the socket has, parses
 //! it, completes actions and calls event handlers, doing at most
-//! [`Config::max_messages_per_poll`] messages' worth of work.
+//! [`ManagerConfig::max_messages_per_poll`] messages' worth of work.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, ErrorKind};
@@ -18,7 +18,7 @@ use mio::{Events, Interest, Poll, Registry, Token};
 use super::action::{Action, ActionId};
 use super::actions::Login;
 use super::codec::Greeting;
-use super::connection::{Config, Connection, Input, Outbox};
+use super::connection::{Connection, Input, ManagerConfig, Outbox};
 use super::error::Error;
 use super::event::Event;
 use super::events::EventType;
@@ -164,11 +164,11 @@ impl Manager {
     /// listens on IPv4 only. A refused connection shows as a fatal I/O error
     /// from the first `poll_events` or `call`.
     pub fn connect(addr: impl ToSocketAddrs) -> Result<Manager, Error> {
-        Manager::connect_with(addr, Config::default())
+        Manager::connect_with(addr, ManagerConfig::default())
     }
 
     /// Like [`Manager::connect`], with settings.
-    pub fn connect_with(addr: impl ToSocketAddrs, config: Config) -> Result<Manager, Error> {
+    pub fn connect_with(addr: impl ToSocketAddrs, config: ManagerConfig) -> Result<Manager, Error> {
         let peer = addr.to_socket_addrs()?.next().ok_or_else(|| {
             io::Error::new(ErrorKind::InvalidInput, "address resolved to nothing")
         })?;

@@ -24,7 +24,7 @@ mod response;
 
 pub use action::{Action, ActionId, FieldValue, FieldWriter, RawAction, ResultShape};
 pub use codec::{Frame, Framer, FramerConfig, Greeting};
-pub use connection::{Completion, Config, Connection, Input, Outbox, State, Step};
+pub use connection::{Completion, Connection, Input, ManagerConfig, Outbox, State, Step};
 pub use error::{EncodeError, Error, ProtocolError};
 pub use event::Event;
 pub use event_kind::EventKind;

@@ -9,13 +9,13 @@ use std::time::Duration;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 
-use super::session::{pairs, Effect, EmulatorConfig, Session};
+use super::session::{pairs, ClientSession, Effect, EmulatorConfig};
 
 const LISTENER: Token = Token(usize::MAX);
 
 struct Client {
     stream: TcpStream,
-    session: Session,
+    session: ClientSession,
 }
 
 /// A manager emulator listening on a local port.
@@ -115,7 +115,7 @@ impl Emulator {
                     )?;
                     self.clients[slot] = Some(Client {
                         stream,
-                        session: Session::new(self.config.clone()),
+                        session: ClientSession::new(self.config.clone()),
                     });
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),

@@ -13,7 +13,7 @@ pub type Block = Vec<(String, String)>;
 /// A scripted reply to an action: a response, optional list items, and
 /// events broadcast to every session afterwards.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Script {
+pub struct ScriptedReply {
     /// Response headers after `Response:`/`ActionID:`, e.g. `[("Message", "Queued")]`.
     pub response: Vec<(String, String)>,
     /// `Response: Error` instead of `Success`.
@@ -26,10 +26,10 @@ pub struct Script {
     pub events: Vec<Vec<(String, String)>>,
 }
 
-impl Script {
+impl ScriptedReply {
     /// A success response with these headers.
     pub fn success(headers: &[(&str, &str)]) -> Self {
-        Script {
+        ScriptedReply {
             response: pairs(headers),
             ..Default::default()
         }
@@ -37,7 +37,7 @@ impl Script {
 
     /// An error response with this message.
     pub fn error(message: &str) -> Self {
-        Script {
+        ScriptedReply {
             response: pairs(&[("Message", message)]),
             error: true,
             ..Default::default()
@@ -88,7 +88,7 @@ pub struct EmulatorConfig {
     /// `username -> secret`.
     pub users: HashMap<String, String>,
     /// Scripted actions by lower-case name.
-    pub scripts: HashMap<String, Script>,
+    pub scripts: HashMap<String, ScriptedReply>,
     /// CLI command text -> output lines.
     pub commands: HashMap<String, Vec<String>>,
     /// The challenge handed out for MD5 logins.
@@ -127,7 +127,7 @@ impl EmulatorConfig {
     }
 
     /// Scripts the reply to an action (matched case-insensitively).
-    pub fn script(mut self, action: &str, script: Script) -> Self {
+    pub fn script(mut self, action: &str, script: ScriptedReply) -> Self {
         self.scripts.insert(action.to_ascii_lowercase(), script);
         self
     }
@@ -155,7 +155,7 @@ pub const MAX_OUTPUT: usize = 64 << 20;
 
 /// One client's session inside the emulator.
 #[derive(Debug)]
-pub struct Session {
+pub struct ClientSession {
     config: Rc<EmulatorConfig>,
     framer: Framer,
     input: Vec<u8>,
@@ -168,14 +168,14 @@ pub struct Session {
     pub requests: u64,
 }
 
-impl Session {
+impl ClientSession {
     /// A session that has just sent its greeting.
     pub fn new(config: Rc<EmulatorConfig>) -> Self {
         let mut out = Vec::with_capacity(4096);
         out.extend_from_slice(b"Asterisk Call Manager/");
         out.extend_from_slice(config.ami_version.as_bytes());
         out.extend_from_slice(b"\r\n");
-        Session {
+        ClientSession {
             config,
             framer: Framer::default(),
             input: Vec::new(),
@@ -445,7 +445,12 @@ impl Session {
         write_block(&mut self.out, &v);
     }
 
-    fn run_script(&mut self, req: &[(String, String)], script: &Script, effects: &mut Vec<Effect>) {
+    fn run_script(
+        &mut self,
+        req: &[(String, String)],
+        script: &ScriptedReply,
+        effects: &mut Vec<Effect>,
+    ) {
         let headers: Vec<(&str, &str)> = script
             .response
             .iter()
@@ -534,11 +539,11 @@ mod tests {
     use super::*;
     use md5::{Digest, Md5};
 
-    fn session() -> Session {
-        Session::new(Rc::new(EmulatorConfig::default().user("lab", "labsecret")))
+    fn session() -> ClientSession {
+        ClientSession::new(Rc::new(EmulatorConfig::default().user("lab", "labsecret")))
     }
 
-    fn text(s: &mut Session) -> String {
+    fn text(s: &mut ClientSession) -> String {
         let t = String::from_utf8(s.output().to_vec()).unwrap();
         let n = s.output().len();
         s.consume_output(n);
