@@ -95,8 +95,8 @@ fn pass(conn: &mut Connection, input: &[u8]) -> (usize, usize, usize) {
     let mut check = 0usize;
     for chunk in input.chunks(CHUNK) {
         conn.feed(chunk);
-        while let Some(step) = conn.next_input() {
-            match step.input {
+        while let Some(input) = conn.next_input() {
+            match input {
                 Input::Event(ev) => {
                     events += 1;
                     check = check.wrapping_add(ev.name().as_bytes().len());

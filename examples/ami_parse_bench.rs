@@ -30,8 +30,8 @@ fn main() {
         for chunk in stream.chunks(64 * 1024) {
             conn.feed(chunk);
             bytes += chunk.len() as u64;
-            while let Some(step) = conn.next_input() {
-                if let Input::Event(ev) = step.input {
+            while let Some(input) = conn.next_input() {
+                if let Input::Event(ev) = input {
                     events += 1;
                     std::hint::black_box(ev.name());
                 }

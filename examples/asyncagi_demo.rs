@@ -86,7 +86,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     loop {
         emu.poll(Some(Duration::from_millis(1)))?;
         mgr.poll_events(Some(Duration::from_millis(1)))?;
-        if let Some(r) = mgr.take_result(login) {
+        if let Some(r) = mgr.take_result(login).ready() {
             r?;
             break;
         }

@@ -21,7 +21,7 @@ fn finish<A: Action>(
     loop {
         emu.poll(Some(Duration::from_millis(1)))?;
         mgr.poll_events(Some(Duration::from_millis(1)))?;
-        if let Some(r) = mgr.take_result(id) {
+        if let Some(r) = mgr.take_result(id).ready() {
             return r.and_then(A::Output::from_result);
         }
         if Instant::now() > deadline {

@@ -61,7 +61,7 @@ fn main() {
             eprintln!("after {} events: {e}", seen.get());
             std::process::exit(2);
         }
-        if let Some(Err(e)) = mgr.take_result(id) {
+        if let Some(Err(e)) = mgr.take_result(id).ready() {
             fail(&e);
         }
     }

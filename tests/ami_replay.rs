@@ -39,8 +39,8 @@ fn connection_check(greeting: &[u8], chunks: &[&[u8]], want: &[Option<Pairs>], w
     let mut n = 0;
     for chunk in chunks {
         c.feed(chunk);
-        while let Some(step) = c.next_input() {
-            let ok = match (&step.input, want.get(n)) {
+        while let Some(input) = c.next_input() {
+            let ok = match (&input, want.get(n)) {
                 (Input::Event(e), Some(Some(w))) => same(&e.message(), w),
                 (Input::Unmatched(m), Some(Some(w))) => same(m, w),
                 _ => false,
@@ -48,7 +48,7 @@ fn connection_check(greeting: &[u8], chunks: &[&[u8]], want: &[Option<Pairs>], w
             assert!(
                 ok,
                 "{what}: message {n}: got {:?}, want {:?}",
-                step.input,
+                input,
                 want.get(n)
             );
             n += 1;
@@ -272,9 +272,14 @@ fn login_bad_password_is_auth_failed_then_closed() {
             other => panic!("{name}: {other:?}"),
         }
         assert_eq!(r.conn.state(), State::Closed);
+        // The connection ended with the refusal itself, which is fatal.
+        assert!(matches!(
+            r.conn.fatal_error(),
+            Some(e @ Error::AuthFailed { .. }) if e.is_fatal()
+        ));
         assert!(matches!(
             r.conn.login(&Login::new("lab", "x")),
-            Err(Error::Closed(_))
+            Err(Error::AuthFailed { .. })
         ));
     }
 }

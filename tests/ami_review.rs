@@ -9,7 +9,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use asterisk_io::ami::actions::{Login, Ping};
-use asterisk_io::ami::{Connection, EncodeError, FramerConfig, Input, Manager, ManagerConfig};
+use asterisk_io::ami::{
+    Connection, EncodeError, Error, Gone, Input, Manager, ManagerConfig, ProtocolError,
+    ResultStatus,
+};
 use asterisk_io::emu::{Emulator, EmulatorConfig};
 
 /// A source that always has more events to give, cut wherever the
@@ -39,12 +42,7 @@ impl Read for EndlessEvents {
 #[test]
 fn read_from_with_a_full_buffer_is_not_end_of_input() {
     for max in [100, 1 << 20] {
-        let mut c = Connection::new(ManagerConfig {
-            framer: FramerConfig {
-                max_message_size: max,
-            },
-            ..ManagerConfig::default()
-        });
+        let mut c = Connection::new(ManagerConfig::default().max_message_size(max));
         let mut src = EndlessEvents { at: 0 };
         let mut full = false;
         for _ in 0..1000 {
@@ -58,8 +56,8 @@ fn read_from_with_a_full_buffer_is_not_end_of_input() {
         }
         assert!(full, "the input buffer never filled (max {max})");
         let mut events = 0;
-        while let Some(step) = c.next_input() {
-            match step.input {
+        while let Some(input) = c.next_input() {
+            match input {
                 Input::Event(_) => events += 1,
                 other => panic!("{other:?}"),
             }
@@ -260,14 +258,8 @@ impl Drop for EmuThread {
 #[test]
 fn a_zero_message_budget_still_makes_progress() {
     let emu = EmuThread::start();
-    let mut mgr = Manager::connect_with(
-        emu.addr,
-        ManagerConfig {
-            max_messages_per_poll: 0,
-            ..ManagerConfig::default()
-        },
-    )
-    .unwrap();
+    let mut mgr =
+        Manager::connect_with(emu.addr, ManagerConfig::default().max_messages_per_poll(0)).unwrap();
     mgr.login(&Login::new("admin", "s3cret"), Duration::from_secs(5))
         .unwrap();
     let pong = mgr.call(&Ping, Duration::from_secs(5)).unwrap();
@@ -367,11 +359,12 @@ fn connect_refused_and_early_close_are_prompt_fatal_errors() {
     h.join().unwrap();
 }
 
-/// A recoverable error ends `poll_events` early; what handlers queued
-/// before it used to stay unwritten (and the interest unchanged) until the
-/// next call.
+/// A malformed message used to end `poll_events` with an `Err` (so the
+/// README's `poll_events(..)?` ended the program on one garbage line), and
+/// what handlers queued before it stayed unwritten until the next call. It is
+/// now skipped, reported to `on_skipped`, counted, and the output is written.
 #[test]
-fn output_queued_before_a_recoverable_error_is_written() {
+fn a_malformed_message_is_reported_not_returned_and_output_is_written() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = mpsc::channel();
@@ -394,16 +387,19 @@ fn output_queued_before_a_recoverable_error_is_written() {
     mgr.on_event("Poke", |_, ctx| {
         ctx.send(&Ping).unwrap();
     });
+    let skipped = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let log = skipped.clone();
+    mgr.on_skipped(move |s, _ctx| log.borrow_mut().push(s.clone()));
     // Let everything the server sends arrive before the first read.
     thread::sleep(Duration::from_millis(200));
     let deadline = Instant::now() + Duration::from_secs(5);
-    let e = loop {
+    while mgr.stats().skipped == 0 {
         assert!(Instant::now() < deadline);
-        if let Err(e) = mgr.poll_events(Some(Duration::from_millis(100))) {
-            break e;
-        }
-    };
-    assert!(!e.is_fatal(), "{e:?}");
+        mgr.poll_events(Some(Duration::from_millis(100))).unwrap();
+    }
+    assert_eq!(skipped.borrow().len(), 1);
+    assert_eq!(skipped.borrow()[0].kind, ProtocolError::MalformedLine);
+    assert!(!mgr.is_closed());
     assert!(!mgr.connection().wants_write());
     let sent = rx.recv_timeout(Duration::from_secs(5)).unwrap();
     assert!(sent.starts_with("Action: Ping\r\n"), "{sent}");
@@ -415,12 +411,7 @@ fn output_queued_before_a_recoverable_error_is_written() {
 /// release ones) as soon as the read buffer needed to grow.
 #[test]
 fn an_unlimited_message_size_does_not_overflow() {
-    let mut c = Connection::new(ManagerConfig {
-        framer: FramerConfig {
-            max_message_size: usize::MAX,
-        },
-        ..ManagerConfig::default()
-    });
+    let mut c = Connection::new(ManagerConfig::default().max_message_size(usize::MAX));
     let mut input = b"Asterisk Call Manager/11.0.0\r\nEvent: Big\r\n".to_vec();
     for i in 0..20_000 {
         input.extend_from_slice(format!("Line{i}: xxxxxxxxxxxxxxxx\r\n").as_bytes());
@@ -430,8 +421,8 @@ fn an_unlimited_message_size_does_not_overflow() {
     let mut lines = None;
     while lines.is_none() {
         assert!(c.read_from(&mut src).unwrap() > 0);
-        while let Some(step) = c.next_input() {
-            match step.input {
+        while let Some(input) = c.next_input() {
+            match input {
                 Input::Event(e) => lines = Some(e.message().len()),
                 other => panic!("{other:?}"),
             }
@@ -447,10 +438,7 @@ fn an_unlimited_message_size_does_not_overflow() {
 #[test]
 fn the_list_item_that_overflows_reaches_handlers() {
     use asterisk_io::ami::actions::CoreShowChannels;
-    let mut c = Connection::new(ManagerConfig {
-        max_list_bytes: 1000,
-        ..ManagerConfig::default()
-    });
+    let mut c = Connection::new(ManagerConfig::default().max_list_bytes(1000));
     c.feed(b"Asterisk Call Manager/11.0.0\r\n");
     let id = c.send(&CoreShowChannels).unwrap();
     let out = String::from_utf8_lossy(c.pending_output()).into_owned();
@@ -472,8 +460,8 @@ fn the_list_item_that_overflows_reaches_handlers() {
     let fitting = 1000 / item_len;
     let mut failed = false;
     let mut dispatched = Vec::new();
-    while let Some(step) = c.next_input() {
-        match step.input {
+    while let Some(input) = c.next_input() {
+        match input {
             Input::Done(got, Err(_)) => {
                 assert_eq!(got, id);
                 assert!(dispatched.is_empty(), "the failure comes first");
@@ -515,8 +503,8 @@ fn legacy_command_output_is_not_rescanned() {
     for part in [&line[..], b"\n", &line[..], b"\n--END COMMAND--\r\n\r\n"] {
         for chunk in part.chunks(64) {
             c.feed(chunk);
-            if let Some(step) = c.next_input() {
-                match step.input {
+            if let Some(input) = c.next_input() {
+                match input {
                     Input::Done(got, Ok(r)) => {
                         assert_eq!(got, id);
                         assert_eq!(r.response.get_str("Privilege"), Some("Command"));
@@ -534,41 +522,42 @@ fn legacy_command_output_is_not_rescanned() {
     assert!(took < Duration::from_millis(1500), "{took:?}");
 }
 
-/// Uncollected results are capped (`max_stored_results`, oldest dropped
-/// first). The result a `wait_for` was waiting for could be the oldest and
-/// be dropped as it arrived with later ones: the wait then timed out
-/// although the answer had come.
+/// Uncollected results used to be capped by dropping the oldest, so a
+/// result could vanish before anyone asked for it (and a
+/// `loop { poll; take_result }` never ended). Now none is ever dropped: a
+/// full store refuses new `send`s with a typed error instead.
 #[test]
-fn wait_for_keeps_the_result_it_waits_for() {
+fn results_are_never_evicted_a_full_store_refuses_sends() {
     let emu = EmuThread::start();
-    let mut mgr = Manager::connect_with(
-        emu.addr,
-        ManagerConfig {
-            max_stored_results: 4,
-            ..ManagerConfig::default()
-        },
-    )
-    .unwrap();
+    let mut mgr =
+        Manager::connect_with(emu.addr, ManagerConfig::default().max_stored_results(4)).unwrap();
     mgr.login(&Login::new("admin", "s3cret"), Duration::from_secs(5))
         .unwrap();
-    let first = mgr.send(&Ping).unwrap();
-    for _ in 0..20 {
-        mgr.send(&Ping).unwrap();
-    }
+    let ids: Vec<_> = (0..4).map(|_| mgr.send(&Ping).unwrap()).collect();
+    assert!(matches!(
+        mgr.send(&Ping),
+        Err(Error::ResultStoreFull { max: 4 })
+    ));
+    // Fire-and-forget and callbacks keep nothing, so they are not refused.
+    mgr.send_and_forget(&Ping).unwrap();
+    mgr.send_with(&Ping, |_, _| {}).unwrap();
     // Let every answer arrive in the socket before the wait reads them.
     thread::sleep(Duration::from_millis(200));
-    let r = mgr.wait_for(first, Duration::from_secs(2)).unwrap();
-    assert_eq!(r.response.get_str("Ping"), Some("Pong"));
+    for id in ids.iter().rev() {
+        let r = mgr.wait_for(*id, Duration::from_secs(2)).unwrap();
+        assert_eq!(r.response.get_str("Ping"), Some("Pong"));
+    }
+    // Taken once: then it is gone, and says why.
+    assert!(matches!(
+        mgr.take_result(ids[0]),
+        ResultStatus::Gone(Gone::Delivered)
+    ));
+    mgr.send(&Ping).unwrap();
 }
 
 fn legacy_conn(max: usize) -> (Connection, String) {
     use asterisk_io::ami::actions::Command;
-    let mut c = Connection::new(ManagerConfig {
-        framer: FramerConfig {
-            max_message_size: max,
-        },
-        ..ManagerConfig::default()
-    });
+    let mut c = Connection::new(ManagerConfig::default().max_message_size(max));
     c.feed(b"Asterisk Call Manager/1.3\r\n");
     c.send(&Command::new("core show x")).unwrap();
     let out = String::from_utf8_lossy(c.pending_output()).into_owned();
@@ -582,10 +571,10 @@ fn legacy_conn(max: usize) -> (Connection, String) {
 
 fn summary(c: &mut Connection) -> Vec<String> {
     let mut seen = Vec::new();
-    while let Some(step) = c.next_input() {
-        seen.push(match step.input {
+    while let Some(input) = c.next_input() {
+        seen.push(match input {
             Input::Event(e) => format!("event {}", e.name()),
-            Input::Error(e) => format!("error {e}"),
+            Input::Skipped(e) => format!("error {e}"),
             Input::Done(id, r) => format!("done {id} {}", r.is_ok()),
             Input::Unmatched(_) => "unmatched".into(),
         });
@@ -621,7 +610,7 @@ fn an_oversized_legacy_output_is_skipped_whole_at_every_split() {
         assert_eq!(
             seen,
             [
-                "error protocol error at byte 27: message larger than 1000 bytes skipped",
+                "error skipped message at byte 27: message larger than 1000 bytes",
                 "event After"
             ],
             "pieces of {chunk}"
@@ -650,7 +639,7 @@ fn an_endless_legacy_marker_line_is_bounded() {
     assert_eq!(
         seen,
         [
-            "error protocol error at byte 27: message larger than 1000 bytes skipped",
+            "error skipped message at byte 27: message larger than 1000 bytes",
             "event After"
         ]
     );

@@ -6,7 +6,7 @@ use asterisk_io::agi::commands::*;
 use asterisk_io::agi::over_ami::{AsyncAgiServer, InFlight};
 use asterisk_io::agi::{AgiError, ChannelState, Env, Script};
 use asterisk_io::ami::actions::{Agi, Login};
-use asterisk_io::ami::{Connection, Input, Manager, ManagerConfig};
+use asterisk_io::ami::{Connection, Event, Input, Manager, ManagerConfig};
 use asterisk_io::emu::{Emulator, EmulatorConfig, ScriptedReply};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -58,7 +58,7 @@ fn rig(agi_script: ScriptedReply) -> Rig {
     loop {
         emu.poll(Some(Duration::from_millis(1))).unwrap();
         mgr.poll_events(Some(Duration::from_millis(1))).unwrap();
-        if let Some(r) = mgr.take_result(id) {
+        if let Some(r) = mgr.take_result(id).ready() {
             assert!(r.unwrap().response.is_success());
             break;
         }
@@ -473,14 +473,18 @@ fn replay_recording_through_a_connection() {
     let mut conn = Connection::new(ManagerConfig::default());
     let mut sent: Vec<Agi> = Vec::new();
     conn.feed(RX);
-    while let Some(step) = conn.next_input() {
-        let outbox = step.outbox;
-        if let Input::Event(ev) = step.input {
-            agi.handle_event(&ev, &mut |a: &Agi| {
-                sent.push(a.clone());
-                outbox.send(a)
-            });
-        }
+    loop {
+        // An input borrows the connection: keep the event, then send.
+        let event = match conn.next_input() {
+            Some(Input::Event(ev)) => ev.to_owned(),
+            Some(_) => continue,
+            None => break,
+        };
+        let ev = Event::from_message(event.view()).unwrap();
+        agi.handle_event(&ev, &mut |a: &Agi| {
+            sent.push(a.clone());
+            conn.send(a)
+        });
     }
     let lines: Vec<String> = sent.iter().map(|a| a.command.clone()).collect();
     let rec_tx =

@@ -18,8 +18,8 @@ use asterisk_io::ami::actions::{
     Command, CoreShowChannels, Getvar, Login, Logoff, Ping, Setvar, UserEvent,
 };
 use asterisk_io::ami::{
-    Action, ActionId, CommandOutput, Error, Flow, FromResult, ListResult, Manager, RawAction,
-    Response,
+    Action, ActionId, CommandOutput, Error, Flow, FromResult, ListResult, Manager, ManagerConfig,
+    RawAction, Response,
 };
 use asterisk_io::emu::{Emulator, EmulatorConfig, ScriptedReply};
 
@@ -148,7 +148,7 @@ fn poll_until(mgr: &mut Manager, mut done: impl FnMut(&mut Manager) -> bool) {
 fn take<A: Action>(mgr: &mut Manager, id: ActionId) -> Result<A::Output, Error> {
     let mut out = None;
     poll_until(mgr, |m| {
-        out = m.take_result(id);
+        out = m.take_result(id).ready();
         out.is_some()
     });
     out.unwrap().and_then(A::Output::from_result)
@@ -195,8 +195,9 @@ fn bad_password_is_auth_failed_and_the_connection_closes() {
             Err(Error::AuthFailed { message }) => assert_eq!(message, "Authentication failed"),
             other => panic!("{login:?}: {other:?}"),
         }
-        poll_until(&mut mgr, |m| m.is_closed());
-        assert!(matches!(mgr.call(&Ping, T), Err(Error::Closed(_))));
+        // The refusal ends the connection at once: closed agrees with fatal.
+        assert!(mgr.is_closed());
+        assert!(matches!(mgr.call(&Ping, T), Err(Error::AuthFailed { .. })));
     }
 }
 
@@ -422,7 +423,7 @@ fn logoff_then_every_call_returns_the_same_closed_error() {
     mgr.logoff(T).unwrap();
     assert!(mgr.is_closed());
     // The Ping sent before the logoff was answered before the Goodbye.
-    assert!(mgr.take_result(pending).unwrap().is_ok());
+    assert!(mgr.take_result(pending).ready().unwrap().is_ok());
     let errors: Vec<String> = vec![
         mgr.call(&Ping, T).unwrap_err().to_string(),
         mgr.call(&Ping, T).unwrap_err().to_string(),
@@ -486,19 +487,15 @@ fn manager_registered_in_a_host_poll_under_a_host_token() {
     let login = mgr.start_login(&Login::new("admin", "s3cret")).unwrap();
     let mut result = None;
     drive(&mut mgr, &mut |m| {
-        result = m.take_result(login);
+        result = m.take_result(login).ready();
         result.is_some()
     });
     result.unwrap().unwrap();
     let ids: Vec<ActionId> = (0..50).map(|_| mgr.send(&Ping).unwrap()).collect();
-    let mut done = 0;
+    let mut left = ids.clone();
     drive(&mut mgr, &mut |m| {
-        for id in &ids {
-            if m.take_result(*id).is_some() {
-                done += 1;
-            }
-        }
-        done == ids.len()
+        left.retain(|id| m.take_result(*id).is_pending());
+        left.is_empty()
     });
     emu.emit("HostEvent", &[]);
     drive(&mut mgr, &mut |_| {
@@ -558,7 +555,7 @@ fn timeouts_are_typed_and_not_fatal() {
     assert!(matches!(e, Error::Closed(_)), "{e:?}");
     // The action sent before any of it failed with the same error.
     assert!(matches!(
-        mgr.take_result(early),
+        mgr.take_result(early).ready(),
         Some(Err(Error::Closed(_)))
     ));
 }
@@ -575,7 +572,7 @@ fn one_loop_drives_emulator_and_manager_without_threads() {
         loop {
             emu.poll(Some(Duration::from_millis(1))).unwrap();
             mgr.poll_events(Some(Duration::from_millis(1))).unwrap();
-            if let Some(r) = mgr.take_result(id) {
+            if let Some(r) = mgr.take_result(id).ready() {
                 return r;
             }
             assert!(Instant::now() < deadline);
@@ -646,10 +643,7 @@ fn unauthenticated_actions_are_refused_by_the_emulator() {
 }
 
 fn budgeted(emu: &EmuThread, budget: usize) -> Manager {
-    let config = asterisk_io::ami::ManagerConfig {
-        max_messages_per_poll: budget,
-        ..Default::default()
-    };
+    let config = ManagerConfig::default().max_messages_per_poll(budget);
     let mut mgr = Manager::connect_with(emu.addr, config).unwrap();
     mgr.login(&Login::new("admin", "s3cret"), T).unwrap();
     for i in 0..300 {

@@ -6,20 +6,15 @@
 use std::collections::HashSet;
 
 use asterisk_io::ami::actions::{Command, CoreShowChannels, Originate, Ping};
-use asterisk_io::ami::codec::FramerConfig;
-use asterisk_io::ami::{ManagerConfig, Connection, Input};
+use asterisk_io::ami::{Connection, Input, ManagerConfig};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if data.len() < 2 {
         return;
     }
-    let mut c = Connection::new(ManagerConfig {
-        framer: FramerConfig {
-            max_message_size: 64 + data[0] as usize * 8,
-        },
-        ..ManagerConfig::default()
-    });
+    let mut c =
+        Connection::new(ManagerConfig::default().max_message_size(64 + data[0] as usize * 8));
     let mut ids = HashSet::new();
     ids.insert(c.send(&Ping).unwrap());
     ids.insert(c.send(&Command::new("core show uptime")).unwrap());
@@ -51,8 +46,8 @@ fuzz_target!(|data: &[u8]| {
     let step = 1 + data[1] as usize;
     let mut done = HashSet::new();
     let mut drain = |c: &mut Connection| {
-        while let Some(s) = c.next_input() {
-            if let Input::Done(id, _) = s.input {
+        while let Some(input) = c.next_input() {
+            if let Input::Done(id, _) = input {
                 assert!(done.insert(id), "completed twice");
             }
         }

@@ -35,8 +35,8 @@ fuzz_target!(|data: &[u8]| {
             let h = f.headers();
             let get = |i: usize| {
                 (
-                    &out[h[i].key.start as usize..h[i].key.end as usize],
-                    &out[h[i].value.start as usize..h[i].value.end as usize],
+                    &out[h[i].key.start()..h[i].key.end()],
+                    &out[h[i].value.start()..h[i].value.end()],
                 )
             };
             assert_eq!(get(0), (&b"Action"[..], name.as_bytes()));

@@ -7,9 +7,7 @@ use asterisk_io::ami::codec::{Frame, Framer, FramerConfig, Status};
 use libfuzzer_sys::fuzz_target;
 
 fn frames(chunks: &[&[u8]], max: usize, legacy: bool) -> Vec<(Frame, Vec<(Vec<u8>, Vec<u8>)>)> {
-    let mut f = Framer::new(FramerConfig {
-        max_message_size: max,
-    });
+    let mut f = Framer::new(FramerConfig::default().max_message_size(max));
     let mut buf = Vec::new();
     let mut at = 0;
     let mut out = Vec::new();
@@ -24,8 +22,8 @@ fn frames(chunks: &[&[u8]], max: usize, legacy: bool) -> Vec<(Frame, Vec<(Vec<u8
                     .headers()
                     .iter()
                     .map(|h| {
-                        let k = &msg[h.key.start as usize..h.key.end as usize];
-                        let v = &msg[h.value.start as usize..h.value.end as usize];
+                        let k = &msg[h.key.start()..h.key.end()];
+                        let v = &msg[h.value.start()..h.value.end()];
                         (k.to_vec(), v.to_vec())
                     })
                     .collect(),

@@ -8,6 +8,8 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     if let Ok(doc) = Document::from_slice(data) {
         assert_eq!(doc.to_bytes(), data);
-        let _ = LoadOptions::new().strict(false).load_document("fuzz.conf", &doc);
+        let _ = LoadOptions::new()
+            .strict(false)
+            .load_document("fuzz.conf", &doc);
     }
 });

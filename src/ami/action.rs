@@ -63,26 +63,68 @@ pub trait Action {
     fn shape(&self) -> ResultShape {
         ResultShape::Single
     }
+
+    /// What the action does to the manager session itself. Defaults to
+    /// nothing; [`Login`](super::actions::Login) and
+    /// [`Logoff`](super::actions::Logoff) say so, and the connection acts on
+    /// it (a refused login is [`Error::AuthFailed`](super::Error::AuthFailed)
+    /// and ends the connection; after a logoff, the server's close is expected).
+    fn effect(&self) -> SessionEffect {
+        SessionEffect::None
+    }
 }
 
-/// The identifier a connection puts in `ActionID:` to match replies.
+/// What an action does to the manager session (see [`Action::effect`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SessionEffect {
+    /// An ordinary action.
+    None,
+    /// Authenticates the session: a refusal ends the connection.
+    Login,
+    /// Ends the session: Asterisk answers `Goodbye` and closes.
+    Logoff,
+}
+
+/// Identifies one action sent on one connection.
 ///
-/// Every connection of every process draws from its own prefix (process id,
-/// start time and a per-process counter), so a broadcast event carrying
-/// another session's ActionID is never taken for one of ours.
+/// An id is scoped: it names the connection that issued it (a number unique
+/// in the process) and the link generation (a connection that replaces
+/// another after a reconnect keeps the scope and takes the next
+/// generation), so an id can never be taken for an action of another
+/// connection, or of an earlier link of the same one. Ids are only made by
+/// connections.
+///
+/// On the wire, each connection writes a prefix unique to the process and
+/// its start time (process id, clock, scope, generation) before the
+/// sequence number, so a broadcast event carrying another client's
+/// ActionID is never taken for one of ours.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ActionId(pub(crate) u64);
+pub struct ActionId {
+    pub(crate) scope: u64,
+    pub(crate) generation: u32,
+    pub(crate) seq: u64,
+}
 
 impl ActionId {
-    /// The sequence number of this action within its connection.
+    /// The sequence number of this action within its connection (1 for the first).
     pub fn seq(self) -> u64 {
-        self.0
+        self.seq
+    }
+
+    /// The link generation that issued it (0 for a connection's first link).
+    pub fn generation(self) -> u32 {
+        self.generation
     }
 }
 
 impl fmt::Display for ActionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "#{}", self.0)
+        if self.generation == 0 {
+            write!(f, "#{}", self.seq)
+        } else {
+            write!(f, "#{}.{}", self.generation, self.seq)
+        }
     }
 }
 
@@ -311,6 +353,17 @@ impl Action for RawAction {
     }
     fn shape(&self) -> ResultShape {
         self.shape
+    }
+    /// A raw action knows only its name: `Login` and `Logoff` (in any case)
+    /// have their effect on the session, every other name none.
+    fn effect(&self) -> SessionEffect {
+        if self.name.eq_ignore_ascii_case("Logoff") {
+            SessionEffect::Logoff
+        } else if self.name.eq_ignore_ascii_case("Login") {
+            SessionEffect::Login
+        } else {
+            SessionEffect::None
+        }
     }
 }
 

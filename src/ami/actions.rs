@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use super::action::{Action, FieldWriter, ResultShape};
+use super::action::{Action, FieldWriter, ResultShape, SessionEffect};
 use super::error::EncodeError;
 use super::response::{CommandOutput, OriginateResult, Response};
 
@@ -96,6 +96,9 @@ impl Action for Login {
         w.field("Username", &self.username)?;
         w.field("Secret", self.secret.expose())?;
         w.field("Events", &self.events)
+    }
+    fn effect(&self) -> SessionEffect {
+        SessionEffect::Login
     }
 }
 
@@ -294,9 +297,21 @@ impl Action for UserEvent {
     }
 }
 
-crate::ami_action! {
-    /// `Logoff`: ends the session; Asterisk answers `Goodbye` and closes.
-    pub struct Logoff => "Logoff", single {}
+/// `Logoff`: ends the session; Asterisk answers `Goodbye` and closes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Logoff;
+
+impl Action for Logoff {
+    type Output = Response;
+    fn name(&self) -> &str {
+        "Logoff"
+    }
+    fn write_fields(&self, _w: &mut FieldWriter<'_>) -> Result<(), EncodeError> {
+        Ok(())
+    }
+    fn effect(&self) -> SessionEffect {
+        SessionEffect::Logoff
+    }
 }
 
 crate::ami_action! {

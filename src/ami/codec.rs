@@ -19,9 +19,10 @@ use memchr::{memchr, memmem};
 
 /// Limits and quirk switches for the framer.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct FramerConfig {
     /// The largest block accepted, in bytes (default 1 MiB). Larger blocks are
-    /// reported as [`Frame::Oversized`] and skipped. Values below 64 bytes
+    /// reported as skipped ([`ProtocolError::Oversized`](super::ProtocolError::Oversized)). Values below 64 bytes
     /// count as 64 and values above [`MAX_MESSAGE_SIZE_LIMIT`] (2 GiB, as
     /// header ranges are 32-bit) as that limit, so `usize::MAX` means "no
     /// practical limit".
@@ -32,6 +33,12 @@ pub struct FramerConfig {
 pub const MAX_MESSAGE_SIZE_LIMIT: usize = 1 << 31;
 
 impl FramerConfig {
+    /// Sets [`FramerConfig::max_message_size`].
+    pub fn max_message_size(mut self, n: usize) -> Self {
+        self.max_message_size = n;
+        self
+    }
+
     /// The limit the framer applies: `max_message_size` brought into
     /// `64..=MAX_MESSAGE_SIZE_LIMIT`.
     pub fn effective_max(&self) -> usize {
@@ -49,6 +56,7 @@ impl Default for FramerConfig {
 
 /// What [`Framer::advance`] found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[doc(hidden)]
 pub enum Status {
     /// A frame is complete; consume its `len` bytes before the next call.
     Complete(Frame),
@@ -58,6 +66,7 @@ pub enum Status {
 
 /// One unit of the stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[doc(hidden)]
 pub enum Frame {
     /// A block of headers; its index is [`Framer::headers`].
     Message {
@@ -159,6 +168,7 @@ fn split_header(buf: &[u8], start: usize, colon: usize, end: usize) -> Header {
 
 /// Incremental AMI block framer with a reusable header index.
 #[derive(Debug)]
+#[doc(hidden)]
 pub struct Framer {
     max: usize,
     /// Start of the next unscanned line, relative to the message start.
@@ -528,6 +538,7 @@ mod tests {
             let len = frame.len();
             if matches!(frame, Frame::Message { .. } | Frame::LegacyCommand { .. }) {
                 let hs = Message::new(&input[at..at + len], f.headers())
+                    .unwrap()
                     .iter()
                     .map(|(k, v)| (k.to_string(), v.to_string()))
                     .collect();
@@ -585,6 +596,7 @@ mod tests {
                 Frame::Message { len } => {
                     seen.push(
                         Message::new(&input[at..at + len], f.headers())
+                            .unwrap()
                             .get_str("Event")
                             .unwrap()
                             .to_owned(),

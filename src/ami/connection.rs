@@ -4,26 +4,73 @@
 //! [`Connection::feed`]), hands bytes out ([`Connection::write_to`],
 //! [`Connection::pending_output`]), and turns input into a sequence of
 //! [`Input`]s with [`Connection::next_input`]: events for handlers, completed
-//! action results, responses nobody asked for, and recoverable protocol
-//! errors. It never touches a socket or a clock, so tests drive it from byte
-//! slices and the [`Manager`](super::Manager) drives it from a mio socket.
+//! action results, responses nobody asked for, and messages skipped as
+//! malformed. It never touches a socket and never reads the clock, so tests
+//! drive it from byte slices and the [`Manager`](super::Manager) drives it
+//! from a mio socket.
+//!
+//! # Time
+//!
+//! The caller owns the clock, as in quinn-proto. An action may have a
+//! deadline ([`Connection::send_with_timeout`]); [`Connection::poll_timeout`]
+//! says when the earliest one falls, and [`Connection::handle_timeout`],
+//! given the current time, fails every action whose deadline has passed with
+//! [`Error::Timeout`]. A timed-out or [cancelled](Connection::cancel) action
+//! is no longer pending: a reply that arrives for it later is an
+//! [`Input::Unmatched`] response, and items of its list reach handlers as
+//! ordinary events.
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use asterisk_io::ami::{actions::Ping, Connection, Error, Input};
+//!
+//! let mut conn = Connection::default();
+//! conn.feed(b"Asterisk Call Manager/11.0.0\r\n");
+//! let start = Instant::now();
+//! let id = conn.send_with_timeout(&Ping, start, Duration::from_secs(5)).unwrap();
+//! assert_eq!(conn.poll_timeout(), Some(start + Duration::from_secs(5)));
+//!
+//! // No answer: five seconds later the action fails, and nothing is left pending.
+//! conn.handle_timeout(start + Duration::from_secs(5));
+//! match conn.next_input() {
+//!     Some(Input::Done(done, Err(Error::Timeout(_)))) => assert_eq!(done, id),
+//!     other => panic!("{other:?}"),
+//! }
+//! assert_eq!(conn.pending_count(), 0);
+//! assert_eq!(conn.poll_timeout(), None);
+//! ```
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use md5::{Digest, Md5};
 
-use super::action::{Action, ActionId, FieldWriter, ResultShape};
+use super::action::{Action, ActionId, FieldWriter, ResultShape, SessionEffect};
 use super::actions::{AuthType, Login};
 use super::codec::{parse_greeting, Frame, Framer, FramerConfig, Greeting, Status};
-use super::error::{EncodeError, Error, ProtocolError};
+use super::error::{EncodeError, Error, ProtocolError, Skipped};
 use super::event::Event;
 use super::message::{Message, OwnedMessage, Span, Value};
 use super::response::{ActionResult, CommandOutput, Response};
 
-/// Settings of a connection.
+/// Settings of a manager connection (the sans-IO [`Connection`] and the
+/// [`Manager`](super::Manager) on top of it).
+///
+/// Start from [`ManagerConfig::default`] and change what you need with the
+/// builder methods; new settings are added without breaking callers.
+///
+/// ```
+/// use std::time::Duration;
+/// use asterisk_io::ami::ManagerConfig;
+/// let config = ManagerConfig::default()
+///     .action_timeout(Some(Duration::from_secs(30)))
+///     .max_list_bytes(8 << 20);
+/// assert_eq!(config.max_list_bytes, 8 << 20);
+/// ```
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct ManagerConfig {
     /// Framing limits.
     pub framer: FramerConfig,
@@ -34,12 +81,20 @@ pub struct ManagerConfig {
     /// The most messages one [`Manager::poll_events`](super::Manager::poll_events) call handles
     /// (at least 1; 0 counts as 1).
     pub max_messages_per_poll: usize,
-    /// How many uncollected results the manager keeps (oldest dropped first).
+    /// How many results of [`Manager::send`](super::Manager::send) may wait
+    /// to be taken. None is ever dropped: when this many are waiting (or
+    /// pending), `send` refuses with [`Error::ResultStoreFull`]. Results of
+    /// `send_with` and `send_and_forget` are not stored and not counted.
     pub max_stored_results: usize,
     /// The most bytes of list items one action may collect (default 64 MiB).
     /// A longer list fails the action with [`ProtocolError::ListTooLarge`];
     /// its remaining items are then dispatched as ordinary events.
     pub max_list_bytes: usize,
+    /// The deadline the [`Manager`](super::Manager) gives every action it
+    /// sends without one of its own (default 5 minutes; `None`: no deadline).
+    /// It is what guarantees that every pending action ends, even when
+    /// Asterisk never answers. `call` uses its own timeout instead.
+    pub action_timeout: Option<Duration>,
 }
 
 impl Default for ManagerConfig {
@@ -50,37 +105,85 @@ impl Default for ManagerConfig {
             max_messages_per_poll: 8192,
             max_stored_results: 4096,
             max_list_bytes: 64 << 20,
+            action_timeout: Some(Duration::from_secs(300)),
         }
     }
 }
 
-/// What a finished action produced: its result or why it failed.
-pub type Completion = Result<Box<ActionResult>, Error>;
+impl ManagerConfig {
+    /// Sets [`ManagerConfig::framer`].
+    pub fn framer(mut self, framer: FramerConfig) -> Self {
+        self.framer = framer;
+        self
+    }
+
+    /// Sets [`ManagerConfig::legacy_command_output`].
+    pub fn legacy_command_output(mut self, on: bool) -> Self {
+        self.legacy_command_output = on;
+        self
+    }
+
+    /// Sets [`ManagerConfig::max_messages_per_poll`].
+    pub fn max_messages_per_poll(mut self, n: usize) -> Self {
+        self.max_messages_per_poll = n;
+        self
+    }
+
+    /// Sets [`ManagerConfig::max_stored_results`].
+    pub fn max_stored_results(mut self, n: usize) -> Self {
+        self.max_stored_results = n;
+        self
+    }
+
+    /// Sets [`ManagerConfig::max_list_bytes`].
+    pub fn max_list_bytes(mut self, n: usize) -> Self {
+        self.max_list_bytes = n;
+        self
+    }
+
+    /// Sets [`ManagerConfig::action_timeout`].
+    pub fn action_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.action_timeout = timeout;
+        self
+    }
+
+    /// Sets the largest message accepted ([`FramerConfig::max_message_size`]).
+    pub fn max_message_size(mut self, n: usize) -> Self {
+        self.framer.max_message_size = n;
+        self
+    }
+}
+
+/// What a finished action produced, boxed so that an [`Input`] stays small
+/// on the event path.
+pub(crate) type Completion = Result<Box<ActionResult>, Error>;
 
 /// One unit of input, in arrival order.
 #[derive(Debug)]
 pub enum Input<'a> {
     /// An event for handlers.
     Event(Event<'a>),
-    /// An action finished (successfully, with `Response: Error`, or failed).
+    /// An action finished: successfully, with `Response: Error`, or failed
+    /// (timed out, cancelled, the connection ended ...).
     ///
     /// The result is boxed so that an `Input`, returned once per message,
     /// stays small on the event path.
-    Done(ActionId, Completion),
-    /// A response no pending action of this connection owns.
+    Done(ActionId, Result<Box<ActionResult>, Error>),
+    /// A response no pending action of this connection owns (including the
+    /// late reply of an action that timed out or was cancelled).
     Unmatched(Message<'a>),
-    /// A recoverable error: the offending message was skipped and the
-    /// connection goes on. Fatal errors are returned by
-    /// [`Connection::next_input`] through [`Connection::fatal_error`] instead.
-    Error(Error),
+    /// A message that could not be used was skipped; the connection goes
+    /// on. What ends the connection is reported by
+    /// [`Connection::fatal_error`] instead.
+    Skipped(Skipped),
 }
 
 /// An [`Input`] and the connection's outbox, so a handler can send actions.
-pub struct Step<'a> {
+pub(crate) struct Step<'a> {
     /// What arrived.
-    pub input: Input<'a>,
+    pub(crate) input: Input<'a>,
     /// Where new actions go.
-    pub outbox: &'a mut Outbox,
+    pub(crate) outbox: &'a mut Outbox,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,17 +222,38 @@ struct Pending {
     takes_events: bool,
     /// An `OriginateResponse` that overtook its Originate's own response.
     early_outcome: Option<OwnedMessage>,
+    /// When the action fails with [`Error::Timeout`], and the timeout it reports.
+    deadline: Option<(Instant, Duration)>,
 }
 
-static CONNECTIONS: AtomicU64 = AtomicU64::new(0);
+/// Where an id stands in its connection's table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lookup {
+    /// Not finished, or finished with its result not yet handed out by
+    /// [`Connection::next_input`].
+    Pending,
+    /// Its result was handed out by `next_input`.
+    Finished,
+    /// Issued by another connection.
+    OtherConnection,
+    /// Issued by this connection's scope on an earlier link.
+    EarlierLink,
+}
+
+/// Scopes of connections made by this process (see [`ActionId`]).
+static SCOPES: AtomicU64 = AtomicU64::new(1);
 
 /// Queued output and the table of actions awaiting results.
 #[derive(Debug)]
-pub struct Outbox {
+pub(crate) struct Outbox {
     out: Vec<u8>,
     prefix: String,
+    scope: u64,
+    generation: u32,
     next_seq: u64,
     pending: HashMap<u64, Pending>,
+    /// Deadlines of pending actions, earliest first.
+    deadlines: BTreeSet<(Instant, u64)>,
     /// Pending actions that take events (lists, async originates) right now.
     awaiting_events: usize,
     /// Pending `Command` actions still waiting for their response.
@@ -138,38 +262,146 @@ pub struct Outbox {
     closed: Option<Error>,
     logged_off: bool,
     max_list_bytes: usize,
+    /// A failure (a refused login) that ends the connection once seen.
+    ends_connection: Option<Error>,
 }
 
 impl Outbox {
-    fn new(max_list_bytes: usize) -> Self {
+    fn new(max_list_bytes: usize, scope: u64, generation: u32) -> Self {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0);
-        let n = CONNECTIONS.fetch_add(1, Ordering::Relaxed);
         Outbox {
             out: Vec::with_capacity(4096),
-            prefix: format!("aio-{:x}-{:x}-{:x}-", std::process::id(), nanos, n),
+            prefix: format!(
+                "aio-{:x}-{:x}-{:x}.{:x}-",
+                std::process::id(),
+                nanos,
+                scope,
+                generation
+            ),
+            scope,
+            generation,
             next_seq: 1,
             pending: HashMap::new(),
+            deadlines: BTreeSet::new(),
             awaiting_events: 0,
             commands_pending: 0,
             done: VecDeque::new(),
             closed: None,
             logged_off: false,
             max_list_bytes,
+            ends_connection: None,
         }
     }
 
-    /// Queues an action; returns its id at once. Nothing is queued if a field is refused.
-    pub fn send<A: Action + ?Sized>(&mut self, action: &A) -> Result<ActionId, Error> {
-        let internal = if action.name().eq_ignore_ascii_case("Logoff") {
-            Internal::Logoff
-        } else {
-            Internal::None
+    fn id(&self, seq: u64) -> ActionId {
+        ActionId {
+            scope: self.scope,
+            generation: self.generation,
+            seq,
+        }
+    }
+
+    /// Queues an action with an optional deadline; returns its id at once.
+    /// Nothing is queued if a field is refused.
+    pub(crate) fn send<A: Action + ?Sized>(
+        &mut self,
+        action: &A,
+        deadline: Option<(Instant, Duration)>,
+    ) -> Result<ActionId, Error> {
+        let internal = match action.effect() {
+            SessionEffect::Logoff => Internal::Logoff,
+            SessionEffect::Login => Internal::Login {
+                report_as: self.id(self.next_seq),
+            },
+            _ => Internal::None,
         };
-        self.queue(action.name(), action.shape(), internal, |w| {
+        self.queue(action.name(), action.shape(), internal, deadline, |w| {
             action.write_fields(w)
+        })
+    }
+
+    /// Queues a login: plain, or the challenge of an MD5 one (see
+    /// [`Connection::login`]).
+    pub(crate) fn login(
+        &mut self,
+        login: &Login,
+        deadline: Option<(Instant, Duration)>,
+    ) -> Result<ActionId, Error> {
+        match login.auth {
+            AuthType::Plain => self.send(login, deadline),
+            AuthType::Md5 => {
+                let report_as = self.id(self.next_seq);
+                self.queue(
+                    "Challenge",
+                    ResultShape::Single,
+                    Internal::Challenge {
+                        login: login.clone(),
+                        report_as,
+                    },
+                    deadline,
+                    |w| w.field("AuthType", "MD5"),
+                )
+            }
+        }
+    }
+
+    /// See [`Connection::cancel`].
+    pub(crate) fn cancel(&mut self, id: ActionId) -> bool {
+        match self.seq_reporting_as(id) {
+            Some(seq) => {
+                self.complete(seq, Err(Error::Cancelled));
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Where `id` stands in this connection's table.
+    pub(crate) fn lookup(&self, id: ActionId) -> Lookup {
+        if id.scope != self.scope {
+            Lookup::OtherConnection
+        } else if id.generation != self.generation {
+            Lookup::EarlierLink
+        } else if self.seq_reporting_as(id).is_some()
+            || self.done.iter().any(|(done, _)| *done == id)
+        {
+            Lookup::Pending
+        } else {
+            Lookup::Finished
+        }
+    }
+
+    /// Fails pending actions whose deadline is at or before `now`.
+    fn expire(&mut self, now: Instant) {
+        while let Some(&(at, seq)) = self.deadlines.first() {
+            if at > now {
+                break;
+            }
+            let timeout = self
+                .pending
+                .get(&seq)
+                .and_then(|p| p.deadline)
+                .map_or(Duration::ZERO, |(_, t)| t);
+            self.complete(seq, Err(Error::Timeout(timeout)));
+            // `complete` removed the entry; make sure a stale one goes too.
+            self.deadlines.remove(&(at, seq));
+        }
+    }
+
+    /// The pending entry (and internal step) that will report as `id`.
+    fn seq_reporting_as(&self, id: ActionId) -> Option<u64> {
+        if id.scope != self.scope || id.generation != self.generation {
+            return None;
+        }
+        if self.pending.contains_key(&id.seq) {
+            return Some(id.seq);
+        }
+        self.pending.iter().find_map(|(&seq, p)| {
+            matches!(p.internal, Internal::Challenge { report_as, .. } | Internal::Login { report_as } if report_as == id)
+                .then_some(seq)
         })
     }
 
@@ -178,6 +410,7 @@ impl Outbox {
         name: &str,
         shape: ResultShape,
         internal: Internal,
+        deadline: Option<(Instant, Duration)>,
         fields: impl FnOnce(&mut FieldWriter<'_>) -> Result<(), EncodeError>,
     ) -> Result<ActionId, Error> {
         if let Some(e) = &self.closed {
@@ -217,6 +450,9 @@ impl Outbox {
         if takes_events {
             self.awaiting_events += 1;
         }
+        if let Some((at, _)) = deadline {
+            self.deadlines.insert((at, seq));
+        }
         self.pending.insert(
             seq,
             Pending {
@@ -228,14 +464,10 @@ impl Outbox {
                 event_bytes: 0,
                 takes_events,
                 early_outcome: None,
+                deadline,
             },
         );
-        Ok(ActionId(seq))
-    }
-
-    /// Number of actions awaiting results.
-    pub fn pending_count(&self) -> usize {
-        self.pending.len()
+        Ok(self.id(seq))
     }
 
     fn our_seq(&self, id: Value<'_>) -> Option<u64> {
@@ -251,8 +483,16 @@ impl Outbox {
             if p.takes_events {
                 self.awaiting_events -= 1;
             }
+            if p.shape == ResultShape::Command && p.phase == Phase::AwaitResponse {
+                // Failed before its response: stop expecting legacy output.
+                self.commands_pending = self.commands_pending.saturating_sub(1);
+            }
+            if let Some((at, _)) = p.deadline {
+                self.deadlines.remove(&(at, seq));
+            }
             let report_as = match p.internal {
-                // A refused login (or challenge) is an authentication failure.
+                // A refused login (or challenge) is an authentication failure,
+                // and Asterisk closes the connection after it.
                 Internal::Login { report_as } | Internal::Challenge { report_as, .. } => {
                     let result = result.and_then(|r| {
                         if r.response.is_success() {
@@ -263,10 +503,13 @@ impl Outbox {
                             })
                         }
                     });
+                    if let Err(e @ Error::AuthFailed { .. }) = &result {
+                        self.ends_connection.get_or_insert_with(|| e.clone());
+                    }
                     self.done.push_back((report_as, result));
                     return;
                 }
-                _ => ActionId(seq),
+                _ => self.id(seq),
             };
             self.done.push_back((report_as, result));
         }
@@ -279,6 +522,7 @@ impl Outbox {
             self.complete(seq, Err(err.clone()));
         }
         self.commands_pending = 0;
+        self.deadlines.clear();
     }
 
     /// Handles a response block for one of our actions.
@@ -290,17 +534,19 @@ impl Outbox {
             // A second response for the same id: keep the first, ignore this one.
             return;
         }
-        if p.shape == ResultShape::Command {
-            self.commands_pending = self.commands_pending.saturating_sub(1);
-        }
+        // (A `Command` leaves `commands_pending` in `complete`, right below.)
         let response = Response(msg.to_owned());
         let success = response.is_success();
         if success && matches!(p.internal, Internal::Challenge { .. }) {
+            let deadline = p.deadline;
             let Some(Internal::Challenge { login, report_as }) =
                 self.pending.remove(&seq).map(|p| p.internal)
             else {
                 return;
             };
+            if let Some((at, _)) = deadline {
+                self.deadlines.remove(&(at, seq));
+            }
             let challenge = response.get("Challenge").map(|v| v.as_bytes().to_vec());
             match challenge {
                 Some(ch) => {
@@ -309,6 +555,7 @@ impl Outbox {
                         "Login",
                         ResultShape::Single,
                         Internal::Login { report_as },
+                        deadline,
                         |w| {
                             w.field("AuthType", "MD5")?;
                             w.field("Username", &login.username)?;
@@ -320,12 +567,13 @@ impl Outbox {
                         self.done.push_back((report_as, Err(e)));
                     }
                 }
-                None => self.done.push_back((
-                    report_as,
-                    Err(Error::AuthFailed {
+                None => {
+                    let e = Error::AuthFailed {
                         message: "Challenge response carried no challenge".into(),
-                    }),
-                )),
+                    };
+                    self.ends_connection.get_or_insert_with(|| e.clone());
+                    self.done.push_back((report_as, Err(e)));
+                }
             }
             return;
         }
@@ -449,6 +697,14 @@ impl Outbox {
     }
 }
 
+fn deadline(now: Instant, timeout: Duration) -> (Instant, Duration) {
+    // A timeout too large for the clock means no deadline in practice.
+    let at = now
+        .checked_add(timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86_400));
+    (at, timeout)
+}
+
 /// The `Key:` of an MD5 login: lower-case hex of md5(challenge + secret).
 /// The emulator checks logins with the same function.
 pub(crate) fn md5_key(challenge: &[u8], secret: &[u8]) -> String {
@@ -505,7 +761,7 @@ enum Decision {
     Event(Span),
     Unmatched,
     Done(ActionId, Completion),
-    Error(Error),
+    Skipped(Skipped),
 }
 
 impl Default for Connection {
@@ -517,6 +773,11 @@ impl Default for Connection {
 impl Connection {
     /// A connection waiting for the greeting.
     pub fn new(config: ManagerConfig) -> Self {
+        let scope = SCOPES.fetch_add(1, Ordering::Relaxed);
+        Connection::with_scope(config, scope, 0)
+    }
+
+    fn with_scope(config: ManagerConfig, scope: u64, generation: u32) -> Self {
         let max_list_bytes = config.max_list_bytes;
         Connection {
             framer: Framer::new(config.framer.clone()),
@@ -528,7 +789,7 @@ impl Connection {
             offset: 0,
             state: State::Greeting,
             greeting: None,
-            outbox: Outbox::new(max_list_bytes),
+            outbox: Outbox::new(max_list_bytes, scope, generation),
             eof: false,
             starved: false,
             fatal: None,
@@ -555,17 +816,63 @@ impl Connection {
         self.fatal.as_ref()
     }
 
-    /// The outbox, to queue actions.
-    pub fn outbox(&mut self) -> &mut Outbox {
-        &mut self.outbox
+    /// A fresh connection for the next link of the same session (after a
+    /// reconnect): same settings and scope, the next generation. Its ids
+    /// never match this connection's, so a result of the old link can never
+    /// be taken for one of the new.
+    pub fn successor(&self) -> Connection {
+        let generation = self.outbox.generation.wrapping_add(1);
+        Connection::with_scope(self.config.clone(), self.outbox.scope, generation)
     }
 
-    /// Queues an action. See [`Outbox::send`].
+    /// The link generation (0 for a first link; see [`Connection::successor`]).
+    pub fn generation(&self) -> u32 {
+        self.outbox.generation
+    }
+
+    /// Queues an action with no deadline; returns its id at once. A field
+    /// containing CR or LF (or any other refused field) queues nothing.
     pub fn send<A: Action + ?Sized>(&mut self, action: &A) -> Result<ActionId, Error> {
         if let Some(e) = &self.fatal {
             return Err(e.clone());
         }
-        self.outbox.send(action)
+        self.outbox.send(action, None)
+    }
+
+    /// Queues an action that fails with [`Error::Timeout`] unless its result
+    /// arrives within `timeout` of `now` (see [`Connection::handle_timeout`]).
+    pub fn send_with_timeout<A: Action + ?Sized>(
+        &mut self,
+        action: &A,
+        now: Instant,
+        timeout: Duration,
+    ) -> Result<ActionId, Error> {
+        if let Some(e) = &self.fatal {
+            return Err(e.clone());
+        }
+        self.outbox.send(action, Some(deadline(now, timeout)))
+    }
+
+    /// The earliest deadline among pending actions: call
+    /// [`Connection::handle_timeout`] at (or after) that time.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.outbox.deadlines.first().map(|&(at, _)| at)
+    }
+
+    /// Fails every pending action whose deadline is at or before `now` with
+    /// [`Error::Timeout`]; the failures come out of
+    /// [`Connection::next_input`] as [`Input::Done`].
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.outbox.expire(now);
+    }
+
+    /// Stops waiting for action `id`: it completes with [`Error::Cancelled`]
+    /// (from the next [`Connection::next_input`]) and a late reply is an
+    /// unmatched response. Asterisk may still run the action: an action
+    /// written to the socket cannot be taken back. Returns false when `id`
+    /// is not pending on this connection.
+    pub fn cancel(&mut self, id: ActionId) -> bool {
+        self.outbox.cancel(id)
     }
 
     /// Queues a login: plain, or `Challenge` then an MD5 `Login` with
@@ -575,39 +882,38 @@ impl Connection {
         if let Some(e) = &self.fatal {
             return Err(e.clone());
         }
-        let ob = &mut self.outbox;
-        match login.auth {
-            AuthType::Plain => {
-                let report_as = ActionId(ob.next_seq);
-                ob.queue(
-                    "Login",
-                    ResultShape::Single,
-                    Internal::Login { report_as },
-                    |w| login.write_fields(w),
-                )
-            }
-            AuthType::Md5 => {
-                let report_as = ActionId(ob.next_seq);
-                ob.queue(
-                    "Challenge",
-                    ResultShape::Single,
-                    Internal::Challenge {
-                        login: login.clone(),
-                        report_as,
-                    },
-                    |w| w.field("AuthType", "MD5"),
-                )
-            }
+        self.login_by(login, None)
+    }
+
+    /// Like [`Connection::login`], failing with [`Error::Timeout`] unless
+    /// the login completes within `timeout` of `now`.
+    pub fn login_with_timeout(
+        &mut self,
+        login: &Login,
+        now: Instant,
+        timeout: Duration,
+    ) -> Result<ActionId, Error> {
+        if let Some(e) = &self.fatal {
+            return Err(e.clone());
         }
+        self.login_by(login, Some(deadline(now, timeout)))
+    }
+
+    fn login_by(
+        &mut self,
+        login: &Login,
+        deadline: Option<(Instant, Duration)>,
+    ) -> Result<ActionId, Error> {
+        self.outbox.login(login, deadline)
+    }
+
+    pub(crate) fn outbox_mut(&mut self) -> &mut Outbox {
+        &mut self.outbox
     }
 
     /// Queues a `Logoff`; its completion is followed by the server closing the connection.
     pub fn logoff(&mut self) -> Result<ActionId, Error> {
-        if let Some(e) = &self.fatal {
-            return Err(e.clone());
-        }
-        self.outbox
-            .queue("Logoff", ResultShape::Single, Internal::Logoff, |_| Ok(()))
+        self.send(&super::actions::Logoff)
     }
 
     /// Bytes waiting to be written.
@@ -648,7 +954,7 @@ impl Connection {
         Ok(written)
     }
 
-    /// Number of actions awaiting results.
+    /// Number of actions awaiting results (an MD5 login counts once).
     pub fn pending_count(&self) -> usize {
         self.outbox.pending.len()
     }
@@ -761,8 +1067,21 @@ impl Connection {
 
     /// The next unit of input, or `None` when more bytes are needed (or the
     /// connection has ended; see [`Connection::fatal_error`]).
-    pub fn next_input(&mut self) -> Option<Step<'_>> {
+    ///
+    /// The input borrows the connection: let it go before sending (the
+    /// [`Manager`](super::Manager) lets handlers send while they hold an event).
+    pub fn next_input(&mut self) -> Option<Input<'_>> {
+        self.next_step().map(|step| step.input)
+    }
+
+    /// [`Connection::next_input`] with the outbox alongside, for the manager.
+    pub(crate) fn next_step(&mut self) -> Option<Step<'_>> {
         self.apply_consume();
+        if self.fatal.is_none() {
+            if let Some(e) = self.outbox.ends_connection.take() {
+                self.set_fatal(e);
+            }
+        }
         if let Some((id, r)) = self.outbox.done.pop_front() {
             return Some(Step {
                 input: Input::Done(id, r),
@@ -821,21 +1140,21 @@ impl Connection {
                 Frame::Oversized { len } => {
                     self.pass_over(len);
                     let max = self.config.framer.effective_max();
-                    let e = Error::Protocol {
+                    let e = Skipped {
                         offset,
                         kind: ProtocolError::Oversized { max },
                     };
-                    break (0, Decision::Error(e));
+                    break (0, Decision::Skipped(e));
                 }
                 Frame::Malformed { len, line } => {
-                    let e = Error::Protocol {
+                    let e = Skipped {
                         offset: offset + line as u64,
                         kind: ProtocolError::MalformedLine,
                     };
-                    break (len, Decision::Error(e));
+                    break (len, Decision::Skipped(e));
                 }
                 Frame::Message { len } | Frame::LegacyCommand { len, .. } => {
-                    let msg = Message::new(&avail[..len], self.framer.headers());
+                    let msg = Message::from_index(&avail[..len], self.framer.headers());
                     let legacy_text = match frame {
                         Frame::LegacyCommand { output, .. } => Some(output.of(avail)),
                         _ => None,
@@ -860,11 +1179,11 @@ impl Connection {
                             break (len, Decision::Event(header.value));
                         }
                         if msg.leading("Response").is_none() {
-                            let e = Error::Protocol {
+                            let e = Skipped {
                                 offset,
                                 kind: ProtocolError::NotResponseOrEvent,
                             };
-                            break (len, Decision::Error(e));
+                            break (len, Decision::Skipped(e));
                         }
                     }
                     let Some(seq) = msg.action_id().and_then(|id| self.outbox.our_seq(id)) else {
@@ -882,15 +1201,15 @@ impl Connection {
         let input = match decision {
             Decision::Event(name) => {
                 let bytes = &self.buf[self.start..self.start + len];
-                let msg = Message::new(bytes, self.framer.headers());
+                let msg = Message::from_index(bytes, self.framer.headers());
                 Input::Event(Event::with_name(msg, Value::new(name.of(bytes))))
             }
-            Decision::Unmatched => Input::Unmatched(Message::new(
+            Decision::Unmatched => Input::Unmatched(Message::from_index(
                 &self.buf[self.start..self.start + len],
                 self.framer.headers(),
             )),
             Decision::Done(id, r) => Input::Done(id, r),
-            Decision::Error(e) => Input::Error(e),
+            Decision::Skipped(e) => Input::Skipped(e),
         };
         Some(Step {
             input,
@@ -931,8 +1250,8 @@ mod tests {
 
     fn drain(conn: &mut Connection) -> Vec<String> {
         let mut seen = Vec::new();
-        while let Some(step) = conn.next_input() {
-            seen.push(match step.input {
+        while let Some(input) = conn.next_input() {
+            seen.push(match input {
                 Input::Event(e) => format!("event {}", e.name()),
                 Input::Done(id, Ok(r)) => format!(
                     "done {} {} items={}",
@@ -942,7 +1261,7 @@ mod tests {
                 ),
                 Input::Done(id, Err(e)) => format!("done {} err {e}", id.seq()),
                 Input::Unmatched(m) => format!("unmatched {:?}", m.get("Response")),
-                Input::Error(e) => format!("error {e}"),
+                Input::Skipped(e) => format!("skipped {e}"),
             });
         }
         seen
@@ -979,8 +1298,7 @@ mod tests {
         let id = c.send(&Command::new("core show uptime")).unwrap();
         let aid = sent_id(&c);
         c.feed(format!("Response: Follows\r\nPrivilege: Command\r\nActionID: {aid}\r\nSystem uptime: 5 seconds\n\r\n--END COMMAND--\r\n\r\n").as_bytes());
-        let step = c.next_input().unwrap();
-        match step.input {
+        match c.next_input().unwrap() {
             Input::Done(got, Ok(r)) => {
                 assert_eq!(got, id);
                 let out = CommandOutput::from_result(*r).unwrap();
@@ -1010,10 +1328,7 @@ mod tests {
 
     #[test]
     fn an_endless_list_fails_its_action_instead_of_growing() {
-        let mut c = Connection::new(ManagerConfig {
-            max_list_bytes: 1000,
-            ..ManagerConfig::default()
-        });
+        let mut c = Connection::new(ManagerConfig::default().max_list_bytes(1000));
         c.feed(b"Asterisk Call Manager/11.0.0\r\n");
         let id = c.send(&CoreShowChannels).unwrap();
         let aid = sent_id(&c);
@@ -1056,6 +1371,20 @@ mod tests {
                 id.seq()
             )]
         );
+    }
+
+    #[test]
+    fn actions_sent_from_a_handler_outbox_are_checked_too() {
+        let mut c = Connection::default();
+        c.feed(b"Asterisk Call Manager/11.0.0\r\nEvent: Trigger\r\n\r\n");
+        let step = c.next_step().unwrap();
+        assert!(matches!(step.input, Input::Event(_)));
+        let before = step.outbox.pending.len();
+        let evil = crate::ami::RawAction::new("Setvar").field("Value", "a\r\nAction: Hangup");
+        let r = step.outbox.send(&evil, None);
+        assert!(matches!(r, Err(Error::Encode(_))));
+        assert_eq!(step.outbox.pending.len(), before);
+        assert!(c.pending_output().is_empty());
     }
 
     #[test]

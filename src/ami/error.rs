@@ -59,14 +59,14 @@ pub enum ProtocolError {
     /// The first line was not a manager greeting.
     #[error("bad greeting: {0}")]
     BadGreeting(&'static str),
-    /// A block grew past the configured maximum message size and was skipped.
-    #[error("message larger than {max} bytes skipped")]
+    /// A block grew past the configured maximum message size.
+    #[error("message larger than {max} bytes")]
     Oversized {
         /// The configured limit.
         max: usize,
     },
-    /// A line inside a block has no colon; the block was skipped.
-    #[error("line without ':' in message (message skipped)")]
+    /// A line inside a block has no colon.
+    #[error("line without ':' in message")]
     MalformedLine,
     /// An action's event list grew past `ManagerConfig::max_list_bytes`; the action failed.
     #[error("event list larger than {max} bytes")]
@@ -74,7 +74,7 @@ pub enum ProtocolError {
         /// The configured limit.
         max: usize,
     },
-    /// A block has neither `Response:` nor `Event:`; it was skipped.
+    /// A block has neither `Response:` nor `Event:`.
     #[error("message has neither Response nor Event header")]
     NotResponseOrEvent,
 }
@@ -112,12 +112,32 @@ pub enum Error {
         /// The server's `Message:`.
         message: String,
     },
-    /// No result within the time given.
+    /// No result within the time given. When this is an action's result
+    /// (its deadline passed), the action is no longer pending: a reply that
+    /// arrives later is an unmatched response. When [`Manager::wait_for`]
+    /// returns it for its own timeout, the action stays pending.
+    ///
+    /// [`Manager::wait_for`]: super::Manager::wait_for
     #[error("timed out after {0:?}")]
     Timeout(Duration),
-    /// The library was used in a way it does not allow.
-    #[error("misuse: {0}")]
-    Misuse(&'static str),
+    /// The action was cancelled ([`Connection::cancel`](super::Connection::cancel)
+    /// or `Manager::cancel`) before its result arrived. Asterisk may still
+    /// have run it: cancelling only stops waiting.
+    #[error("action cancelled before its result arrived")]
+    Cancelled,
+    /// The result asked for is not available, and never will be: see [`Gone`].
+    #[error("no result for this action: {0}")]
+    Gone(Gone),
+    /// [`Manager::send`](super::Manager::send) keeps results until they are
+    /// taken, and this many are already waiting (see
+    /// [`ManagerConfig::max_stored_results`](super::ManagerConfig::max_stored_results)).
+    /// Take them, or send with `send_with` or `send_and_forget`, which keep
+    /// nothing. The action was not sent.
+    #[error("{max} results are waiting to be taken; action not sent")]
+    ResultStoreFull {
+        /// The configured limit.
+        max: usize,
+    },
     /// The action was refused before sending.
     #[error("action refused: {0}")]
     Encode(#[from] EncodeError),
@@ -125,6 +145,39 @@ pub enum Error {
     /// action completed. Pending actions are never re-sent.
     #[error("connection closed: {0}")]
     Closed(&'static str),
+}
+
+/// Why an action's result cannot be had (see [`ResultStatus::Gone`](super::ResultStatus::Gone)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Gone {
+    /// The result was already handed out: taken before, given to the
+    /// callback of `send_with`, or dropped as `send_and_forget` asked.
+    #[error("its result was already handed out")]
+    Delivered,
+    /// The action is still pending, but was sent with a callback or as
+    /// fire-and-forget: its result will not be kept for taking.
+    #[error("it was sent with a callback or as fire-and-forget")]
+    Detached,
+    /// The id belongs to another manager (or connection).
+    #[error("the id belongs to another connection")]
+    OtherConnection,
+    /// The id was issued on an earlier link of this manager, before a reconnect.
+    #[error("the id belongs to an earlier link, before a reconnect")]
+    EarlierLink,
+}
+
+/// A message the server sent that could not be used and was skipped. The
+/// connection goes on; nothing pending is affected. `Manager` reports these
+/// through [`Manager::on_skipped`](super::Manager::on_skipped) and counts them.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("skipped message at byte {offset}: {kind}")]
+pub struct Skipped {
+    /// Byte offset in the input stream where the skipped message starts (or,
+    /// for a malformed line, where that line starts).
+    pub offset: u64,
+    /// What was wrong with it.
+    pub kind: ProtocolError,
 }
 
 impl Error {

@@ -646,6 +646,15 @@ static NAMES: &[(&str, EventKind)] = &[
 ];
 
 impl EventKind {
+    /// How many kinds there are, [`EventKind::Other`] included (the last).
+    pub(crate) const COUNT: usize = EventKind::Other as usize + 1;
+
+    /// A dense index, `0..COUNT`, for tables keyed by kind.
+    #[inline]
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+
     /// Looks a name up, ASCII-case-insensitively.
     pub fn from_name(name: &[u8]) -> EventKind {
         let mut buf = [0u8; 48];

@@ -18,6 +18,7 @@
 //! ```
 
 use super::event::Event;
+use super::event_kind::EventKind;
 
 /// A kind of event with a typed view.
 pub trait EventType {
@@ -27,6 +28,13 @@ pub trait EventType {
     type View<'a>: Copy;
     /// Wraps an event already known to be named [`EventType::NAME`].
     fn view(ev: Event<'_>) -> Self::View<'_>;
+
+    /// The event's [`EventKind`] ([`EventKind::Other`] for a name the
+    /// catalogue does not know, such as a user's own event). Handlers
+    /// registered for a known kind are found by index, not by name.
+    fn kind() -> EventKind {
+        EventKind::from_name(Self::NAME.as_bytes())
+    }
 }
 
 impl<'a> Event<'a> {

@@ -6,7 +6,6 @@
 //! it, completes actions and calls event handlers, doing at most
 //! [`ManagerConfig::max_messages_per_poll`] messages' worth of work.
 
-use std::collections::{BTreeMap, HashMap};
 use std::io::{self, ErrorKind};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::{Duration, Instant};
@@ -16,108 +15,15 @@ use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Registry, Token};
 
 use super::action::{Action, ActionId};
-use super::actions::Login;
+use super::actions::{Login, Logoff};
 use super::codec::Greeting;
-use super::connection::{Connection, Input, ManagerConfig, Outbox};
-use super::error::Error;
+use super::connection::{Connection, ManagerConfig};
+use super::dispatch::{Ctx, Dispatcher, HandlerId, HandlerResult, ManagerStats, ResultStatus};
+use super::error::{Error, Skipped};
 use super::event::Event;
 use super::events::EventType;
 use super::message::Message;
 use super::response::{ActionResult, FromResult};
-
-/// What a handler tells the dispatcher.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Flow {
-    /// Let later handlers see the event too.
-    Continue,
-    /// Later handlers (named or catch-all) do not see this event.
-    Stop,
-}
-
-/// What a handler may return: `()` (continue) or a [`Flow`].
-pub trait HandlerResult {
-    /// The flow this value means.
-    fn flow(self) -> Flow;
-}
-
-impl HandlerResult for () {
-    fn flow(self) -> Flow {
-        Flow::Continue
-    }
-}
-
-impl HandlerResult for Flow {
-    fn flow(self) -> Flow {
-        self
-    }
-}
-
-/// Lets a handler or a result callback send actions while it runs.
-pub struct Ctx<'a> {
-    outbox: &'a mut Outbox,
-    callbacks: &'a mut HashMap<ActionId, Callback>,
-}
-
-impl Ctx<'_> {
-    /// Queues an action (written to the socket when the handler returns).
-    /// Its result is kept for [`Manager::take_result`].
-    pub fn send<A: Action + ?Sized>(&mut self, action: &A) -> Result<ActionId, Error> {
-        self.outbox.send(action)
-    }
-
-    /// Queues an action whose typed result goes to `done` (called from a
-    /// later `poll_events`, with a `Ctx` of its own to send follow-ups).
-    /// `|_, _| {}` discards the result.
-    pub fn send_with<A: Action + ?Sized>(
-        &mut self,
-        action: &A,
-        done: impl FnOnce(Result<A::Output, Error>, &mut Ctx<'_>) + 'static,
-    ) -> Result<ActionId, Error> {
-        let id = self.outbox.send(action)?;
-        self.callbacks.insert(id, typed_callback::<A>(done));
-        Ok(id)
-    }
-}
-
-type Handler = Box<dyn FnMut(&Event<'_>, &mut Ctx<'_>) -> Flow>;
-type Callback = Box<dyn FnOnce(Result<ActionResult, Error>, &mut Ctx<'_>)>;
-
-fn typed_callback<A: Action + ?Sized>(
-    done: impl FnOnce(Result<A::Output, Error>, &mut Ctx<'_>) + 'static,
-) -> Callback {
-    Box::new(move |r, ctx| done(r.and_then(A::Output::from_result), ctx))
-}
-type UnmatchedHandler = Box<dyn FnMut(&Message<'_>)>;
-
-/// Identifies a registered handler, to remove it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct HandlerId(u64);
-
-#[derive(Default)]
-struct Handlers {
-    next: u64,
-    named: Vec<(HandlerId, Box<str>, Handler)>,
-    any: Vec<(HandlerId, Handler)>,
-    unmatched: Option<UnmatchedHandler>,
-}
-
-impl Handlers {
-    fn dispatch(&mut self, ev: &Event<'_>, ctx: &mut Ctx<'_>) {
-        if !self.named.is_empty() {
-            let name = ev.name();
-            for (_, n, h) in &mut self.named {
-                if name.eq_ignore_case(n) && h(ev, ctx) == Flow::Stop {
-                    return;
-                }
-            }
-        }
-        for (_, h) in &mut self.any {
-            if h(ev, ctx) == Flow::Stop {
-                return;
-            }
-        }
-    }
-}
 
 enum Registration {
     Internal,
@@ -135,14 +41,9 @@ pub struct Manager {
     events: Events,
     registration: Registration,
     interest: Interest,
-    handlers: Handlers,
-    callbacks: HashMap<ActionId, Callback>,
-    results: BTreeMap<ActionId, Result<ActionResult, Error>>,
+    dispatcher: Dispatcher,
     /// False once a read returned `WouldBlock`, until the next readiness.
     read_open: bool,
-    /// The action a `wait_for` is waiting for: its result is never dropped
-    /// to make room.
-    waiting: Option<ActionId>,
     peer: SocketAddr,
 }
 
@@ -177,17 +78,14 @@ impl Manager {
         let interest = Interest::READABLE | Interest::WRITABLE;
         poll.registry().register(&mut stream, OWN_TOKEN, interest)?;
         Ok(Manager {
+            dispatcher: Dispatcher::new(config.action_timeout, config.max_stored_results),
             conn: Connection::new(config),
             stream,
             poll: Some(poll),
             events: Events::with_capacity(8),
             registration: Registration::Internal,
             interest,
-            handlers: Handlers::default(),
-            callbacks: HashMap::new(),
-            results: BTreeMap::new(),
             read_open: true,
-            waiting: None,
             peer,
         })
     }
@@ -207,24 +105,45 @@ impl Manager {
         &self.conn
     }
 
-    /// True once the connection has ended (logoff, server close, fatal error, or `close`).
+    /// True once the connection has ended (logoff, server close, a refused
+    /// login, a fatal error, or `close`): exactly when the error it ended
+    /// with [`is_fatal`](Error::is_fatal).
     pub fn is_closed(&self) -> bool {
         self.conn.fatal_error().is_some()
     }
 
+    /// The error the connection ended with, if it has.
+    pub fn close_reason(&self) -> Option<&Error> {
+        self.conn.fatal_error()
+    }
+
+    /// Counters of events, skipped messages and unmatched responses so far.
+    pub fn stats(&self) -> ManagerStats {
+        self.dispatcher.book.stats
+    }
+
+    /// Runs `f` with a [`Ctx`], as handlers get, then writes what it queued.
+    fn with_ctx<T>(&mut self, f: impl FnOnce(&mut Ctx<'_>) -> T) -> T {
+        self.dispatcher.book.now = Instant::now();
+        let t = self.dispatcher.with_ctx(&mut self.conn, f);
+        if self.dispatcher.book.take_close_request() {
+            self.shutdown();
+        }
+        // A write failure becomes the result of what was queued.
+        let _ = self.flush();
+        t
+    }
+
     /// Calls `handler` for every event named `name` (ASCII-case-insensitive),
-    /// before catch-all handlers. Returning [`Flow::Stop`] hides the event
-    /// from handlers registered later.
+    /// before catch-all handlers. Returning [`Flow::Stop`](super::Flow::Stop)
+    /// hides the event from handlers registered later. Names the catalogue
+    /// knows ([`EventKind`](super::EventKind)) are found by index.
     pub fn on_event<R: HandlerResult>(
         &mut self,
         name: &str,
-        mut handler: impl FnMut(&Event<'_>, &mut Ctx<'_>) -> R + 'static,
+        handler: impl FnMut(&Event<'_>, &mut Ctx<'_>) -> R + 'static,
     ) -> HandlerId {
-        let id = self.next_handler_id();
-        self.handlers
-            .named
-            .push((id, name.into(), Box::new(move |e, c| handler(e, c).flow())));
-        id
+        self.with_ctx(|c| c.on_event(name, handler))
     }
 
     /// Calls `handler` with a typed view of every `T` event, e.g.
@@ -233,107 +152,128 @@ impl Manager {
     /// named handlers, in registration order.
     pub fn on<T: EventType, R: HandlerResult>(
         &mut self,
-        _event: T,
-        mut handler: impl for<'e> FnMut(T::View<'e>, &mut Ctx<'_>) -> R + 'static,
+        event: T,
+        handler: impl for<'e> FnMut(T::View<'e>, &mut Ctx<'_>) -> R + 'static,
     ) -> HandlerId {
-        self.on_event(T::NAME, move |ev, ctx| handler(T::view(*ev), ctx).flow())
+        self.with_ctx(|c| c.on(event, handler))
     }
 
     /// Calls `handler` for every event, after the named handlers.
     pub fn on_any_event<R: HandlerResult>(
         &mut self,
-        mut handler: impl FnMut(&Event<'_>, &mut Ctx<'_>) -> R + 'static,
+        handler: impl FnMut(&Event<'_>, &mut Ctx<'_>) -> R + 'static,
     ) -> HandlerId {
-        let id = self.next_handler_id();
-        self.handlers
-            .any
-            .push((id, Box::new(move |e, c| handler(e, c).flow())));
-        id
+        self.with_ctx(|c| c.on_any_event(handler))
     }
 
     /// Calls `handler` for responses that no pending action of this
-    /// connection owns (otherwise they are dropped).
-    pub fn on_unmatched_response(&mut self, handler: impl FnMut(&Message<'_>) + 'static) {
-        self.handlers.unmatched = Some(Box::new(handler));
+    /// connection owns (late replies of timed-out or cancelled actions
+    /// among them); without one they are counted and dropped.
+    pub fn on_unmatched_response(
+        &mut self,
+        handler: impl FnMut(&Message<'_>, &mut Ctx<'_>) + 'static,
+    ) {
+        self.dispatcher.set_unmatched(handler);
+    }
+
+    /// Calls `handler` for every message skipped as malformed or oversized.
+    /// The connection goes on either way: `poll_events` never fails for
+    /// these. Without a hook they are only counted ([`Manager::stats`]).
+    pub fn on_skipped(&mut self, handler: impl FnMut(&Skipped, &mut Ctx<'_>) + 'static) {
+        self.dispatcher.set_skipped(handler);
     }
 
     /// Removes a handler; true if it was registered.
     pub fn remove_handler(&mut self, id: HandlerId) -> bool {
-        let before = self.handlers.named.len() + self.handlers.any.len();
-        self.handlers.named.retain(|(i, _, _)| *i != id);
-        self.handlers.any.retain(|(i, _)| *i != id);
-        before != self.handlers.named.len() + self.handlers.any.len()
-    }
-
-    fn next_handler_id(&mut self) -> HandlerId {
-        self.handlers.next += 1;
-        HandlerId(self.handlers.next)
+        let was = self.dispatcher.is_registered(id);
+        self.with_ctx(|c| c.remove_handler(id));
+        was
     }
 
     /// Queues an action and returns its id at once; many actions may be in
-    /// flight. Collect the result with [`Manager::take_result`] or
-    /// [`Manager::wait_for`]. A field containing CR or LF refuses the whole
-    /// action and nothing is sent.
+    /// flight. Its result is kept until taken with [`Manager::take_result`]
+    /// or [`Manager::wait_for`]; it fails with [`Error::Timeout`] after
+    /// [`ManagerConfig::action_timeout`]. A field containing CR or LF
+    /// refuses the whole action and nothing is sent.
     ///
     /// `Err` means the action was not queued. Once it is queued, a failure to
     /// write it (the socket broke) becomes the action's result, so it is
     /// reported exactly once.
     pub fn send<A: Action + ?Sized>(&mut self, action: &A) -> Result<ActionId, Error> {
-        let id = self.conn.send(action)?;
-        let _ = self.flush();
-        Ok(id)
+        self.with_ctx(|c| c.send(action))
     }
 
     /// Queues an action; `done` is called with its typed result from inside
     /// a later [`Manager::poll_events`], with a [`Ctx`] to send follow-up
-    /// actions. `|_, _| {}` discards the result.
+    /// actions. Nothing is kept for [`Manager::take_result`].
     pub fn send_with<A: Action + ?Sized>(
         &mut self,
         action: &A,
         done: impl FnOnce(Result<A::Output, Error>, &mut Ctx<'_>) + 'static,
     ) -> Result<ActionId, Error> {
-        let id = self.conn.send(action)?;
-        self.callbacks.insert(id, typed_callback::<A>(done));
-        // A write failure reaches `done` as the action's result.
-        let _ = self.flush();
-        Ok(id)
+        self.with_ctx(|c| c.send_with(action, done))
     }
 
-    /// Takes the result of a finished action sent with [`Manager::send`].
-    pub fn take_result(&mut self, id: ActionId) -> Option<Result<ActionResult, Error>> {
-        self.results.remove(&id)
+    /// Queues an action whose result is dropped when it arrives.
+    pub fn send_and_forget<A: Action + ?Sized>(&mut self, action: &A) -> Result<ActionId, Error> {
+        self.with_ctx(|c| c.send_and_forget(action))
+    }
+
+    /// Where the result of `id` stands: [`ResultStatus::Pending`],
+    /// [`ResultStatus::Ready`] (handed over once), or
+    /// [`ResultStatus::Gone`] with the reason there will never be one.
+    pub fn take_result(&mut self, id: ActionId) -> ResultStatus {
+        self.with_ctx(|c| c.take_result(id))
+    }
+
+    /// Stops waiting for action `id`: a `send_with` callback gets
+    /// [`Error::Cancelled`], a kept result is dropped, and a late reply is an
+    /// unmatched response. Asterisk may still run the action. False when
+    /// `id` is not pending.
+    pub fn cancel(&mut self, id: ActionId) -> bool {
+        self.with_ctx(|c| c.cancel(id))
+    }
+
+    /// The earliest moment the manager has work to do without input (an
+    /// action's deadline). A host with its own `Poll` waits no longer than
+    /// this, then calls [`Manager::poll_events`].
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.conn.poll_timeout()
     }
 
     /// Queues a login (plain, or MD5 challenge then login) without waiting.
     pub fn start_login(&mut self, login: &Login) -> Result<ActionId, Error> {
-        let id = self.conn.login(login)?;
-        let _ = self.flush();
-        Ok(id)
+        self.with_ctx(|c| c.login(login, None))
     }
 
-    /// Logs in and waits for the answer. A refused login is [`Error::AuthFailed`].
+    /// Logs in and waits for the answer. A refused login is
+    /// [`Error::AuthFailed`], and the manager is closed.
     pub fn login(&mut self, login: &Login, timeout: Duration) -> Result<(), Error> {
-        let id = self.start_login(login)?;
+        let id = self.with_ctx(|c| c.login(login, Some(timeout)))?;
         self.wait_for(id, timeout).map(|_| ())
     }
 
     /// Sends an action and drives the loop until its result arrives or
-    /// `timeout` passes. Events keep being dispatched meanwhile.
+    /// `timeout` passes; the timeout is the action's deadline, so nothing is
+    /// left pending either way. Events keep being dispatched meanwhile.
     pub fn call<A: Action + ?Sized>(
         &mut self,
         action: &A,
         timeout: Duration,
     ) -> Result<A::Output, Error> {
-        let id = self.send(action)?;
+        let id = self.with_ctx(|c| c.send_kept(action, Some(timeout)))?;
         self.wait_for(id, timeout).and_then(A::Output::from_result)
     }
 
     /// Drives the loop until the action `id` finishes or `timeout` passes.
+    /// When this wait times out the action stays pending (it has its own
+    /// deadline); an id whose result is [gone](ResultStatus::Gone) is
+    /// [`Error::Gone`] at once.
     ///
     /// When the manager is registered in a host's `Poll`, it moves to its own
     /// poll for the wait and back to the host's (same token) afterwards.
     pub fn wait_for(&mut self, id: ActionId, timeout: Duration) -> Result<ActionResult, Error> {
-        self.on_own_poll(|m| m.wait_inner(id, timeout))?
+        self.on_own_poll(|m| m.wait_loop(id, timeout))?
     }
 
     /// Runs `f` with the socket in the manager's own poll, so `poll_events`
@@ -385,29 +325,24 @@ impl Manager {
         Ok(())
     }
 
-    fn wait_inner(&mut self, id: ActionId, timeout: Duration) -> Result<ActionResult, Error> {
-        let before = self.waiting.replace(id);
-        let r = self.wait_loop(id, timeout);
-        self.waiting = before;
-        r
-    }
-
     fn wait_loop(&mut self, id: ActionId, timeout: Duration) -> Result<ActionResult, Error> {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(r) = self.results.remove(&id) {
-                return r;
+            match self.take_result(id) {
+                ResultStatus::Ready(r) => return r,
+                ResultStatus::Gone(why) => return Err(Error::Gone(why)),
+                ResultStatus::Pending => {}
             }
             let now = Instant::now();
             if now >= deadline {
                 return Err(Error::Timeout(timeout));
             }
-            match self.poll_events(Some(deadline - now)) {
-                Ok(_) => {}
-                Err(e) if e.is_fatal() => {
-                    return self.results.remove(&id).unwrap_or(Err(e));
-                }
-                Err(_) => {}
+            if let Err(e) = self.poll_events(Some(deadline - now)) {
+                // The connection ended: the action's own failure, if it has one.
+                return match self.take_result(id) {
+                    ResultStatus::Ready(r) => r,
+                    _ => Err(e),
+                };
             }
         }
     }
@@ -417,12 +352,12 @@ impl Manager {
     /// between the goodbye and the close.
     pub fn logoff(&mut self, timeout: Duration) -> Result<(), Error> {
         let deadline = Instant::now() + timeout;
-        let id = self.conn.logoff()?;
+        let id = self.with_ctx(|c| c.send_kept(&Logoff, Some(timeout)))?;
         self.flush()?;
         // On the own poll for the whole wait: registered in a host's poll,
         // `poll_events` never blocks and the loop below would spin.
         let r = self.on_own_poll(|m| {
-            let r = m.wait_inner(id, timeout);
+            let r = m.wait_loop(id, timeout);
             // Let the server's close arrive, so nothing it sent is cut off.
             while !m.is_closed() && Instant::now() < deadline {
                 let left = deadline.saturating_duration_since(Instant::now());
@@ -439,20 +374,28 @@ impl Manager {
     /// Closes the connection now: pending actions fail with [`Error::Closed`].
     pub fn close(&mut self) {
         self.conn.close();
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
         let _ = self.stream.shutdown(std::net::Shutdown::Both);
         self.deliver_done();
     }
 
     /// Reads, parses and dispatches; waits up to `timeout` for input when
-    /// nothing is buffered (`None` waits indefinitely). Returns how many
-    /// messages were handled.
+    /// nothing is buffered (`None` waits indefinitely), and no longer than
+    /// the next action deadline ([`Manager::poll_timeout`]), failing actions
+    /// whose deadline has passed. Returns how many inputs were handled.
     ///
     /// When the manager is registered in a host's `Poll`, this never waits:
-    /// call it when the host's poll reports the manager's token, and again
-    /// while [`Manager::has_buffered_input`] is true.
+    /// call it when the host's poll reports the manager's token or its
+    /// `poll_timeout` passes, and again while [`Manager::has_buffered_input`]
+    /// is true.
     ///
-    /// A recoverable error (a malformed message, skipped) is returned once
-    /// and the connection goes on; a fatal one is returned on every call.
+    /// `Err` means the connection has ended (the error is
+    /// [fatal](Error::is_fatal)) and is returned again on every later call.
+    /// A malformed message from the server is no error: it is skipped,
+    /// counted and reported to [`Manager::on_skipped`].
     pub fn poll_events(&mut self, timeout: Option<Duration>) -> Result<usize, Error> {
         if let Registration::External { .. } = self.registration {
             // The host's poll saw readiness (or the host is just asking):
@@ -464,16 +407,22 @@ impl Manager {
         if n > 0 || self.read_open || self.conn.has_buffered_input() {
             return Ok(n);
         }
+        let timeout = match self.conn.poll_timeout() {
+            Some(at) => {
+                let left = at.saturating_duration_since(Instant::now());
+                Some(timeout.map_or(left, |t| t.min(left)))
+            }
+            None => timeout,
+        };
         if let (Some(poll), Registration::Internal) = (&mut self.poll, &self.registration) {
             match poll.poll(&mut self.events, timeout) {
                 Ok(()) => {}
                 Err(e) if e.kind() == ErrorKind::Interrupted => return Ok(0),
                 Err(e) => return Err(e.into()),
             }
-            if self.events.is_empty() {
-                return Ok(0);
+            if !self.events.is_empty() {
+                self.read_open = true;
             }
-            self.read_open = true;
         }
         self.pump()
     }
@@ -485,28 +434,24 @@ impl Manager {
         self.conn.has_buffered_input() || (self.read_open && !self.is_closed())
     }
 
-    /// Flushes output, then handles buffered input and reads until the
-    /// socket would block or the per-call budget is spent.
+    /// Fails expired actions, flushes output, then handles buffered input
+    /// and reads until the socket would block or the per-call budget is spent.
     fn pump(&mut self) -> Result<usize, Error> {
         if let Some(e) = self.conn.fatal_error() {
             let e = e.clone();
             self.deliver_done();
             return Err(e);
         }
+        let now = Instant::now();
+        self.dispatcher.book.now = now;
+        self.conn.handle_timeout(now);
         self.flush()?;
         // A budget of 0 would never handle anything, and never wait either.
         let budget = self.conn.config().max_messages_per_poll.max(1);
         let mut handled = 0;
         loop {
-            match self.dispatch(budget - handled) {
-                Ok(n) => handled += n,
-                Err(e) => {
-                    // Recoverable: still write what handlers queued before it.
-                    self.flush()?;
-                    return Err(e);
-                }
-            }
-            if handled >= budget || !self.read_open {
+            handled += self.dispatch(budget - handled);
+            if handled >= budget || !self.read_open || self.conn.fatal_error().is_some() {
                 break;
             }
             match self.conn.read_from(&mut self.stream) {
@@ -527,68 +472,31 @@ impl Manager {
                 }
             }
         }
-        self.flush()?;
+        // Write what handlers queued, unless the connection just ended.
+        let flushed = self.flush();
         if let Some(e) = self.conn.fatal_error() {
             let e = e.clone();
-            handled += self.dispatch(usize::MAX)?;
+            handled += self.dispatch(usize::MAX);
             if handled == 0 {
                 return Err(e);
             }
+            return Ok(handled);
         }
-        Ok(handled)
+        flushed.map(|()| handled)
     }
 
     fn deliver_done(&mut self) {
-        let _ = self.dispatch(usize::MAX);
+        self.dispatch(usize::MAX);
     }
 
     /// Turns buffered input into handler calls and results.
-    fn dispatch(&mut self, max: usize) -> Result<usize, Error> {
-        let mut n = 0;
-        while n < max {
-            let Some(step) = self.conn.next_input() else {
-                break;
-            };
-            n += 1;
-            match step.input {
-                Input::Event(ev) => {
-                    let mut ctx = Ctx {
-                        outbox: step.outbox,
-                        callbacks: &mut self.callbacks,
-                    };
-                    self.handlers.dispatch(&ev, &mut ctx);
-                }
-                Input::Done(id, r) => match self.callbacks.remove(&id) {
-                    Some(cb) => cb(
-                        r.map(|b| *b),
-                        &mut Ctx {
-                            outbox: step.outbox,
-                            callbacks: &mut self.callbacks,
-                        },
-                    ),
-                    None => {
-                        self.results.insert(id, r.map(|b| *b));
-                        let cap = self.conn.config().max_stored_results.max(1);
-                        while self.results.len() > cap {
-                            // The oldest, unless a wait_for is waiting for it.
-                            let waiting = self.waiting;
-                            let Some(&old) = self.results.keys().find(|&&k| Some(k) != waiting)
-                            else {
-                                break;
-                            };
-                            self.results.remove(&old);
-                        }
-                    }
-                },
-                Input::Unmatched(m) => {
-                    if let Some(h) = &mut self.handlers.unmatched {
-                        h(&m);
-                    }
-                }
-                Input::Error(e) => return Err(e),
-            }
+    fn dispatch(&mut self, max: usize) -> usize {
+        let n = self.dispatcher.run(&mut self.conn, max);
+        if self.dispatcher.book.take_close_request() {
+            let _ = self.stream.shutdown(std::net::Shutdown::Both);
+            self.dispatcher.run(&mut self.conn, usize::MAX);
         }
-        Ok(n)
+        n
     }
 
     /// Writes queued output until done or the socket would block, and keeps

@@ -11,15 +11,24 @@ use std::borrow::Cow;
 use std::fmt;
 
 /// A byte range inside one message, relative to the message's first byte.
+/// Only the parser makes them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct Span {
-    /// First byte.
-    pub start: u32,
-    /// One past the last byte.
-    pub end: u32,
+    pub(crate) start: u32,
+    pub(crate) end: u32,
 }
 
 impl Span {
+    /// First byte.
+    pub fn start(self) -> usize {
+        self.start as usize
+    }
+
+    /// One past the last byte.
+    pub fn end(self) -> usize {
+        self.end as usize
+    }
+
     #[inline]
     pub(crate) fn new(start: usize, end: usize) -> Span {
         Span {
@@ -130,8 +139,21 @@ pub struct Message<'a> {
 }
 
 impl<'a> Message<'a> {
-    /// Builds a view from a block and its index (ranges relative to `bytes`).
-    pub fn new(bytes: &'a [u8], headers: &'a [Header]) -> Self {
+    /// Builds a view from a block and its index (ranges relative to
+    /// `bytes`, as the framer makes them). `None` when a range falls outside
+    /// `bytes`, so a view that exists never panics on lookup.
+    pub fn new(bytes: &'a [u8], headers: &'a [Header]) -> Option<Self> {
+        let fits = |s: Span| s.start <= s.end && s.end() <= bytes.len();
+        headers
+            .iter()
+            .all(|h| fits(h.key) && fits(h.value))
+            .then_some(Message { bytes, headers })
+    }
+
+    /// A view over a block and the index the framer built for it.
+    #[inline]
+    pub(crate) fn from_index(bytes: &'a [u8], headers: &'a [Header]) -> Self {
+        debug_assert!(Message::new(bytes, headers).is_some());
         Message { bytes, headers }
     }
 
@@ -278,7 +300,7 @@ impl OwnedMessage {
     /// A borrowed view of this message.
     #[inline]
     pub fn view(&self) -> Message<'_> {
-        Message::new(&self.bytes, &self.headers)
+        Message::from_index(&self.bytes, &self.headers)
     }
 
     /// See [`Message::get`].

@@ -14,6 +14,7 @@ pub mod action;
 pub mod actions;
 pub mod codec;
 pub mod connection;
+mod dispatch;
 mod error;
 mod event;
 mod event_kind;
@@ -22,16 +23,19 @@ mod manager;
 mod message;
 mod response;
 
-pub use action::{Action, ActionId, FieldValue, FieldWriter, RawAction, ResultShape};
-pub use codec::{Frame, Framer, FramerConfig, Greeting};
-pub use connection::{Completion, Connection, Input, ManagerConfig, Outbox, State, Step};
-pub use error::{EncodeError, Error, ProtocolError};
+pub use action::{
+    Action, ActionId, FieldValue, FieldWriter, RawAction, ResultShape, SessionEffect,
+};
+pub use codec::{FramerConfig, Greeting};
+pub use connection::{Connection, Input, ManagerConfig, State};
+pub use dispatch::{Ctx, Flow, HandlerId, HandlerResult, ManagerStats, ResultStatus};
+pub use error::{EncodeError, Error, Gone, ProtocolError, Skipped};
 pub use event::Event;
 pub use event_kind::EventKind;
 pub use events::EventType;
 
-pub use manager::{Ctx, Flow, HandlerId, HandlerResult, Manager};
-pub use message::{Header, Message, OwnedMessage, Span, Value};
+pub use manager::Manager;
+pub use message::{Message, OwnedMessage, Value};
 pub use response::{
     ActionResult, CommandOutput, FromResult, ListResult, OriginateOutcome, OriginateResult,
     Response,

@@ -245,7 +245,7 @@ impl ClientSession {
             };
             match frame {
                 Frame::Message { len } | Frame::Malformed { len, .. } => {
-                    let msg = Message::new(&self.input[at..at + len], self.framer.headers());
+                    let msg = Message::from_index(&self.input[at..at + len], self.framer.headers());
                     let req: Vec<(String, String)> = msg
                         .iter()
                         .map(|(k, v)| {

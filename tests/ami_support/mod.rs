@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use asterisk_io::ami::codec::{Frame, Framer, FramerConfig, Status};
 use asterisk_io::ami::{
-    Action, ActionId, ActionResult, Connection, Error, Input, Message, OwnedMessage,
+    Action, ActionId, ActionResult, Connection, Error, Input, Message, OwnedMessage, Skipped,
 };
 
 /// A message as an ordered list of `(key, value)` byte strings.
@@ -141,9 +141,7 @@ pub fn same(m: &Message<'_>, want: &Pairs) -> bool {
 /// Runs the framer over `chunks` fed one after another, checking each
 /// message against `want` in order; returns how many matched (panics on a mismatch).
 pub fn frame_chunks(chunks: &[&[u8]], want: &[Option<Pairs>], max: usize, what: &str) -> usize {
-    let mut f = Framer::new(FramerConfig {
-        max_message_size: max,
-    });
+    let mut f = Framer::new(FramerConfig::default().max_message_size(max));
     let mut buf: Vec<u8> = Vec::new();
     let mut at = 0;
     let mut n = 0;
@@ -152,7 +150,8 @@ pub fn frame_chunks(chunks: &[&[u8]], want: &[Option<Pairs>], max: usize, what: 
         while let Status::Complete(frame) = f.advance(&buf[at..], false) {
             match frame {
                 Frame::Message { len } => {
-                    let m = Message::new(&buf[at..at + len], f.headers());
+                    let m =
+                        Message::new(&buf[at..at + len], f.headers()).expect("framer index fits");
                     match want.get(n) {
                         Some(Some(w)) if same(&m, w) => {}
                         other => panic!("{what}: message {n}: got {m:?}, want {other:?}"),
@@ -180,17 +179,17 @@ pub enum Got {
     Event(OwnedMessage),
     Done(ActionId, Result<ActionResult, Error>),
     Unmatched(OwnedMessage),
-    Error(Error),
+    Skipped(Skipped),
 }
 
 /// Drains every available input of `conn`.
 pub fn drain(conn: &mut Connection, into: &mut Vec<Got>) {
-    while let Some(step) = conn.next_input() {
-        into.push(match step.input {
+    while let Some(input) = conn.next_input() {
+        into.push(match input {
             Input::Event(e) => Got::Event(e.to_owned()),
             Input::Done(id, r) => Got::Done(id, r.map(|b| *b)),
             Input::Unmatched(m) => Got::Unmatched(m.to_owned()),
-            Input::Error(e) => Got::Error(e),
+            Input::Skipped(e) => Got::Skipped(e),
         });
     }
 }
@@ -425,11 +424,11 @@ impl Replay {
             .collect()
     }
 
-    pub fn errors(&self) -> Vec<&Error> {
+    pub fn errors(&self) -> Vec<&Skipped> {
         self.got
             .iter()
             .filter_map(|g| match g {
-                Got::Error(e) => Some(e),
+                Got::Skipped(e) => Some(e),
                 _ => None,
             })
             .collect()

@@ -1,0 +1,561 @@
+//! What the manager does with each [`Input`]: event handlers found by
+//! [`EventKind`], results routed to callbacks or kept for taking, and the
+//! [`Ctx`] through which user code acts while it runs.
+//!
+//! Everything here is sans-IO: [`Dispatcher::run`] takes inputs from a
+//! [`Connection`] and calls user code; the [`Manager`](super::Manager) only
+//! moves bytes around it. Handlers may add or remove handlers (themselves
+//! included), send actions, take results and close the connection; changes
+//! to the handler table are queued and applied as soon as the current input
+//! has been handled, so a handler that removes itself never runs again.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use super::action::{Action, ActionId};
+use super::actions::Login;
+use super::connection::{Connection, Input, Lookup, Outbox};
+use super::error::{Error, Gone, Skipped};
+use super::event::Event;
+use super::event_kind::EventKind;
+use super::events::EventType;
+use super::message::Message;
+use super::response::{ActionResult, FromResult};
+
+/// What a handler tells the dispatcher.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// Let later handlers see the event too.
+    Continue,
+    /// Later handlers (named or catch-all) do not see this event.
+    Stop,
+}
+
+/// What a handler may return: `()` (continue) or a [`Flow`].
+pub trait HandlerResult {
+    /// The flow this value means.
+    fn flow(self) -> Flow;
+}
+
+impl HandlerResult for () {
+    fn flow(self) -> Flow {
+        Flow::Continue
+    }
+}
+
+impl HandlerResult for Flow {
+    fn flow(self) -> Flow {
+        self
+    }
+}
+
+/// Identifies a registered handler, to remove it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct HandlerId(u64);
+
+/// Where the result of an action stands (see [`Manager::take_result`](super::Manager::take_result)).
+#[derive(Debug)]
+#[must_use]
+// Returned once per question and matched at once: boxing the result would
+// cost an allocation per action for no gain.
+#[allow(clippy::large_enum_variant)]
+pub enum ResultStatus {
+    /// Not finished yet: ask again after a later `poll_events`.
+    Pending,
+    /// Finished; the result is handed over and no longer kept.
+    Ready(Result<ActionResult, Error>),
+    /// There is no result to wait for, and never will be; the reason says why.
+    Gone(Gone),
+}
+
+impl ResultStatus {
+    /// `None` while pending; otherwise the result, a gone one as
+    /// [`Error::Gone`]. A loop that polls until this is `Some` always ends.
+    pub fn ready(self) -> Option<Result<ActionResult, Error>> {
+        match self {
+            ResultStatus::Pending => None,
+            ResultStatus::Ready(r) => Some(r),
+            ResultStatus::Gone(why) => Some(Err(Error::Gone(why))),
+        }
+    }
+
+    /// True while the action is still pending.
+    pub fn is_pending(&self) -> bool {
+        matches!(self, ResultStatus::Pending)
+    }
+}
+
+/// Counters of what the manager met on its connection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ManagerStats {
+    /// Events handed to handlers (whether or not one was registered).
+    pub events: u64,
+    /// Messages skipped as malformed or oversized (see [`Skipped`]).
+    pub skipped: u64,
+    /// Responses that no pending action owned.
+    pub unmatched: u64,
+}
+
+pub(crate) type Handler = Box<dyn FnMut(&Event<'_>, &mut Ctx<'_>) -> Flow>;
+type Callback = Box<dyn FnOnce(Result<ActionResult, Error>, &mut Ctx<'_>)>;
+type UnmatchedHandler = Box<dyn FnMut(&Message<'_>, &mut Ctx<'_>)>;
+type SkippedHandler = Box<dyn FnMut(&Skipped, &mut Ctx<'_>)>;
+
+fn typed_callback<A: Action + ?Sized>(
+    done: impl FnOnce(Result<A::Output, Error>, &mut Ctx<'_>) + 'static,
+) -> Callback {
+    Box::new(move |r, ctx| done(r.and_then(A::Output::from_result), ctx))
+}
+
+/// Which events a handler wants.
+enum Slot {
+    Kind(EventKind),
+    /// A name the catalogue does not know, lower-cased.
+    Name(Box<[u8]>),
+    Any,
+}
+
+impl Slot {
+    fn for_name(name: &str) -> Slot {
+        match EventKind::from_name(name.as_bytes()) {
+            EventKind::Other => Slot::Name(name.to_ascii_lowercase().into_bytes().into()),
+            kind => Slot::Kind(kind),
+        }
+    }
+}
+
+/// A change to the handler table, applied after the current input.
+enum Change {
+    Add(HandlerId, Slot, Handler),
+    Remove(HandlerId),
+}
+
+/// What becomes of an action's result.
+enum Disposition {
+    Callback(Callback),
+    /// Dropped on arrival (`send_and_forget`, or a cancelled kept action).
+    Forget,
+}
+
+type Entry = (HandlerId, Handler);
+
+/// Event handlers, indexed by kind; a map only for names the catalogue lacks.
+pub(crate) struct Handlers {
+    by_kind: Vec<Vec<Entry>>,
+    by_name: HashMap<Box<[u8]>, Vec<Entry>>,
+    any: Vec<Entry>,
+    /// Handlers in `by_kind` and `by_name`.
+    named: usize,
+    unmatched: Option<UnmatchedHandler>,
+    skipped: Option<SkippedHandler>,
+}
+
+impl Default for Handlers {
+    fn default() -> Self {
+        Handlers {
+            by_kind: (0..EventKind::COUNT).map(|_| Vec::new()).collect(),
+            by_name: HashMap::new(),
+            any: Vec::new(),
+            named: 0,
+            unmatched: None,
+            skipped: None,
+        }
+    }
+}
+
+impl Handlers {
+    fn dispatch(&mut self, ev: &Event<'_>, ctx: &mut Ctx<'_>) {
+        if self.named > 0 {
+            let list = match ev.kind() {
+                EventKind::Other if self.by_name.is_empty() => None,
+                EventKind::Other => {
+                    let name = ev.name().as_bytes().to_ascii_lowercase();
+                    self.by_name.get_mut(name.as_slice())
+                }
+                kind => Some(&mut self.by_kind[kind.index()]),
+            };
+            if let Some(list) = list {
+                if run(list, ev, ctx) == Flow::Stop {
+                    return;
+                }
+            }
+        }
+        run(&mut self.any, ev, ctx);
+    }
+
+    fn apply(&mut self, change: Change) {
+        match change {
+            Change::Add(id, Slot::Kind(kind), h) => {
+                self.by_kind[kind.index()].push((id, h));
+                self.named += 1;
+            }
+            Change::Add(id, Slot::Name(name), h) => {
+                self.by_name.entry(name).or_default().push((id, h));
+                self.named += 1;
+            }
+            Change::Add(id, Slot::Any, h) => self.any.push((id, h)),
+            Change::Remove(id) => {
+                let keep = |(i, _): &Entry| *i != id;
+                let lists = self.by_kind.iter_mut().chain(self.by_name.values_mut());
+                for list in lists {
+                    let before = list.len();
+                    list.retain(keep);
+                    self.named -= before - list.len();
+                }
+                self.by_name.retain(|_, list| !list.is_empty());
+                self.any.retain(keep);
+            }
+        }
+    }
+
+    fn contains(&self, id: HandlerId) -> bool {
+        let has = |list: &Vec<Entry>| list.iter().any(|(i, _)| *i == id);
+        self.any.iter().any(|(i, _)| *i == id)
+            || self.by_kind.iter().any(has)
+            || self.by_name.values().any(has)
+    }
+}
+
+fn run(list: &mut [Entry], ev: &Event<'_>, ctx: &mut Ctx<'_>) -> Flow {
+    for (id, h) in list {
+        ctx.current = Some(*id);
+        let flow = h(ev, ctx);
+        ctx.current = None;
+        if flow == Flow::Stop {
+            return Flow::Stop;
+        }
+    }
+    Flow::Continue
+}
+
+/// The manager's bookkeeping that user code reaches through [`Ctx`].
+pub(crate) struct Book {
+    dispositions: HashMap<ActionId, Disposition>,
+    results: HashMap<ActionId, Result<ActionResult, Error>>,
+    /// Actions sent with `send` whose results are not in yet.
+    kept_in_flight: usize,
+    changes: Vec<Change>,
+    next_handler: u64,
+    close_requested: bool,
+    /// The time the manager last read from the clock.
+    pub(crate) now: Instant,
+    action_timeout: Option<Duration>,
+    max_stored_results: usize,
+    pub(crate) stats: ManagerStats,
+}
+
+impl Book {
+    pub(crate) fn new(action_timeout: Option<Duration>, max_stored_results: usize) -> Self {
+        Book {
+            dispositions: HashMap::new(),
+            results: HashMap::new(),
+            kept_in_flight: 0,
+            changes: Vec::new(),
+            next_handler: 0,
+            close_requested: false,
+            now: Instant::now(),
+            action_timeout,
+            max_stored_results: max_stored_results.max(1),
+            stats: ManagerStats::default(),
+        }
+    }
+
+    fn deadline(&self, timeout: Option<Duration>) -> Option<(Instant, Duration)> {
+        let t = timeout.or(self.action_timeout)?;
+        Some((self.now.checked_add(t)?, t))
+    }
+
+    /// Refuses a kept send when the result store is full.
+    fn check_store(&self) -> Result<(), Error> {
+        if self.results.len() + self.kept_in_flight >= self.max_stored_results {
+            return Err(Error::ResultStoreFull {
+                max: self.max_stored_results,
+            });
+        }
+        Ok(())
+    }
+
+    fn take_result(&mut self, lookup: Lookup, id: ActionId) -> ResultStatus {
+        if let Some(r) = self.results.remove(&id) {
+            return ResultStatus::Ready(r);
+        }
+        match lookup {
+            Lookup::OtherConnection => ResultStatus::Gone(Gone::OtherConnection),
+            Lookup::EarlierLink => ResultStatus::Gone(Gone::EarlierLink),
+            Lookup::Pending if self.dispositions.contains_key(&id) => {
+                ResultStatus::Gone(Gone::Detached)
+            }
+            Lookup::Pending => ResultStatus::Pending,
+            Lookup::Finished => ResultStatus::Gone(Gone::Delivered),
+        }
+    }
+
+    /// True once user code asked to close the connection.
+    pub(crate) fn take_close_request(&mut self) -> bool {
+        std::mem::take(&mut self.close_requested)
+    }
+}
+
+/// What user code can do while the manager runs it: in an event handler, a
+/// result callback, or the hooks for unmatched responses and skipped
+/// messages. The [`Manager`](super::Manager) offers the same operations
+/// directly between polls.
+///
+/// Actions are queued at once and written when the handler returns. Handler
+/// changes (adding, removing) and [`Ctx::close`] take effect as soon as the
+/// input being handled is done: a handler that removes itself is not called
+/// again, even for the next event of the same poll.
+pub struct Ctx<'a> {
+    outbox: &'a mut Outbox,
+    book: &'a mut Book,
+    current: Option<HandlerId>,
+}
+
+impl<'a> Ctx<'a> {
+    pub(crate) fn new(outbox: &'a mut Outbox, book: &'a mut Book) -> Self {
+        Ctx {
+            outbox,
+            book,
+            current: None,
+        }
+    }
+
+    /// Queues an action and keeps its result until it is taken with
+    /// [`Ctx::take_result`] or [`Manager::take_result`](super::Manager::take_result).
+    /// It gets the manager's default deadline
+    /// ([`ManagerConfig::action_timeout`](super::ManagerConfig::action_timeout)).
+    pub fn send<A: Action + ?Sized>(&mut self, action: &A) -> Result<ActionId, Error> {
+        self.send_kept(action, None)
+    }
+
+    pub(crate) fn send_kept<A: Action + ?Sized>(
+        &mut self,
+        action: &A,
+        timeout: Option<Duration>,
+    ) -> Result<ActionId, Error> {
+        self.book.check_store()?;
+        let id = self.outbox.send(action, self.book.deadline(timeout))?;
+        self.book.kept_in_flight += 1;
+        Ok(id)
+    }
+
+    /// Queues a login whose result is kept (see [`Connection::login`]).
+    pub(crate) fn login(
+        &mut self,
+        login: &Login,
+        timeout: Option<Duration>,
+    ) -> Result<ActionId, Error> {
+        self.book.check_store()?;
+        let id = self.outbox.login(login, self.book.deadline(timeout))?;
+        self.book.kept_in_flight += 1;
+        Ok(id)
+    }
+
+    /// Queues an action whose typed result goes to `done` (called from a
+    /// later poll, with a `Ctx` of its own to send follow-ups). Nothing is
+    /// kept for taking.
+    pub fn send_with<A: Action + ?Sized>(
+        &mut self,
+        action: &A,
+        done: impl FnOnce(Result<A::Output, Error>, &mut Ctx<'_>) + 'static,
+    ) -> Result<ActionId, Error> {
+        let id = self.outbox.send(action, self.book.deadline(None))?;
+        let cb = typed_callback::<A>(done);
+        self.book.dispositions.insert(id, Disposition::Callback(cb));
+        Ok(id)
+    }
+
+    /// Queues an action whose result nobody wants: it is dropped when it
+    /// arrives (a failure included), and nothing is kept.
+    pub fn send_and_forget<A: Action + ?Sized>(&mut self, action: &A) -> Result<ActionId, Error> {
+        let id = self.outbox.send(action, self.book.deadline(None))?;
+        self.book.dispositions.insert(id, Disposition::Forget);
+        Ok(id)
+    }
+
+    /// Where the result of `id` stands; a ready result is handed over once.
+    pub fn take_result(&mut self, id: ActionId) -> ResultStatus {
+        let lookup = self.outbox.lookup(id);
+        self.book.take_result(lookup, id)
+    }
+
+    /// Stops waiting for action `id` (see [`Connection::cancel`]): a callback
+    /// gets [`Error::Cancelled`]; a kept result is dropped. False when `id`
+    /// is not pending.
+    pub fn cancel(&mut self, id: ActionId) -> bool {
+        if !self.outbox.cancel(id) {
+            return false;
+        }
+        if !self.book.dispositions.contains_key(&id) {
+            self.book.kept_in_flight = self.book.kept_in_flight.saturating_sub(1);
+            self.book.dispositions.insert(id, Disposition::Forget);
+        }
+        true
+    }
+
+    /// Adds a handler for events named `name` (ASCII-case-insensitive); it
+    /// runs before catch-all handlers, in registration order among those of
+    /// the same name. From inside a handler it takes effect after the
+    /// current input.
+    pub fn on_event<R: HandlerResult>(
+        &mut self,
+        name: &str,
+        mut handler: impl FnMut(&Event<'_>, &mut Ctx<'_>) -> R + 'static,
+    ) -> HandlerId {
+        let h: Handler = Box::new(move |e, c| handler(e, c).flow());
+        self.add(Slot::for_name(name), h)
+    }
+
+    /// Adds a handler with a typed view of every `T` event, e.g.
+    /// `on(Hangup, |h, _ctx| println!("{:?}", h.cause()))` (the event types
+    /// in [`events`](super::events) are unit values).
+    pub fn on<T: EventType, R: HandlerResult>(
+        &mut self,
+        _event: T,
+        mut handler: impl for<'e> FnMut(T::View<'e>, &mut Ctx<'_>) -> R + 'static,
+    ) -> HandlerId {
+        let slot = match T::kind() {
+            EventKind::Other => Slot::for_name(T::NAME),
+            kind => Slot::Kind(kind),
+        };
+        let h: Handler = Box::new(move |ev, ctx| handler(T::view(*ev), ctx).flow());
+        self.add(slot, h)
+    }
+
+    /// Adds a handler for every event, run after the named handlers.
+    pub fn on_any_event<R: HandlerResult>(
+        &mut self,
+        mut handler: impl FnMut(&Event<'_>, &mut Ctx<'_>) -> R + 'static,
+    ) -> HandlerId {
+        let h: Handler = Box::new(move |e, c| handler(e, c).flow());
+        self.add(Slot::Any, h)
+    }
+
+    fn add(&mut self, slot: Slot, h: Handler) -> HandlerId {
+        self.book.next_handler += 1;
+        let id = HandlerId(self.book.next_handler);
+        self.book.changes.push(Change::Add(id, slot, h));
+        id
+    }
+
+    /// Removes a handler (the running one included: see [`Ctx::handler_id`]).
+    pub fn remove_handler(&mut self, id: HandlerId) {
+        self.book.changes.push(Change::Remove(id));
+    }
+
+    /// The id of the event handler now running (`None` in callbacks and hooks).
+    /// With [`Ctx::remove_handler`] it makes a one-shot handler.
+    pub fn handler_id(&self) -> Option<HandlerId> {
+        self.current
+    }
+
+    /// Closes the connection once the current input is handled: pending
+    /// actions fail with [`Error::Closed`], and the manager's next
+    /// `poll_events` reports the close.
+    pub fn close(&mut self) {
+        self.book.close_requested = true;
+    }
+
+    /// The time the manager last read from its clock (the start of this poll).
+    pub fn now(&self) -> Instant {
+        self.book.now
+    }
+}
+
+/// Handlers and bookkeeping together: what turns inputs into user calls.
+pub(crate) struct Dispatcher {
+    pub(crate) handlers: Handlers,
+    pub(crate) book: Book,
+}
+
+impl Dispatcher {
+    pub(crate) fn new(action_timeout: Option<Duration>, max_stored_results: usize) -> Self {
+        Dispatcher {
+            handlers: Handlers::default(),
+            book: Book::new(action_timeout, max_stored_results),
+        }
+    }
+
+    /// Runs `f` with a [`Ctx`] over `conn`, then applies the changes it queued.
+    pub(crate) fn with_ctx<T>(
+        &mut self,
+        conn: &mut Connection,
+        f: impl FnOnce(&mut Ctx<'_>) -> T,
+    ) -> T {
+        let t = f(&mut Ctx::new(conn.outbox_mut(), &mut self.book));
+        self.apply_changes(conn);
+        t
+    }
+
+    fn apply_changes(&mut self, conn: &mut Connection) {
+        for change in self.book.changes.drain(..) {
+            self.handlers.apply(change);
+        }
+        if self.book.close_requested {
+            conn.close();
+        }
+    }
+
+    pub(crate) fn is_registered(&self, id: HandlerId) -> bool {
+        self.handlers.contains(id)
+            || self
+                .book
+                .changes
+                .iter()
+                .any(|c| matches!(c, Change::Add(i, _, _) if *i == id))
+    }
+
+    pub(crate) fn set_unmatched(&mut self, h: impl FnMut(&Message<'_>, &mut Ctx<'_>) + 'static) {
+        self.handlers.unmatched = Some(Box::new(h));
+    }
+
+    pub(crate) fn set_skipped(&mut self, h: impl FnMut(&Skipped, &mut Ctx<'_>) + 'static) {
+        self.handlers.skipped = Some(Box::new(h));
+    }
+
+    /// Handles up to `max` inputs from `conn`; returns how many.
+    pub(crate) fn run(&mut self, conn: &mut Connection, max: usize) -> usize {
+        let mut n = 0;
+        while n < max {
+            let Some(step) = conn.next_step() else {
+                break;
+            };
+            n += 1;
+            let mut ctx = Ctx::new(step.outbox, &mut self.book);
+            match step.input {
+                Input::Event(ev) => {
+                    ctx.book.stats.events += 1;
+                    self.handlers.dispatch(&ev, &mut ctx);
+                }
+                Input::Done(id, r) => {
+                    let r = r.map(|b| *b);
+                    match ctx.book.dispositions.remove(&id) {
+                        Some(Disposition::Callback(cb)) => cb(r, &mut ctx),
+                        Some(Disposition::Forget) => {}
+                        None => {
+                            ctx.book.kept_in_flight = ctx.book.kept_in_flight.saturating_sub(1);
+                            ctx.book.results.insert(id, r);
+                        }
+                    }
+                }
+                Input::Unmatched(m) => {
+                    ctx.book.stats.unmatched += 1;
+                    if let Some(h) = &mut self.handlers.unmatched {
+                        h(&m, &mut ctx);
+                    }
+                }
+                Input::Skipped(e) => {
+                    ctx.book.stats.skipped += 1;
+                    if let Some(h) = &mut self.handlers.skipped {
+                        h(&e, &mut ctx);
+                    }
+                }
+            }
+            if !self.book.changes.is_empty() || self.book.close_requested {
+                self.apply_changes(conn);
+            }
+        }
+        n
+    }
+}
