@@ -337,6 +337,16 @@ impl fmt::Debug for OwnedMessage {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_view_whose_index_does_not_fit_its_bytes_is_refused() {
+        let owned = OwnedMessage::from_pairs(&[("Event", "Hangup"), ("Channel", "PJSIP/1")]);
+        let view = owned.view();
+        let headers = view.headers();
+        assert!(Message::new(view.as_bytes(), headers).is_some());
+        // The same index over fewer bytes would panic on lookup: no view.
+        assert!(Message::new(&view.as_bytes()[..10], headers).is_none());
+    }
     use super::*;
 
     #[test]
