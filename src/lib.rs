@@ -23,8 +23,11 @@
 //!                     Framer ─▶ Message (bytes + header index)
 //!                                  │
 //!            ┌─────────────────────┼──────────────────────┐
-//!       Event ─▶ handlers    Response/list ─▶ ActionResult  Unmatched
-//!                            (by ActionID)   ─▶ callback / take_result / call
+//!   Event ─▶ handlers   Response/list ─▶ ActionResult   Unmatched / Skipped
+//!   (by EventKind)      (by ActionID)  ─▶ callback / take_result / call ─▶ hooks
+//!
+//!   time: the shell reads the clock; the core takes `now` and answers
+//!   `poll_timeout()` (the next action deadline)
 //! ```
 //!
 //! # A host loop
@@ -51,13 +54,12 @@
 //! let pong = mgr.call(&Ping, Duration::from_secs(5))?;
 //! println!("{:?}", pong.get_str("Ping"));
 //!
+//! // A malformed message is skipped and reported here; the connection goes on.
+//! mgr.on_skipped(|skipped, _ctx| eprintln!("{skipped}"));
+//!
 //! loop {
-//!     match mgr.poll_events(Some(Duration::from_millis(100))) {
-//!         Ok(_handled) => {}
-//!         // A malformed message was skipped; the connection goes on.
-//!         Err(e) if !e.is_fatal() => eprintln!("{e}"),
-//!         Err(e) => return Err(e),
-//!     }
+//!     // `Err` only when the connection has ended; it repeats from then on.
+//!     mgr.poll_events(Some(Duration::from_millis(100)))?;
 //!     // ... the host's own work ...
 //! #   break;
 //! }
