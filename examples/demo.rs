@@ -5,30 +5,14 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use asterisk_io::ami::actions::{Command, CoreShowChannels, Getvar, Login, Logoff, Ping, Setvar};
-use asterisk_io::ami::{events, Action, ActionId, Error, FromResult, Manager};
+use asterisk_io::ami::actions::{Command, CoreShowChannels, Getvar, Login, Ping, Setvar};
+use asterisk_io::ami::{events, Manager};
+use asterisk_io::driver::Driver;
 use asterisk_io::emu::{Emulator, EmulatorConfig, ScriptedReply};
 
-/// Drives the emulator and the client in the same loop until `id` completes.
-fn finish<A: Action>(
-    mgr: &mut Manager,
-    emu: &mut Emulator,
-    id: ActionId,
-) -> Result<A::Output, Error> {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        emu.poll(Some(Duration::from_millis(1)))?;
-        mgr.poll_events(Some(Duration::from_millis(1)))?;
-        if let Some(r) = mgr.take_result(id).ready() {
-            return r.and_then(A::Output::from_result);
-        }
-        if Instant::now() > deadline {
-            return Err(Error::Timeout(Duration::from_secs(5)));
-        }
-    }
-}
+const T: Duration = Duration::from_secs(5);
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // An emulated Asterisk with one user, one CLI command and a channel list.
@@ -50,22 +34,25 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 ]],
             ),
         );
-    let mut emu = Emulator::bind("127.0.0.1:0".parse()?, config)?;
-    let addr = emu.local_addr()?;
+    // One driver, one poll: the emulated PBX and the client run in this
+    // thread's loop, and the driver's blocking helpers turn it for both.
+    let mut driver = Driver::new()?;
+    let emu = driver.add(Emulator::bind("127.0.0.1:0".parse()?, config)?)?;
+    let addr = driver.get(emu).local_addr()?;
     println!("emulator listening on {addr}");
 
-    let mut mgr = Manager::connect(addr)?;
+    let mgr = driver.add(Manager::connect(addr)?)?;
     let seen = Rc::new(RefCell::new(Vec::new()));
     let log = seen.clone();
     // A typed handler: the Hangup view has an accessor per documented header.
-    mgr.on(events::Hangup, |h, _ctx| {
+    driver.get_mut(mgr).on(events::Hangup, |h, _ctx| {
         println!(
             "typed handler: {} hung up, cause {:?}",
             h.channel().map(|c| c.to_string()).unwrap_or_default(),
             h.cause()
         );
     });
-    mgr.on_any_event(move |ev, _ctx| {
+    driver.get_mut(mgr).on_any_event(move |ev, _ctx| {
         let line = format!(
             "event {} {}",
             ev.name(),
@@ -81,16 +68,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
 
     // 1. Login with the MD5 challenge: the secret never crosses the wire.
-    let id = mgr.start_login(&Login::new("admin", "s3cret").md5())?;
-    finish::<Login>(&mut mgr, &mut emu, id)?;
+    driver.login(mgr, &Login::new("admin", "s3cret").md5(), T)?;
     println!(
         "logged in (greeting: {:?})",
-        mgr.greeting().map(|g| g.version.clone())
+        driver.get(mgr).greeting().map(|g| g.version.clone())
     );
 
     // 2. An action: Ping.
-    let id = mgr.send(&Ping)?;
-    let pong = finish::<Ping>(&mut mgr, &mut emu, id)?;
+    let pong = driver.call(mgr, &Ping, T)?;
     println!("ping -> Ping: {}", pong.get_str("Ping").unwrap_or("?"));
 
     // 3. Variables.
@@ -99,25 +84,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         variable: "DEMO".into(),
         value: "hello".into(),
     };
-    let id = mgr.send(&set)?;
-    finish::<Setvar>(&mut mgr, &mut emu, id)?;
-    let id = mgr.send(&Getvar {
+    driver.call(mgr, &set, T)?;
+    let get = Getvar {
         channel: None,
         variable: "DEMO".into(),
-    })?;
-    let got = finish::<Getvar>(&mut mgr, &mut emu, id)?;
+    };
+    let got = driver.call(mgr, &get, T)?;
     println!("getvar DEMO -> {}", got.get_str("Value").unwrap_or(""));
 
     // 4. A CLI command's output.
-    let id = mgr.send(&Command::new("core show channels count"))?;
-    let out = finish::<Command>(&mut mgr, &mut emu, id)?;
+    let out = driver.call(mgr, &Command::new("core show channels count"), T)?;
     for line in &out.lines {
         println!("cli | {line}");
     }
 
     // 5. An event list.
-    let id = mgr.send(&CoreShowChannels)?;
-    let list = finish::<CoreShowChannels>(&mut mgr, &mut emu, id)?;
+    let list = driver.call(mgr, &CoreShowChannels, T)?;
     for item in &list.items {
         println!(
             "channel {} state={} app={}",
@@ -128,28 +110,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     // 6. A few events pushed by the "PBX".
-    emu.emit_event(
+    let pbx = driver.get_mut(emu);
+    pbx.emit_event(
         "Newchannel",
         &[
             ("Channel", "PJSIP/200-00000002"),
             ("ChannelStateDesc", "Ring"),
         ],
     );
-    emu.emit_event(
+    pbx.emit_event(
         "Hangup",
         &[("Channel", "PJSIP/200-00000002"), ("Cause", "16")],
     );
-    let deadline = Instant::now() + Duration::from_secs(2);
-    while seen.borrow().len() < 3 && Instant::now() < deadline {
-        emu.poll(Some(Duration::from_millis(1)))?;
-        mgr.poll_events(Some(Duration::from_millis(1)))?;
-    }
+    driver.run_until(Duration::from_secs(2), |_| seen.borrow().len() >= 3)?;
 
-    // 7. Logoff: wait for Goodbye, then close.
-    let id = mgr.send(&Logoff)?;
-    let bye = finish::<Logoff>(&mut mgr, &mut emu, id)?;
-    println!("logoff -> {}", bye.message().unwrap_or(""));
-    mgr.close();
-    println!("done: {} events seen", seen.borrow().len());
+    // 7. Logoff: wait for Goodbye and the server's close, then close.
+    driver.logoff(mgr, T)?;
+    println!("logged off; done: {} events seen", seen.borrow().len());
     Ok(())
 }

@@ -79,6 +79,7 @@
 pub mod agi;
 pub mod ami;
 pub mod config;
+pub mod driver;
 pub mod emu;
 mod scan;
 

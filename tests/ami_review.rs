@@ -13,6 +13,7 @@ use asterisk_io::ami::{
     Connection, EncodeError, Error, Gone, Input, Manager, ManagerConfig, ProtocolError,
     ResultStatus,
 };
+use asterisk_io::driver::Driver;
 use asterisk_io::emu::{Emulator, EmulatorConfig};
 
 /// A source that always has more events to give, cut wherever the
@@ -202,9 +203,20 @@ fn logoff_while_registered_in_a_host_poll_does_not_spin() {
     poll.registry()
         .register(&mut mgr, Token(3), Interest::READABLE)
         .unwrap();
+    // In a host's poll the manager cannot wait by itself (it used to spin,
+    // then to move its socket between polls): it says so and sends nothing.
+    assert!(matches!(
+        mgr.logoff(Duration::from_millis(600)),
+        Err(Error::Registered)
+    ));
+    assert!(!mgr.connection().wants_write());
+    poll.registry().deregister(&mut mgr).unwrap();
+    // The driver's blocking logoff waits on its one poll without spinning.
+    let mut driver = Driver::new().unwrap();
+    let mgr = driver.add(mgr).unwrap();
     let cpu = thread_cpu();
     let start = Instant::now();
-    mgr.logoff(Duration::from_millis(600)).unwrap();
+    driver.logoff(mgr, Duration::from_millis(600)).unwrap();
     let wall = start.elapsed();
     let used = thread_cpu() - cpu;
     assert!(wall >= Duration::from_millis(500), "{wall:?}");
@@ -212,7 +224,7 @@ fn logoff_while_registered_in_a_host_poll_does_not_spin() {
         used < Duration::from_millis(250),
         "logoff used {used:?} of CPU in {wall:?}"
     );
-    assert!(mgr.is_closed());
+    assert!(driver.get(mgr).is_closed());
     server.join().unwrap();
 }
 

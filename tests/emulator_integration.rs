@@ -502,15 +502,18 @@ fn manager_registered_in_a_host_poll_under_a_host_token() {
         seen.borrow().iter().any(|n| n == "HostEvent")
     });
     assert_eq!(*tokens.borrow(), HashSet::from([MGR]));
-    // A blocking call while registered still works and leaves the
-    // registration with the host.
-    let pong = mgr.call(&Ping, T).unwrap();
-    assert_eq!(pong.get_str("Ping"), Some("Pong"));
+    // A blocking call while registered is refused at once, sends nothing,
+    // and leaves the registration with the host.
+    assert!(matches!(mgr.call(&Ping, T), Err(Error::Registered)));
+    assert!(!mgr.connection().wants_write());
     emu.emit("AfterCall", &[]);
     drive(&mut mgr, &mut |_| {
         seen.borrow().iter().any(|n| n == "AfterCall")
     });
+    // Taken back from the host, it waits on its own again.
     poll.registry().deregister(&mut mgr).unwrap();
+    let pong = mgr.call(&Ping, T).unwrap();
+    assert_eq!(pong.get_str("Ping"), Some("Pong"));
 }
 
 #[test]

@@ -120,6 +120,12 @@ pub enum Error {
     /// [`Manager::wait_for`]: super::Manager::wait_for
     #[error("timed out after {0:?}")]
     Timeout(Duration),
+    /// The manager is registered in a host's `Poll` (or a
+    /// [`Driver`](crate::driver::Driver)) and cannot wait by itself: use the
+    /// driver's blocking helpers, or `send_with` and the host's loop.
+    /// Nothing was sent.
+    #[error("the manager is registered in a host's poll and cannot wait by itself")]
+    Registered,
     /// The action was cancelled ([`Connection::cancel`](super::Connection::cancel)
     /// or `Manager::cancel`) before its result arrived. Asterisk may still
     /// have run it: cancelling only stops waiting.

@@ -25,22 +25,33 @@ use super::events::EventType;
 use super::message::Message;
 use super::response::{ActionResult, FromResult};
 
+/// Where the manager's socket is registered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Registration {
-    Internal,
-    External { registry: Registry, token: Token },
-    None,
+    /// Nowhere else: the manager waits on a `Poll` of its own, made the
+    /// first time it has to wait.
+    Standalone,
+    /// In a host's `Poll` (or a [`Driver`](crate::driver::Driver)) under this token.
+    Host(Token),
 }
 
+/// The token of the socket in the manager's own `Poll`.
 const OWN_TOKEN: Token = Token(0);
+
+/// The socket is registered for both directions, once, edge-triggered: a
+/// readable or writable edge wakes whoever polls, whether or not output is
+/// pending now, so nothing has to be re-registered when it is (or when a
+/// transport under the AMI stream wants to write on its own).
+const INTEREST: Interest = Interest::READABLE.add(Interest::WRITABLE);
 
 /// A manager connection driven by the caller's loop. See the [crate docs](crate) for a host loop.
 pub struct Manager {
     conn: Connection,
     stream: TcpStream,
+    /// The manager's own poll, made the first time a standalone manager waits.
     poll: Option<Poll>,
     events: Events,
     registration: Registration,
-    interest: Interest,
     dispatcher: Dispatcher,
     /// False once a read returned `WouldBlock`, until the next readiness.
     read_open: bool,
@@ -73,18 +84,14 @@ impl Manager {
         let peer = addr.to_socket_addrs()?.next().ok_or_else(|| {
             io::Error::new(ErrorKind::InvalidInput, "address resolved to nothing")
         })?;
-        let mut stream = TcpStream::connect(peer)?;
-        let poll = Poll::new()?;
-        let interest = Interest::READABLE | Interest::WRITABLE;
-        poll.registry().register(&mut stream, OWN_TOKEN, interest)?;
+        let stream = TcpStream::connect(peer)?;
         Ok(Manager {
             dispatcher: Dispatcher::new(config.action_timeout, config.max_stored_results),
             conn: Connection::new(config),
             stream,
-            poll: Some(poll),
+            poll: None,
             events: Events::with_capacity(8),
-            registration: Registration::Internal,
-            interest,
+            registration: Registration::Standalone,
             read_open: true,
             peer,
         })
@@ -203,6 +210,16 @@ impl Manager {
         self.with_ctx(|c| c.send(action))
     }
 
+    /// Like [`Manager::send`], with a deadline of its own instead of
+    /// [`ManagerConfig::action_timeout`].
+    pub fn send_with_timeout<A: Action + ?Sized>(
+        &mut self,
+        action: &A,
+        timeout: Duration,
+    ) -> Result<ActionId, Error> {
+        self.with_ctx(|c| c.send_kept(action, Some(timeout)))
+    }
+
     /// Queues an action; `done` is called with its typed result from inside
     /// a later [`Manager::poll_events`], with a [`Ctx`] to send follow-up
     /// actions. Nothing is kept for [`Manager::take_result`].
@@ -246,10 +263,20 @@ impl Manager {
         self.with_ctx(|c| c.login(login, None))
     }
 
+    /// Queues a login whose result is kept, with its own deadline.
+    pub(crate) fn start_login_with_timeout(
+        &mut self,
+        login: &Login,
+        timeout: Duration,
+    ) -> Result<ActionId, Error> {
+        self.with_ctx(|c| c.login(login, Some(timeout)))
+    }
+
     /// Logs in and waits for the answer. A refused login is
     /// [`Error::AuthFailed`], and the manager is closed.
     pub fn login(&mut self, login: &Login, timeout: Duration) -> Result<(), Error> {
-        let id = self.with_ctx(|c| c.login(login, Some(timeout)))?;
+        self.check_standalone()?;
+        let id = self.start_login_with_timeout(login, timeout)?;
         self.wait_for(id, timeout).map(|_| ())
     }
 
@@ -261,7 +288,8 @@ impl Manager {
         action: &A,
         timeout: Duration,
     ) -> Result<A::Output, Error> {
-        let id = self.with_ctx(|c| c.send_kept(action, Some(timeout)))?;
+        self.check_standalone()?;
+        let id = self.send_with_timeout(action, timeout)?;
         self.wait_for(id, timeout).and_then(A::Output::from_result)
     }
 
@@ -270,59 +298,21 @@ impl Manager {
     /// deadline); an id whose result is [gone](ResultStatus::Gone) is
     /// [`Error::Gone`] at once.
     ///
-    /// When the manager is registered in a host's `Poll`, it moves to its own
-    /// poll for the wait and back to the host's (same token) afterwards.
+    /// A manager registered in a host's `Poll` cannot wait by itself: the
+    /// blocking helpers (`call`, `wait_for`, `login`, `logoff`) then fail
+    /// with [`Error::Registered`] and send nothing. Use the
+    /// [`Driver`](crate::driver::Driver)'s helpers, or `send_with` and the
+    /// host's loop.
     pub fn wait_for(&mut self, id: ActionId, timeout: Duration) -> Result<ActionResult, Error> {
-        self.on_own_poll(|m| m.wait_loop(id, timeout))?
+        self.check_standalone()?;
+        self.wait_loop(id, timeout)
     }
 
-    /// Runs `f` with the socket in the manager's own poll, so `poll_events`
-    /// can wait. When a host's `Poll` holds it, it moves to the own poll for
-    /// the duration and back to the host's (same token) afterwards; when
-    /// moving fails, the host's registration is kept.
-    fn on_own_poll<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> Result<T, Error> {
-        let (registry, token) = match std::mem::replace(&mut self.registration, Registration::None)
-        {
-            Registration::External { registry, token } => (registry, token),
-            other => {
-                self.registration = other;
-                return Ok(f(self));
-            }
-        };
-        if let Err(e) = registry.deregister(&mut self.stream) {
-            self.registration = Registration::External { registry, token };
-            return Err(e.into());
+    fn check_standalone(&self) -> Result<(), Error> {
+        match self.registration {
+            Registration::Standalone => Ok(()),
+            Registration::Host(_) => Err(Error::Registered),
         }
-        if let Err(e) = self.use_own_poll() {
-            let back = registry.register(&mut self.stream, token, self.interest);
-            self.registration = Registration::External { registry, token };
-            back?;
-            return Err(e.into());
-        }
-        let result = f(self);
-        let own = match &self.poll {
-            Some(poll) => poll.registry().deregister(&mut self.stream),
-            None => Ok(()),
-        };
-        let back = own.and_then(|()| registry.register(&mut self.stream, token, self.interest));
-        self.registration = Registration::External { registry, token };
-        back?;
-        Ok(result)
-    }
-
-    /// Registers the socket in the manager's own poll (creating it if needed).
-    fn use_own_poll(&mut self) -> io::Result<()> {
-        if self.poll.is_none() {
-            self.poll = Some(Poll::new()?);
-        }
-        if let Some(poll) = &self.poll {
-            poll.registry()
-                .register(&mut self.stream, OWN_TOKEN, self.interest)?;
-        }
-        self.registration = Registration::Internal;
-        // Readiness may have been reported elsewhere meanwhile: try the socket.
-        self.read_open = true;
-        Ok(())
     }
 
     fn wait_loop(&mut self, id: ActionId, timeout: Duration) -> Result<ActionResult, Error> {
@@ -348,27 +338,27 @@ impl Manager {
     }
 
     /// Sends `Logoff`, waits for Asterisk's `Goodbye` and for it to close the
-    /// connection, then closes this side. No result is lost to a race
-    /// between the goodbye and the close.
+    /// connection, then closes this side; no reply is lost to a race between
+    /// the goodbye and the close.
     pub fn logoff(&mut self, timeout: Duration) -> Result<(), Error> {
+        self.check_standalone()?;
         let deadline = Instant::now() + timeout;
-        let id = self.with_ctx(|c| c.send_kept(&Logoff, Some(timeout)))?;
-        self.flush()?;
-        // On the own poll for the whole wait: registered in a host's poll,
-        // `poll_events` never blocks and the loop below would spin.
-        let r = self.on_own_poll(|m| {
-            let r = m.wait_loop(id, timeout);
-            // Let the server's close arrive, so nothing it sent is cut off.
-            while !m.is_closed() && Instant::now() < deadline {
-                let left = deadline.saturating_duration_since(Instant::now());
-                if m.poll_events(Some(left)).is_err() {
-                    break;
-                }
+        let id = self.start_logoff(timeout)?;
+        let r = self.wait_loop(id, timeout);
+        // Let the server's close arrive, so nothing it sent is cut off.
+        while !self.is_closed() && Instant::now() < deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if self.poll_events(Some(left)).is_err() {
+                break;
             }
-            r
-        });
+        }
         self.close();
-        r?.map(|_| ())
+        r.map(|_| ())
+    }
+
+    /// Queues `Logoff` (the server answers `Goodbye` and closes) with a deadline.
+    pub(crate) fn start_logoff(&mut self, timeout: Duration) -> Result<ActionId, Error> {
+        self.with_ctx(|c| c.send_kept(&Logoff, Some(timeout)))
     }
 
     /// Closes the connection now: pending actions fail with [`Error::Closed`].
@@ -397,7 +387,7 @@ impl Manager {
     /// A malformed message from the server is no error: it is skipped,
     /// counted and reported to [`Manager::on_skipped`].
     pub fn poll_events(&mut self, timeout: Option<Duration>) -> Result<usize, Error> {
-        if let Registration::External { .. } = self.registration {
+        if let Registration::Host(_) = self.registration {
             // The host's poll saw readiness (or the host is just asking):
             // try the socket, within one budget.
             self.read_open = true;
@@ -414,15 +404,22 @@ impl Manager {
             }
             None => timeout,
         };
-        if let (Some(poll), Registration::Internal) = (&mut self.poll, &self.registration) {
-            match poll.poll(&mut self.events, timeout) {
-                Ok(()) => {}
-                Err(e) if e.kind() == ErrorKind::Interrupted => return Ok(0),
-                Err(e) => return Err(e.into()),
+        let poll = match &mut self.poll {
+            Some(poll) => poll,
+            None => {
+                let poll = Poll::new()?;
+                poll.registry()
+                    .register(&mut self.stream, OWN_TOKEN, INTEREST)?;
+                self.poll.insert(poll)
             }
-            if !self.events.is_empty() {
-                self.read_open = true;
-            }
+        };
+        match poll.poll(&mut self.events, timeout) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::Interrupted => return Ok(0),
+            Err(e) => return Err(e.into()),
+        }
+        if !self.events.is_empty() {
+            self.read_open = true;
         }
         self.pump()
     }
@@ -499,8 +496,8 @@ impl Manager {
         n
     }
 
-    /// Writes queued output until done or the socket would block, and keeps
-    /// the registered interest in step with whether output is pending.
+    /// Writes queued output until done or the socket would block (its
+    /// writable edge then wakes the poll).
     fn flush(&mut self) -> Result<(), Error> {
         if self.conn.wants_write() {
             match self.conn.write_to(&mut self.stream) {
@@ -517,32 +514,33 @@ impl Manager {
                 }
             }
         }
-        let want = if self.conn.wants_write() {
-            Interest::READABLE | Interest::WRITABLE
-        } else {
-            Interest::READABLE
-        };
-        if want != self.interest {
-            self.interest = want;
-            match &self.registration {
-                Registration::Internal => {
-                    if let Some(p) = &self.poll {
-                        p.registry().reregister(&mut self.stream, OWN_TOKEN, want)?;
-                    }
-                }
-                Registration::External { registry, token } => {
-                    registry.reregister(&mut self.stream, *token, want)?;
-                }
-                Registration::None => {}
-            }
-        }
         Ok(())
+    }
+
+    /// Work to do without new readiness: buffered input, or an action
+    /// deadline at or before `now`. (Output is written as it is queued; what
+    /// the socket refused waits for its writable edge.)
+    pub(crate) fn has_work(&self, now: Instant) -> bool {
+        self.has_buffered_input() || self.conn.poll_timeout().is_some_and(|at| at <= now)
+    }
+
+    /// Handles readiness reported by a host's poll (`readable` or not).
+    pub(crate) fn on_ready(&mut self) {
+        self.read_open = true;
+        let _ = self.pump();
+    }
+
+    /// Does the work [`Manager::has_work`] saw, without a read unless
+    /// input may be waiting.
+    pub(crate) fn on_tick(&mut self) {
+        let _ = self.pump();
     }
 }
 
-/// Registers the manager's socket in a host's `Poll`. The interest the host
-/// passes is widened or narrowed by the manager itself: readable always,
-/// writable while output is pending.
+/// Registers the manager's socket in a host's `Poll` (readable and
+/// writable, edge-triggered, whatever interest the host passes). While it is
+/// registered, [`Manager::poll_events`] never waits and the blocking helpers
+/// fail with [`Error::Registered`]; after `deregister` it waits on its own again.
 impl Source for Manager {
     fn register(
         &mut self,
@@ -550,14 +548,13 @@ impl Source for Manager {
         token: Token,
         _interests: Interest,
     ) -> io::Result<()> {
-        if let (Registration::Internal, Some(p)) = (&self.registration, &self.poll) {
-            p.registry().deregister(&mut self.stream)?;
+        if let Some(own) = self.poll.take() {
+            // The socket leaves the manager's own poll (and its descriptor goes).
+            own.registry().deregister(&mut self.stream)?;
         }
-        registry.register(&mut self.stream, token, self.interest)?;
-        self.registration = Registration::External {
-            registry: registry.try_clone()?,
-            token,
-        };
+        registry.register(&mut self.stream, token, INTEREST)?;
+        self.registration = Registration::Host(token);
+        // Readiness may have been reported elsewhere meanwhile: try the socket.
         self.read_open = true;
         Ok(())
     }
@@ -568,11 +565,8 @@ impl Source for Manager {
         token: Token,
         _interests: Interest,
     ) -> io::Result<()> {
-        registry.reregister(&mut self.stream, token, self.interest)?;
-        self.registration = Registration::External {
-            registry: registry.try_clone()?,
-            token,
-        };
+        registry.reregister(&mut self.stream, token, INTEREST)?;
+        self.registration = Registration::Host(token);
         Ok(())
     }
 
@@ -581,7 +575,8 @@ impl Source for Manager {
     /// again instead of returning at once.
     fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
         registry.deregister(&mut self.stream)?;
-        self.registration = Registration::None;
-        self.use_own_poll()
+        self.registration = Registration::Standalone;
+        self.read_open = true;
+        Ok(())
     }
 }

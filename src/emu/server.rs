@@ -4,27 +4,43 @@
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use mio::event::Event;
 use mio::net::{TcpListener, TcpStream};
-use mio::{Events, Interest, Poll, Token};
+use mio::{Events, Interest, Poll, Registry, Token};
 
 use super::session::{pairs, ClientSession, Effect, EmulatorConfig};
+use crate::driver::Drive;
 
-const LISTENER: Token = Token(usize::MAX);
+const INTEREST: Interest = Interest::READABLE.add(Interest::WRITABLE);
 
 struct Client {
     stream: TcpStream,
     session: ClientSession,
+    /// The last write would block: wait for the socket's writable edge.
+    blocked: bool,
+}
+
+/// Where the emulator's sockets are registered.
+enum Registration {
+    /// In its own `Poll`, made the first time [`Emulator::poll`] runs.
+    Standalone(Option<Poll>),
+    /// In a host's poll (a [`Driver`](crate::driver::Driver)), from this base token.
+    Host(Token),
 }
 
 /// A manager emulator listening on a local port.
 ///
-/// It spawns no thread: call [`Emulator::poll`] from the same loop that
-/// drives the client (a zero timeout when the client's loop does the waiting).
+/// It spawns no thread. Either call [`Emulator::poll`] from the loop that
+/// drives the client (a zero timeout when the client's loop does the
+/// waiting), or add it to a [`Driver`](crate::driver::Driver) with the
+/// client, so one `Poll` serves both (see [`Drive`]). The listener uses the
+/// base token and client `i` the token `base + 1 + i`, for at most
+/// [`EmulatorConfig::max_clients`] clients at once.
 pub struct Emulator {
     listener: TcpListener,
-    poll: Poll,
+    registration: Registration,
     events: Events,
     config: Rc<EmulatorConfig>,
     clients: Vec<Option<Client>>,
@@ -43,18 +59,21 @@ impl std::fmt::Debug for Emulator {
 impl Emulator {
     /// Listens on `addr` (use port 0 for any free port).
     pub fn bind(addr: SocketAddr, config: EmulatorConfig) -> io::Result<Emulator> {
-        let mut listener = TcpListener::bind(addr)?;
-        let poll = Poll::new()?;
-        poll.registry()
-            .register(&mut listener, LISTENER, Interest::READABLE)?;
         Ok(Emulator {
-            listener,
-            poll,
+            listener: TcpListener::bind(addr)?,
+            registration: Registration::Standalone(None),
             events: Events::with_capacity(64),
             config: Rc::new(config),
             clients: Vec::new(),
             buf: vec![0; 64 * 1024],
         })
+    }
+
+    fn base(&self) -> Token {
+        match self.registration {
+            Registration::Standalone(_) => Token(0),
+            Registration::Host(base) => base,
+        }
     }
 
     /// The address clients connect to.
@@ -81,41 +100,75 @@ impl Emulator {
         }
     }
 
-    /// Accepts, reads, answers and writes; waits up to `timeout` for activity.
+    /// Accepts, reads, answers and writes; waits up to `timeout` for
+    /// activity. An emulator added to a [`Driver`](crate::driver::Driver) is
+    /// polled by the driver: this then fails with [`ErrorKind::Unsupported`].
     pub fn poll(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        self.flush_all();
-        self.poll.poll(&mut self.events, timeout)?;
-        let tokens: Vec<Token> = self.events.iter().map(|e| e.token()).collect();
-        for t in tokens {
-            if t == LISTENER {
-                self.accept()?;
-            } else {
-                self.serve(t.0);
+        self.flush_all(None);
+        let Registration::Standalone(own) = &mut self.registration else {
+            return Err(io::Error::new(
+                ErrorKind::Unsupported,
+                "the emulator is attached to a driver, which polls it",
+            ));
+        };
+        let poll = match own {
+            Some(poll) => poll,
+            None => {
+                let poll = Poll::new()?;
+                poll.registry()
+                    .register(&mut self.listener, Token(0), Interest::READABLE)?;
+                own.insert(poll)
             }
+        };
+        poll.poll(&mut self.events, timeout)?;
+        let tokens: Vec<Token> = self.events.iter().map(|e| e.token()).collect();
+        // Take the poll out while serving, so its registry can be lent.
+        let Registration::Standalone(own) = &mut self.registration else {
+            unreachable!("checked above")
+        };
+        let poll = own.take().expect("made above");
+        for t in tokens {
+            self.on_token(poll.registry(), t);
         }
-        self.flush_all();
+        self.flush_all(Some(poll.registry()));
+        self.registration = Registration::Standalone(Some(poll));
         Ok(())
     }
 
-    fn accept(&mut self) -> io::Result<()> {
+    fn on_token(&mut self, registry: &Registry, token: Token) {
+        let base = self.base().0;
+        match token.0.checked_sub(base) {
+            Some(0) => {
+                if let Err(e) = self.accept(registry) {
+                    // A failed accept (out of descriptors, say) leaves the
+                    // listener as it is; the next readiness retries.
+                    let _ = e;
+                }
+            }
+            Some(n) => self.serve(n - 1, registry),
+            None => {}
+        }
+    }
+
+    fn accept(&mut self, registry: &Registry) -> io::Result<()> {
         loop {
             match self.listener.accept() {
                 Ok((mut stream, _)) => {
                     let slot = match self.clients.iter().position(Option::is_none) {
                         Some(i) => i,
-                        None => {
+                        None if self.clients.len() < self.config.max_clients => {
                             self.clients.push(None);
                             self.clients.len() - 1
                         }
+                        // Full: the connection is closed at once.
+                        None => continue,
                     };
-                    self.poll.registry().register(
-                        &mut stream,
-                        Token(slot),
-                        Interest::READABLE | Interest::WRITABLE,
-                    )?;
+                    let token = Token(self.base().0 + 1 + slot);
+                    registry.register(&mut stream, token, INTEREST)?;
                     self.clients[slot] = Some(Client {
                         stream,
                         session: ClientSession::new(self.config.clone()),
+                        blocked: false,
                     });
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
@@ -125,10 +178,11 @@ impl Emulator {
         }
     }
 
-    fn serve(&mut self, slot: usize) {
+    fn serve(&mut self, slot: usize, registry: &Registry) {
         let mut effects = Vec::new();
         let mut gone = false;
         if let Some(Some(c)) = self.clients.get_mut(slot) {
+            c.blocked = false;
             loop {
                 match c.stream.read(&mut self.buf) {
                     Ok(0) => {
@@ -149,20 +203,25 @@ impl Emulator {
             }
         }
         if gone {
-            self.drop_client(slot);
+            self.drop_client(slot, Some(registry));
         }
         for Effect::Broadcast(ev) in effects {
             self.broadcast(&ev);
         }
     }
 
-    fn drop_client(&mut self, slot: usize) {
+    fn drop_client(&mut self, slot: usize, registry: Option<&Registry>) {
         if let Some(mut c) = self.clients[slot].take() {
-            let _ = self.poll.registry().deregister(&mut c.stream);
+            if let Some(registry) = registry {
+                let _ = registry.deregister(&mut c.stream);
+            }
+            // Without a registry at hand, closing the socket removes it from
+            // the poll all the same.
         }
     }
 
-    fn flush_all(&mut self) {
+    /// Writes what sessions have queued; drops sessions that are done.
+    fn flush_all(&mut self, registry: Option<&Registry>) {
         for slot in 0..self.clients.len() {
             let Some(c) = &mut self.clients[slot] else {
                 continue;
@@ -176,7 +235,8 @@ impl Emulator {
                         if e.kind() == ErrorKind::WouldBlock
                             || e.kind() == ErrorKind::NotConnected =>
                     {
-                        break
+                        c.blocked = true;
+                        break;
                     }
                     Err(_) => {
                         failed = true;
@@ -185,8 +245,65 @@ impl Emulator {
                 }
             }
             if failed || (c.session.is_closing() && c.session.output().is_empty()) {
-                self.drop_client(slot);
+                self.drop_client(slot, registry);
             }
         }
+    }
+}
+
+/// The emulator as a source of a [`Driver`](crate::driver::Driver) or any
+/// host loop: the listener on the base token, client `i` on `base + 1 + i`.
+impl Drive for Emulator {
+    fn token_count(&self) -> usize {
+        1 + self.config.max_clients
+    }
+
+    fn attach(&mut self, registry: &Registry, base: Token) -> io::Result<()> {
+        base.0
+            .checked_add(self.token_count())
+            .ok_or_else(|| io::Error::new(ErrorKind::InvalidInput, "token range overflows"))?;
+        if let Registration::Standalone(Some(own)) = &self.registration {
+            own.registry().deregister(&mut self.listener)?;
+            for c in self.clients.iter_mut().flatten() {
+                own.registry().deregister(&mut c.stream)?;
+            }
+        }
+        registry.register(&mut self.listener, base, Interest::READABLE)?;
+        for (slot, c) in self.clients.iter_mut().enumerate() {
+            if let Some(c) = c {
+                registry.register(&mut c.stream, Token(base.0 + 1 + slot), INTEREST)?;
+            }
+        }
+        self.registration = Registration::Host(base);
+        Ok(())
+    }
+
+    fn detach(&mut self, registry: &Registry) -> io::Result<()> {
+        registry.deregister(&mut self.listener)?;
+        for c in self.clients.iter_mut().flatten() {
+            registry.deregister(&mut c.stream)?;
+        }
+        self.registration = Registration::Standalone(None);
+        Ok(())
+    }
+
+    fn ready(&mut self, registry: &Registry, event: &Event) {
+        self.on_token(registry, event.token());
+    }
+
+    fn has_work(&self, _now: Instant) -> bool {
+        // Output queued by the host (an injected event, say) or by sessions.
+        self.clients.iter().flatten().any(|c| {
+            let unsent = !c.session.output().is_empty();
+            (unsent && !c.blocked) || (c.session.is_closing() && !unsent)
+        })
+    }
+
+    fn work(&mut self, registry: &Registry, _now: Instant) {
+        self.flush_all(Some(registry));
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
     }
 }

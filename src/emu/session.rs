@@ -81,7 +81,11 @@ pub(crate) fn pairs(h: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 /// What the emulator knows: users, scripted actions and CLI commands.
-#[derive(Clone, Debug)]
+///
+/// Start from [`EmulatorConfig::default`] and add to it with the builder
+/// methods. `Debug` shows user names, never their secrets.
+#[derive(Clone)]
+#[non_exhaustive]
 pub struct EmulatorConfig {
     /// The AMI version in the greeting.
     pub ami_version: String,
@@ -93,6 +97,24 @@ pub struct EmulatorConfig {
     pub commands: HashMap<String, Vec<String>>,
     /// The challenge handed out for MD5 logins.
     pub challenge: String,
+    /// The most clients connected at once (default 1024); one more is
+    /// accepted and closed at once. It also bounds the tokens the emulator
+    /// uses in a host's poll.
+    pub max_clients: usize,
+}
+
+impl std::fmt::Debug for EmulatorConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut users: Vec<&str> = self.users.keys().map(String::as_str).collect();
+        users.sort_unstable();
+        f.debug_struct("EmulatorConfig")
+            .field("ami_version", &self.ami_version)
+            .field("users", &users)
+            .field("scripts", &self.scripts.keys().collect::<Vec<_>>())
+            .field("commands", &self.commands.keys().collect::<Vec<_>>())
+            .field("max_clients", &self.max_clients)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for EmulatorConfig {
@@ -115,6 +137,7 @@ impl Default for EmulatorConfig {
             scripts: HashMap::new(),
             commands,
             challenge: "894967376".into(),
+            max_clients: 1024,
         }
     }
 }
@@ -129,6 +152,12 @@ impl EmulatorConfig {
     /// Scripts the reply to an action (matched case-insensitively).
     pub fn script(mut self, action: &str, script: ScriptedReply) -> Self {
         self.scripts.insert(action.to_ascii_lowercase(), script);
+        self
+    }
+
+    /// Sets [`EmulatorConfig::max_clients`].
+    pub fn max_clients(mut self, n: usize) -> Self {
+        self.max_clients = n;
         self
     }
 
