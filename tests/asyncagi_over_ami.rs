@@ -619,6 +619,41 @@ fn a_refused_command_callback_may_ask_the_server() {
     );
 }
 
+#[test]
+fn command_ids_differ_between_servers_of_one_process() {
+    let env = encode(&env_block(CHAN, &[]));
+    let start = format!("Event: AsyncAGIStart\r\nChannel: {CHAN}\r\nEnv: {env}\r\n\r\n");
+    let ids: Vec<String> = (0..3)
+        .map(|_| {
+            let agi = AsyncAgiServer::new();
+            agi.fallback(|_: &Env| {
+                let mut s = Script::new(());
+                s.run(Answer);
+                s
+            });
+            assert_eq!(feed(&agi, &start), ["ANSWER"]);
+            agi.in_flight(CHAN).unwrap().command_id
+        })
+        .collect();
+    for (i, a) in ids.iter().enumerate() {
+        for b in &ids[i + 1..] {
+            assert_ne!(a, b, "{ids:?}");
+        }
+    }
+    let pid = format!("{:x}", std::process::id());
+    assert!(ids.iter().all(|id| id.contains(&pid)), "{ids:?}");
+    // set_command_ids still overrides the scheme.
+    let agi = AsyncAgiServer::new();
+    agi.set_command_ids(|n| format!("mine-{n}"));
+    agi.fallback(|_: &Env| {
+        let mut s = Script::new(());
+        s.run(Answer);
+        s
+    });
+    feed(&agi, &start);
+    assert_eq!(agi.in_flight(CHAN).unwrap().command_id, "mine-0");
+}
+
 // --- Replay of the Asterisk 22.10.1 recording ----------------------------------
 
 const RX: &[u8] = include_bytes!("fixtures/agi/asyncagi-events.bin");

@@ -70,8 +70,11 @@
 //! # Sharing
 //!
 //! AsyncAGI events are broadcast to every manager session. Commands are
-//! matched by `CommandId`; ids are `aio-PID-N` by default (unique across
-//! processes), see [`AsyncAgiServer::set_command_ids`]. An `AsyncAGIExec`
+//! matched by `CommandId`; by default each server's ids start with a prefix
+//! of its own, made of the process id, the time it was created and a
+//! per-process counter (`agi-{pid}-{start}-{instance}-{n}`), so no other
+//! server, in this process or another, sends the same id; see
+//! [`AsyncAgiServer::set_command_ids`]. An `AsyncAGIExec`
 //! without a `CommandId` (a command someone sent without one) is taken as the
 //! answer to the command in flight on that channel, since AGI runs one
 //! command at a time. Channels no route claims are left alone.
@@ -231,7 +234,7 @@ impl AsyncAgiServer {
                 fallback: None,
                 sessions: HashMap::new(),
                 sent: HashMap::new(),
-                id_prefix: format!("aio-{}-", std::process::id()),
+                id_prefix: super::asyncagi::unique_id_prefix(),
                 ids: None,
                 next_id: 0,
                 next_generation: 0,
@@ -272,8 +275,13 @@ impl AsyncAgiServer {
         self
     }
 
-    /// How `CommandID`s are made from a counter starting at 0 (default
-    /// `aio-PID-N`). Ids must be unique among the commands in flight.
+    /// How `CommandID`s are made from a counter starting at 0. The default
+    /// is a prefix no other instance uses, in this process or (with the
+    /// process id and the start time in it) another one, and the counter:
+    /// `agi-{pid}-{start}-{instance}-{n}` (hexadecimal fields but `n`). Ids
+    /// must be unique among the commands in flight on the channel, and should
+    /// be unique among every client of the same Asterisk, since every manager
+    /// session sees every `AsyncAGIExec`.
     pub fn set_command_ids(&self, ids: impl FnMut(u64) -> String + 'static) {
         let old = {
             let mut i = self.inner.borrow_mut();
