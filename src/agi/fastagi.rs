@@ -88,10 +88,8 @@ pub const DEFAULT_ENV_TIMEOUT: Duration = Duration::from_secs(10);
 /// The default of [`Server::set_tcp_keepalive`]: the first probe after 60 s
 /// of silence, then one every 10 s. With Linux's default of 9 probes a
 /// vanished peer is noticed about 150 s after it last sent anything.
-pub const DEFAULT_KEEPALIVE: TcpKeepalive = TcpKeepalive {
-    idle: Duration::from_secs(60),
-    interval: Duration::from_secs(10),
-};
+pub const DEFAULT_KEEPALIVE: TcpKeepalive =
+    TcpKeepalive::new(Duration::from_secs(60), Duration::from_secs(10));
 
 /// Connection events between two extra accept() calls.
 const ACCEPT_EVERY: u32 = 32;
@@ -104,13 +102,24 @@ const STOP_CHECK: Duration = Duration::from_millis(100);
 /// [`Server::set_tcp_keepalive`]. How many unanswered probes end the
 /// connection is the system's setting (`net.ipv4.tcp_keepalive_probes` on
 /// Linux, 9 by default).
+///
+/// Build one with [`TcpKeepalive::new`] or start from [`DEFAULT_KEEPALIVE`]
+/// and change its fields (more may come).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TcpKeepalive {
     /// Silence before the first probe (`TCP_KEEPIDLE`).
     pub idle: Duration,
     /// Time between two probes (`TCP_KEEPINTVL`), where the platform lets a
     /// program set it; elsewhere the system's value applies.
     pub interval: Duration,
+}
+
+impl TcpKeepalive {
+    /// The first probe after `idle` of silence, then one every `interval`.
+    pub const fn new(idle: Duration, interval: Duration) -> Self {
+        TcpKeepalive { idle, interval }
+    }
 }
 
 impl Default for TcpKeepalive {
@@ -945,10 +954,10 @@ mod tests {
     #[test]
     fn accepted_sockets_get_tcp_keepalive() {
         assert!(accepted_keepalive(Some(DEFAULT_KEEPALIVE)));
-        assert!(accepted_keepalive(Some(TcpKeepalive {
-            idle: Duration::from_secs(5),
-            interval: Duration::from_secs(1),
-        })));
+        assert!(accepted_keepalive(Some(TcpKeepalive::new(
+            Duration::from_secs(5),
+            Duration::from_secs(1),
+        ))));
     }
 
     #[test]
