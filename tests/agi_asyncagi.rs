@@ -248,3 +248,49 @@ fn legacy_asyncagi_subevents() {
     // Other events are not ours.
     assert!(agi.handle_event("Newchannel", |_| None).is_none());
 }
+
+/// The id of the first command an `AsyncAgi` sends on a fresh channel.
+fn first_id(agi: &mut AsyncAgi) -> String {
+    let start = [
+        ("Channel", "SIP/1-0001"),
+        ("Env", "agi_request%3A%20async%0A%0A"),
+    ];
+    let get = |k: &str| {
+        start
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(k))
+            .map(|(_, v)| *v)
+    };
+    assert!(matches!(
+        agi.handle_event("AsyncAGIStart", get),
+        Some(AsyncEvent::Started { .. })
+    ));
+    let a = agi.send("SIP/1-0001", Answer, |_| {}).unwrap();
+    let b = agi.send("SIP/1-0001", Answer, |_| {}).unwrap();
+    assert_ne!(a.command_id, b.command_id);
+    a.command_id.unwrap()
+}
+
+#[test]
+fn command_ids_differ_between_instances_of_one_process() {
+    let ids: Vec<String> = (0..4)
+        .map(|k| {
+            let mut agi = if k % 2 == 0 {
+                AsyncAgi::new()
+            } else {
+                AsyncAgi::default()
+            };
+            first_id(&mut agi)
+        })
+        .collect();
+    for (i, a) in ids.iter().enumerate() {
+        for b in &ids[i + 1..] {
+            assert_ne!(a, b, "{ids:?}");
+        }
+    }
+    // The process id is in there, so other processes differ too.
+    let pid = format!("{:x}", std::process::id());
+    assert!(ids.iter().all(|id| id.contains(&pid)), "{ids:?}");
+    // A chosen prefix still rules.
+    assert_eq!(first_id(&mut AsyncAgi::with_id_prefix("x-")), "x-1");
+}

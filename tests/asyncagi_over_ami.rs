@@ -44,7 +44,7 @@ fn env_block(channel: &str, args: &[&str]) -> String {
 struct Rig {
     emu: Emulator,
     mgr: Manager,
-    agi: AsyncAgiServer,
+    agi: Rc<AsyncAgiServer>,
 }
 
 fn rig(agi_script: ScriptedReply) -> Rig {
@@ -64,7 +64,7 @@ fn rig(agi_script: ScriptedReply) -> Rig {
         }
         assert!(Instant::now() < deadline, "login timed out");
     }
-    let agi = AsyncAgiServer::new();
+    let agi = Rc::new(AsyncAgiServer::new());
     agi.set_command_ids(|n| format!("t-{n}"));
     agi.attach(&mut mgr);
     Rig { emu, mgr, agi }
@@ -412,6 +412,246 @@ fn garbage_result_is_a_typed_error_and_detach_stops_serving() {
         rig.step();
     }
     assert_eq!(other.stats().started, 0);
+}
+
+/// What the server says about itself, as seen from inside user code.
+fn report(agi: &AsyncAgiServer, at: &str) -> String {
+    let st = agi.stats();
+    format!(
+        "{at}: active={} started={} ended={} commands={} is_active={} channels={:?} in_flight={:?}",
+        st.active,
+        st.started,
+        st.ended,
+        st.commands,
+        agi.is_active(CHAN),
+        agi.channels(),
+        agi.in_flight(CHAN).map(|f| f.line),
+    )
+}
+
+#[test]
+fn factories_and_callbacks_may_ask_the_server_about_itself() {
+    let mut rig = rig(queued());
+    let log: Log = Rc::default();
+    let weak = Rc::downgrade(&rig.agi);
+    let (l, w) = (log.clone(), weak.clone());
+    rig.agi.set_command_ids(move |n| {
+        let agi = w.upgrade().unwrap();
+        l.borrow_mut().push(report(&agi, &format!("id {n}")));
+        format!("t-{n}")
+    });
+    let l = log.clone();
+    rig.agi.fallback(move |_: &Env| {
+        let agi = weak.upgrade().unwrap();
+        l.borrow_mut().push(report(&agi, "factory"));
+        let mut s = Script::new((l.clone(), weak.clone()));
+        s.then(Answer, |s, r| {
+            assert!(r.is_ok());
+            let agi = s.state.1.upgrade().unwrap();
+            s.state.0.borrow_mut().push(report(&agi, "reply"));
+        });
+        s.on_end(|(l, w), e| {
+            assert!(e.is_none(), "{e:?}");
+            let agi = w.upgrade().unwrap();
+            l.borrow_mut().push(report(&agi, "end"));
+        });
+        s
+    });
+    rig.start(CHAN, &[]);
+    rig.play(CHAN, |r| r.agi.stats().ended == 1);
+    assert_eq!(
+        *log.borrow(),
+        [
+            "factory: active=0 started=0 ended=0 commands=0 is_active=false channels=[] in_flight=None",
+            // The id is made before the command counts as sent.
+            "id 0: active=1 started=1 ended=0 commands=0 is_active=true channels=[\"PJSIP/100-00000001\"] in_flight=None",
+            "reply: active=1 started=1 ended=0 commands=1 is_active=true channels=[\"PJSIP/100-00000001\"] in_flight=None",
+            "end: active=0 started=1 ended=1 commands=1 is_active=false channels=[] in_flight=None",
+            "id 1: active=0 started=1 ended=1 commands=1 is_active=false channels=[] in_flight=None",
+        ]
+    );
+}
+
+#[test]
+fn the_sans_io_send_function_may_ask_the_server_too() {
+    let agi = AsyncAgiServer::new();
+    agi.fallback(|_: &Env| {
+        let mut s = Script::new(());
+        s.run(Answer);
+        s
+    });
+    let env = encode(&env_block(CHAN, &[]));
+    let mut conn = Connection::new(ManagerConfig::default());
+    conn.feed(
+        format!("Asterisk Call Manager/11.0.0\r\nEvent: AsyncAGIStart\r\nChannel: {CHAN}\r\nEnv: {env}\r\n\r\n").as_bytes(),
+    );
+    let mut seen = Vec::new();
+    while let Some(step) = conn.next_input() {
+        let outbox = step.outbox;
+        if let Input::Event(ev) = step.input {
+            assert!(agi.handle_event(&ev, &mut |a: &Agi| {
+                seen.push(format!("{} {}", a.command, report(&agi, "send")));
+                outbox.send(a)
+            }));
+        }
+    }
+    assert_eq!(
+        seen,
+        ["ANSWER send: active=1 started=1 ended=0 commands=1 is_active=true channels=[\"PJSIP/100-00000001\"] in_flight=None"]
+    );
+    assert_eq!(
+        agi.in_flight(CHAN).map(|f| f.line).as_deref(),
+        Some("ANSWER")
+    );
+}
+
+/// Feeds `agi` the events in `events` (AMI text after the greeting) through a
+/// sans-IO `Connection`; returns the command lines it sent.
+fn feed(agi: &AsyncAgiServer, events: &str) -> Vec<String> {
+    let mut conn = Connection::new(ManagerConfig::default());
+    conn.feed(format!("Asterisk Call Manager/11.0.0\r\n{events}").as_bytes());
+    let mut sent = Vec::new();
+    while let Some(step) = conn.next_input() {
+        let outbox = step.outbox;
+        if let Input::Event(ev) = step.input {
+            agi.handle_event(&ev, &mut |a: &Agi| {
+                sent.push(a.command.clone());
+                outbox.send(a)
+            });
+        }
+    }
+    sent
+}
+
+#[test]
+fn a_callback_that_ends_its_own_session_is_ended_once() {
+    let agi = Rc::new(AsyncAgiServer::new());
+    let log: Log = Rc::default();
+    let (l, weak) = (log.clone(), Rc::downgrade(&agi));
+    agi.fallback(move |_: &Env| {
+        let mut s = Script::new((l.clone(), weak.clone()));
+        s.then(Answer, |s, _| {
+            let agi = s.state.1.upgrade().unwrap();
+            // The callback feeds the server its own channel's end.
+            let sent = feed(
+                &agi,
+                &format!("Event: AsyncAGIEnd\r\nChannel: {CHAN}\r\n\r\n"),
+            );
+            assert!(sent.is_empty());
+            s.state.0.borrow_mut().push(report(&agi, "reply"));
+        });
+        s.run(Noop::new());
+        s.on_end(|(l, _), e| l.borrow_mut().push(format!("end {e:?}")));
+        s
+    });
+    let env = encode(&env_block(CHAN, &[]));
+    let sent = feed(
+        &agi,
+        &format!("Event: AsyncAGIStart\r\nChannel: {CHAN}\r\nEnv: {env}\r\n\r\n"),
+    );
+    assert_eq!(sent, ["ANSWER"]);
+    let id = agi.in_flight(CHAN).unwrap().command_id;
+    let sent = feed(
+        &agi,
+        &format!(
+            "Event: AsyncAGIExec\r\nChannel: {CHAN}\r\nCommandId: {id}\r\nResult: 200%20result%3D0%0A\r\n\r\n"
+        ),
+    );
+    assert!(sent.is_empty(), "nothing after the end: {sent:?}");
+    assert_eq!(
+        *log.borrow(),
+        [
+            "reply: active=0 started=1 ended=1 commands=1 is_active=false channels=[] in_flight=None",
+            "end Some(HungUp(SessionEnded))",
+        ]
+    );
+    let st = agi.stats();
+    assert_eq!((st.started, st.ended, st.active), (1, 1, 0));
+}
+
+#[test]
+fn a_factory_may_replace_the_fallback() {
+    let agi = Rc::new(AsyncAgiServer::new());
+    let weak = Rc::downgrade(&agi);
+    agi.fallback(move |_: &Env| {
+        // From now on a different script serves new channels.
+        weak.upgrade().unwrap().fallback(|_: &Env| {
+            let mut s = Script::new(());
+            s.run(Hangup::new());
+            s
+        });
+        let mut s = Script::new(());
+        s.run(Answer);
+        s
+    });
+    let start = |chan: &str| {
+        let env = encode(&env_block(chan, &[]));
+        format!("Event: AsyncAGIStart\r\nChannel: {chan}\r\nEnv: {env}\r\n\r\n")
+    };
+    assert_eq!(feed(&agi, &start("PJSIP/a-1")), ["ANSWER"]);
+    assert_eq!(feed(&agi, &start("PJSIP/b-1")), ["HANGUP"]);
+    assert_eq!(feed(&agi, &start("PJSIP/c-1")), ["HANGUP"]);
+}
+
+#[test]
+fn a_refused_command_callback_may_ask_the_server() {
+    let mut rig = rig(ScriptedReply::error("Failed to add AGI command"));
+    let log: Log = Rc::default();
+    let (l, weak) = (log.clone(), Rc::downgrade(&rig.agi));
+    rig.agi.fallback(move |_: &Env| {
+        let mut s = Script::new((l.clone(), weak.clone()));
+        s.then(Answer, |s, r| {
+            assert!(matches!(r, Err(AgiError::Rejected { .. })), "{r:?}");
+            let agi = s.state.1.upgrade().unwrap();
+            s.state.0.borrow_mut().push(report(&agi, "refused"));
+        });
+        s
+    });
+    rig.start(CHAN, &[]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while rig.agi.is_active(CHAN) || log.borrow().is_empty() {
+        assert!(Instant::now() < deadline);
+        rig.step();
+    }
+    assert_eq!(
+        *log.borrow(),
+        ["refused: active=1 started=1 ended=0 commands=1 is_active=true channels=[\"PJSIP/100-00000001\"] in_flight=None"]
+    );
+}
+
+#[test]
+fn command_ids_differ_between_servers_of_one_process() {
+    let env = encode(&env_block(CHAN, &[]));
+    let start = format!("Event: AsyncAGIStart\r\nChannel: {CHAN}\r\nEnv: {env}\r\n\r\n");
+    let ids: Vec<String> = (0..3)
+        .map(|_| {
+            let agi = AsyncAgiServer::new();
+            agi.fallback(|_: &Env| {
+                let mut s = Script::new(());
+                s.run(Answer);
+                s
+            });
+            assert_eq!(feed(&agi, &start), ["ANSWER"]);
+            agi.in_flight(CHAN).unwrap().command_id
+        })
+        .collect();
+    for (i, a) in ids.iter().enumerate() {
+        for b in &ids[i + 1..] {
+            assert_ne!(a, b, "{ids:?}");
+        }
+    }
+    let pid = format!("{:x}", std::process::id());
+    assert!(ids.iter().all(|id| id.contains(&pid)), "{ids:?}");
+    // set_command_ids still overrides the scheme.
+    let agi = AsyncAgiServer::new();
+    agi.set_command_ids(|n| format!("mine-{n}"));
+    agi.fallback(|_: &Env| {
+        let mut s = Script::new(());
+        s.run(Answer);
+        s
+    });
+    feed(&agi, &start);
+    assert_eq!(agi.in_flight(CHAN).unwrap().command_id, "mine-0");
 }
 
 // --- Replay of the Asterisk 22.10.1 recording ----------------------------------

@@ -264,3 +264,28 @@ fn silent_connection_is_closed_after_env_timeout() {
     stop.store(true, Ordering::Relaxed);
     h.join().unwrap();
 }
+
+#[test]
+fn silent_call_is_closed_after_idle_timeout() {
+    let (addr, stop, h) = start(|s| {
+        s.set_idle_timeout(Some(Duration::from_millis(300)));
+        s.fallback(bench_script);
+    });
+    let mut c = TcpStream::connect(addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    c.write_all(&env_block("x")).unwrap();
+    let mut r = BufReader::new(c);
+    let mut line = String::new();
+    r.read_line(&mut line).unwrap();
+    assert_eq!(line, "ANSWER\n");
+    // Asterisk says nothing more: the server gives up on the call.
+    let t = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let _ = r.read_to_end(&mut rest);
+    assert!(rest.is_empty());
+    let waited = t.elapsed();
+    assert!(waited >= Duration::from_millis(200), "{waited:?}");
+    assert!(waited < Duration::from_secs(5), "{waited:?}");
+    stop.store(true, Ordering::Relaxed);
+    h.join().unwrap();
+}

@@ -22,6 +22,25 @@ use super::codec::{percent_decode, Env, OwnedReply, Reply};
 use super::command::Command;
 use super::error::{AgiError, HangupSource};
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Instances that made a `CommandID` prefix so far, in this process.
+static INSTANCES: AtomicU64 = AtomicU64::new(0);
+
+/// A `CommandID` prefix of its own for one AsyncAGI instance:
+/// `agi-{pid}-{start}-{n}-` (hexadecimal), from the process id, the time in
+/// nanoseconds and a per-process counter of instances. The counter keeps two
+/// instances of one process apart (even when the clock says the same), the
+/// pid and the time keep processes apart, which matters because every
+/// manager session sees every `AsyncAGIExec`.
+pub(crate) fn unique_id_prefix() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let n = INSTANCES.fetch_add(1, Ordering::Relaxed);
+    format!("agi-{:x}-{:x}-{:x}-", std::process::id(), nanos, n)
+}
 
 /// The fields of one `Action: AGI` message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,7 +114,6 @@ struct Chan {
 }
 
 /// Per-channel AsyncAGI session state. See the [module docs](self).
-#[derive(Default)]
 pub struct AsyncAgi {
     chans: HashMap<String, Chan>,
     next_id: u64,
@@ -110,21 +128,29 @@ impl std::fmt::Debug for AsyncAgi {
     }
 }
 
+impl Default for AsyncAgi {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl AsyncAgi {
-    /// No sessions yet; command ids look like `agi-1`, `agi-2`, ...
+    /// No sessions yet. Generated command ids are a prefix no other
+    /// instance uses, in this process or (with the process id and the start
+    /// time in it) another one, and a counter from 1:
+    /// `agi-{pid}-{start}-{instance}-1`, `...-2`, ... (hexadecimal fields).
     pub fn new() -> Self {
+        Self::with_id_prefix(unique_id_prefix())
+    }
+
+    /// Use `prefix` for generated command ids (`{prefix}1`, `{prefix}2`,
+    /// ...). Keeping them apart from other instances' ids is then yours to
+    /// do.
+    pub fn with_id_prefix(prefix: impl Into<String>) -> Self {
         AsyncAgi {
             chans: HashMap::new(),
             next_id: 0,
-            prefix: "agi-".into(),
-        }
-    }
-
-    /// Use `prefix` for generated command ids.
-    pub fn with_id_prefix(prefix: impl Into<String>) -> Self {
-        AsyncAgi {
             prefix: prefix.into(),
-            ..Self::new()
         }
     }
 

@@ -11,13 +11,44 @@
 //!
 //! # Running it
 //!
-//! * Standalone: [`Server::run`] owns a `mio::Poll` and loops forever.
+//! * Standalone: [`Server::run`] owns a `mio::Poll` and loops forever;
+//!   [`Server::run_until`] stops when asked.
 //! * Inside your own loop: register the server (it implements
-//!   [`mio::event::Source`]) under a base token; it uses that token for the
-//!   listener and the tokens right after it (up to
-//!   [`max_connections`](Server::set_max_connections)) for connections.
-//!   Hand every event whose token [`owns`](Server::owns) to
-//!   [`handle_event`](Server::handle_event).
+//!   [`mio::event::Source`]) under a base token. It then uses exactly the
+//!   tokens of [`tokens`](Server::tokens): the base for the listener and the
+//!   next [`max_connections`](Server::set_max_connections) (default
+//!   [`DEFAULT_MAX_CONNECTIONS`]) for connections. Hand every event whose
+//!   token the server [`owns`](Server::owns) to
+//!   [`handle_event`](Server::handle_event), and call
+//!   [`handle_timeout`](Server::handle_timeout) when the instant of
+//!   [`poll_timeout`](Server::poll_timeout) has come.
+//!
+//! Deregistering the server takes the listener and every connection out of
+//! the registry and nothing else: the calls stay where they are, and a later
+//! `register` (with the same or another registry, under the same or another
+//! base token) brings them all back. `reregister` moves them all to a new
+//! base. [`close_all`](Server::close_all) ends every call.
+//!
+//! # Timeouts and dead peers
+//!
+//! Time only enters through [`handle_timeout`](Server::handle_timeout)'s
+//! `now`; the server keeps deadlines, and [`poll_timeout`](Server::poll_timeout)
+//! says when the next one is due.
+//!
+//! * The environment block must be complete within
+//!   [`set_env_timeout`](Server::set_env_timeout) (default 10 s) of the
+//!   accept.
+//! * [`set_idle_timeout`](Server::set_idle_timeout) closes a connection that
+//!   sent nothing for that long. It is off by default: while a command such
+//!   as `EXEC Dial` or `WAIT FOR DIGIT -1` runs, Asterisk legitimately stays
+//!   silent for as long as the call lasts, so only a script that knows its
+//!   commands are short should set it.
+//! * TCP keepalive ([`set_tcp_keepalive`](Server::set_tcp_keepalive), on by
+//!   default with [`DEFAULT_KEEPALIVE`]) finds a peer that vanished without a
+//!   FIN or RST (a crashed host, a dropped NAT entry): the kernel probes the
+//!   silent connection, and when the probes go unanswered the read fails and
+//!   the session ends. Without it such a half-open connection would hold its
+//!   session forever.
 //!
 //! # Listen backlog
 //!
@@ -30,6 +61,7 @@
 //! value, and [`Server::from_listener`] takes a listener you made yourself.
 
 use super::codec::{Env, Limits};
+use super::error::AgiError;
 use super::session::{Direction, Handler, Session};
 use super::trace::WireTrace;
 use mio::event::{Event, Source};
@@ -37,14 +69,84 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Registry, Token};
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::SocketAddr;
+use std::ops::Range;
 use std::time::{Duration, Instant};
 
 /// The listen backlog of [`Server::bind`]: room for 1024 connections that
 /// completed the TCP handshake but were not accepted yet.
 pub const DEFAULT_BACKLOG: i32 = 1024;
 
+/// The default of [`Server::set_max_connections`]: simultaneous calls, and
+/// with the listener's the number of tokens the server uses. Above the
+/// usual 1024 open files a process gets by default, so raise that limit
+/// (`ulimit -n`) before you raise this one.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+
+/// The default of [`Server::set_env_timeout`].
+pub const DEFAULT_ENV_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The default of [`Server::set_tcp_keepalive`]: the first probe after 60 s
+/// of silence, then one every 10 s. With Linux's default of 9 probes a
+/// vanished peer is noticed about 150 s after it last sent anything.
+pub const DEFAULT_KEEPALIVE: TcpKeepalive =
+    TcpKeepalive::new(Duration::from_secs(60), Duration::from_secs(10));
+
 /// Connection events between two extra accept() calls.
 const ACCEPT_EVERY: u32 = 32;
+
+/// How often [`Server::run_until`] asks its `stop` function when nothing
+/// else wakes it.
+const STOP_CHECK: Duration = Duration::from_millis(100);
+
+/// TCP keepalive for accepted connections, see
+/// [`Server::set_tcp_keepalive`]. How many unanswered probes end the
+/// connection is the system's setting (`net.ipv4.tcp_keepalive_probes` on
+/// Linux, 9 by default).
+///
+/// Build one with [`TcpKeepalive::new`] or start from [`DEFAULT_KEEPALIVE`]
+/// and change its fields (more may come).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TcpKeepalive {
+    /// Silence before the first probe (`TCP_KEEPIDLE`).
+    pub idle: Duration,
+    /// Time between two probes (`TCP_KEEPINTVL`), where the platform lets a
+    /// program set it; elsewhere the system's value applies.
+    pub interval: Duration,
+}
+
+impl TcpKeepalive {
+    /// The first probe after `idle` of silence, then one every `interval`.
+    pub const fn new(idle: Duration, interval: Duration) -> Self {
+        TcpKeepalive { idle, interval }
+    }
+}
+
+impl Default for TcpKeepalive {
+    fn default() -> Self {
+        DEFAULT_KEEPALIVE
+    }
+}
+
+fn set_keepalive(stream: &TcpStream, keepalive: &TcpKeepalive) -> io::Result<()> {
+    let params = socket2::TcpKeepalive::new().with_time(keepalive.idle);
+    #[cfg(any(
+        target_os = "android",
+        target_os = "dragonfly",
+        target_os = "freebsd",
+        target_os = "fuchsia",
+        target_os = "illumos",
+        target_os = "ios",
+        target_os = "linux",
+        target_os = "macos",
+        target_os = "netbsd",
+        target_os = "tvos",
+        target_os = "watchos",
+        target_os = "windows",
+    ))]
+    let params = params.with_interval(keepalive.interval);
+    socket2::SockRef::from(stream).set_tcp_keepalive(&params)
+}
 
 type Factory = Box<dyn FnMut(&Env) -> Box<dyn Handler>>;
 
@@ -57,6 +159,18 @@ struct Conn {
     id: u64,
     want_write: bool,
     accepted: Instant,
+    /// When the peer last sent something (the accept to begin with).
+    last_input: Instant,
+}
+
+impl Conn {
+    fn interest(&self) -> Interest {
+        if self.want_write {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        }
+    }
 }
 
 /// Statistics of a [`Server`].
@@ -75,7 +189,10 @@ pub struct ServerStats {
 /// A FastAGI server. See the [module docs](self).
 pub struct Server {
     listener: TcpListener,
+    /// The listener's token; connection `slot` has `base + 1 + slot`.
     base: Token,
+    /// True between a successful `register` and `deregister`.
+    registered: bool,
     conns: Vec<Option<Conn>>,
     free: Vec<usize>,
     routes: Vec<(String, Factory)>,
@@ -88,12 +205,20 @@ pub struct Server {
     stats: ServerStats,
     since_accept: u32,
     env_timeout: Option<Duration>,
+    idle_timeout: Option<Duration>,
+    keepalive: Option<TcpKeepalive>,
+    /// No connection's deadline is earlier than this (`None`: no deadline).
+    /// Deadlines only move later while a connection lives, so the value
+    /// stays a lower bound until `handle_timeout` computes it afresh.
+    next_deadline: Option<Instant>,
 }
 
 impl std::fmt::Debug for Server {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Server")
             .field("local_addr", &self.listener.local_addr().ok())
+            .field("tokens", &self.tokens())
+            .field("registered", &self.registered)
             .field("stats", &self.stats)
             .finish()
     }
@@ -101,6 +226,23 @@ impl std::fmt::Debug for Server {
 
 fn normalize(path: &str) -> &str {
     path.trim_matches('/')
+}
+
+fn invalid(message: &'static str) -> io::Error {
+    io::Error::new(ErrorKind::InvalidInput, message)
+}
+
+/// One past the last token of a server with listener token `base` and
+/// `max` connections, or `None` if that does not fit a `usize`.
+fn span_end(base: usize, max: usize) -> Option<usize> {
+    base.checked_add(1)?.checked_add(max)
+}
+
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 impl Server {
@@ -134,6 +276,7 @@ impl Server {
         Server {
             listener,
             base: Token(0),
+            registered: false,
             conns: Vec::new(),
             free: Vec::new(),
             routes: Vec::new(),
@@ -142,10 +285,13 @@ impl Server {
             limits: Limits::default(),
             trace: None,
             next_id: 0,
-            max_conns: 1 << 20,
+            max_conns: DEFAULT_MAX_CONNECTIONS,
             stats: ServerStats::default(),
             since_accept: 0,
-            env_timeout: Some(Duration::from_secs(10)),
+            env_timeout: Some(DEFAULT_ENV_TIMEOUT),
+            idle_timeout: None,
+            keepalive: Some(DEFAULT_KEEPALIVE),
+            next_deadline: None,
         }
     }
 
@@ -183,45 +329,193 @@ impl Server {
         self.limits = limits;
     }
 
-    /// At most this many simultaneous sessions (default 2^20); further
-    /// connections are closed at once. Also bounds the token range used.
-    pub fn set_max_connections(&mut self, n: usize) {
-        self.max_conns = n.max(1);
+    /// At most `n` simultaneous sessions (default
+    /// [`DEFAULT_MAX_CONNECTIONS`]); further connections are closed at once.
+    /// With the listener's token the server uses `n + 1` tokens, see
+    /// [`tokens`](Self::tokens).
+    ///
+    /// The token range cannot change while the server is registered:
+    /// deregister it first (the calls stay). Fails with
+    /// [`ErrorKind::InvalidInput`] while registered, for `n == 0`, for an
+    /// `n` whose range cannot fit a `usize`, and for an `n` below the
+    /// number of calls in progress.
+    pub fn set_max_connections(&mut self, n: usize) -> io::Result<()> {
+        if self.registered {
+            return Err(invalid(
+                "the FastAGI server's token range cannot change while it is registered",
+            ));
+        }
+        if n == 0 {
+            return Err(invalid("a FastAGI server needs room for one connection"));
+        }
+        if span_end(0, n).is_none() {
+            return Err(invalid("too many FastAGI connections for the token space"));
+        }
+        if n < self.stats.active {
+            return Err(invalid("fewer FastAGI connections than calls in progress"));
+        }
+        if n < self.conns.len() {
+            // Not registered, so no token is handed out yet: move the live
+            // calls to the lowest slots.
+            self.conns = self.conns.drain(..).flatten().map(Some).collect();
+            self.free.clear();
+        }
+        self.max_conns = n;
+        Ok(())
+    }
+
+    /// The tokens the server uses: its base token (the listener, the token
+    /// it was last registered under, `Token(0)` before that) and the
+    /// [`max_connections`](Self::set_max_connections) tokens after it, one
+    /// per connection. Keep them free for the server in a shared `Poll`.
+    pub fn tokens(&self) -> Range<usize> {
+        let end = span_end(self.base.0, self.max_conns).unwrap_or(usize::MAX);
+        self.base.0..end
+    }
+
+    /// True if `token` is one of [`tokens`](Self::tokens).
+    pub fn owns(&self, token: Token) -> bool {
+        self.tokens().contains(&token.0)
+    }
+
+    fn token_of(&self, slot: usize) -> Option<Token> {
+        if slot >= self.max_conns {
+            return None;
+        }
+        span_end(self.base.0, slot).map(Token)
+    }
+
+    fn slot_of(&self, token: Token) -> Option<usize> {
+        let slot = token.0.checked_sub(self.base.0)?.checked_sub(1)?;
+        (slot < self.max_conns).then_some(slot)
     }
 
     /// Close connections that have not completed the environment block
-    /// this long after they were accepted (default 10 s; `None`: never).
-    /// Applied by [`expire`](Self::expire).
+    /// this long after they were accepted (default [`DEFAULT_ENV_TIMEOUT`];
+    /// `None`: never). Applied by [`handle_timeout`](Self::handle_timeout).
     pub fn set_env_timeout(&mut self, timeout: Option<Duration>) {
         self.env_timeout = timeout;
+        self.next_deadline = self.scan_deadlines();
     }
 
-    /// Close connections whose environment block is overdue at `now` (see
-    /// [`set_env_timeout`](Self::set_env_timeout)); returns how many. Call it
-    /// now and then from your loop ([`run`](Self::run) does, every second).
-    pub fn expire(&mut self, registry: &Registry, now: Instant) -> usize {
-        let Some(limit) = self.env_timeout else {
-            return 0;
+    /// Close connections on which the peer sent nothing for this long
+    /// (default `None`: never). It counts from the accept and from every
+    /// read, in every phase of the session, and is applied by
+    /// [`handle_timeout`](Self::handle_timeout). Off by default because
+    /// Asterisk says nothing while a long command runs (`EXEC Dial` lasts as
+    /// long as the call); set it above the longest command your scripts
+    /// send. For peers that vanished, TCP keepalive is the better tool.
+    pub fn set_idle_timeout(&mut self, timeout: Option<Duration>) {
+        self.idle_timeout = timeout;
+        self.next_deadline = self.scan_deadlines();
+    }
+
+    /// TCP keepalive for connections accepted from now on (default
+    /// [`DEFAULT_KEEPALIVE`]; `None`: the system default, usually off). A
+    /// socket that refuses the setting is served without it.
+    pub fn set_tcp_keepalive(&mut self, keepalive: Option<TcpKeepalive>) {
+        self.keepalive = keepalive;
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should run next, if any
+    /// timeout is pending: the earliest deadline of an environment or idle
+    /// timeout, or an instant before it. (Deadlines move later as data
+    /// arrives without the server searching for the new earliest one, so a
+    /// call at that instant may close nothing; it then computes the next
+    /// instant afresh.)
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.next_deadline
+    }
+
+    fn deadline(&self, c: &Conn) -> Option<Instant> {
+        let env = match self.env_timeout {
+            Some(d) if !c.session.is_started() => c.accepted.checked_add(d),
+            _ => None,
         };
-        let mut n = 0;
+        let idle = self.idle_timeout.and_then(|d| c.last_input.checked_add(d));
+        earliest(env, idle)
+    }
+
+    fn scan_deadlines(&self) -> Option<Instant> {
+        self.conns
+            .iter()
+            .flatten()
+            .fold(None, |acc, c| earliest(acc, self.deadline(c)))
+    }
+
+    /// Close the connections whose environment or idle timeout has expired
+    /// at `now` (see [`set_env_timeout`](Self::set_env_timeout) and
+    /// [`set_idle_timeout`](Self::set_idle_timeout)); returns how many. The
+    /// session's command in flight and its `on_end` get the reason. Cheap
+    /// before [`poll_timeout`](Self::poll_timeout); [`run`](Self::run)
+    /// calls it after every wakeup.
+    pub fn handle_timeout(&mut self, registry: &Registry, now: Instant) -> usize {
+        match self.next_deadline {
+            Some(due) if due <= now => {}
+            _ => return 0,
+        }
+        let mut closed = 0;
+        let mut next = None;
         for slot in 0..self.conns.len() {
-            let overdue = matches!(&self.conns[slot], Some(c)
-                if !c.session.is_started() && now.saturating_duration_since(c.accepted) >= limit);
-            if overdue {
-                if let Some(mut c) = self.conns[slot].take() {
-                    c.session.handle_error(super::error::AgiError::protocol(
-                        "environment block not received in time",
-                        b"",
-                    ));
-                    let _ = registry.deregister(&mut c.stream);
-                    self.free.push(slot);
-                    self.stats.active -= 1;
-                    self.stats.closed += 1;
-                    n += 1;
-                }
+            let Some(c) = &self.conns[slot] else {
+                continue;
+            };
+            let env_over = !c.session.is_started()
+                && self
+                    .env_timeout
+                    .and_then(|d| c.accepted.checked_add(d))
+                    .is_some_and(|t| t <= now);
+            let Some(due) = self.deadline(c) else {
+                continue;
+            };
+            if due > now {
+                next = earliest(next, Some(due));
+                continue;
+            }
+            let error = if env_over {
+                AgiError::protocol("environment block not received in time", b"")
+            } else {
+                AgiError::Io(io::Error::new(
+                    ErrorKind::TimedOut,
+                    "nothing received from Asterisk within the idle timeout",
+                ))
+            };
+            if let Some(c) = self.conns[slot].as_mut() {
+                c.session.handle_error(error);
+            }
+            self.release(registry, slot);
+            closed += 1;
+        }
+        self.next_deadline = next;
+        closed
+    }
+
+    /// End every call: each session's command in flight and its `on_end`
+    /// get [`AgiError::Closed`], and every connection is closed (and
+    /// deregistered from `registry`). The listener stays. Returns how many.
+    pub fn close_all(&mut self, registry: &Registry) -> usize {
+        let mut closed = 0;
+        for slot in 0..self.conns.len() {
+            if let Some(c) = self.conns[slot].as_mut() {
+                c.session.handle_error(AgiError::Closed);
+                self.release(registry, slot);
+                closed += 1;
             }
         }
-        n
+        self.next_deadline = None;
+        closed
+    }
+
+    /// Drops the connection in `slot` and frees the slot.
+    fn release(&mut self, registry: &Registry, slot: usize) {
+        if let Some(mut c) = self.conns.get_mut(slot).and_then(Option::take) {
+            if self.registered {
+                let _ = registry.deregister(&mut c.stream);
+            }
+            self.free.push(slot);
+            self.stats.active -= 1;
+            self.stats.closed += 1;
+        }
     }
 
     /// Trace all sessions (or stop with `None`).
@@ -239,19 +533,24 @@ impl Server {
         self.stats
     }
 
-    /// True if `token` belongs to this server.
-    pub fn owns(&self, token: Token) -> bool {
-        token.0 >= self.base.0 && token.0 - self.base.0 <= self.max_conns
-    }
-
-    /// Process one readiness event for a token this server [`owns`](Self::owns).
+    /// Process one readiness event. Events for tokens the server does not
+    /// [`own`](Self::owns), or for connections already closed, are ignored.
     pub fn handle_event(&mut self, registry: &Registry, event: &Event) {
-        if event.token() == self.base {
+        let token = event.token();
+        if token == self.base {
             self.accept(registry);
             return;
         }
-        let slot = event.token().0 - self.base.0 - 1;
-        self.drive(registry, slot, event.is_writable(), event.is_read_closed());
+        let Some(slot) = self.slot_of(token) else {
+            return;
+        };
+        self.drive(
+            registry,
+            slot,
+            token,
+            event.is_writable(),
+            event.is_read_closed(),
+        );
         // Drain the accept queue now and then while working through a big
         // batch of events: the kernel queue holds only `backlog` pending
         // connections, and a full queue drops SYNs (a 1 s client retry).
@@ -261,35 +560,54 @@ impl Server {
         }
     }
 
-    /// Run forever on a private `Poll`.
+    /// Run forever on a private `Poll`, sleeping until the next event or
+    /// timeout.
     pub fn run(&mut self) -> io::Result<()> {
-        self.run_until(|_| false)
+        self.serve(|_| false, None)
     }
 
     /// Run on a private `Poll` until `stop` returns true (checked after each
-    /// batch of events, and at least every 100 ms).
-    pub fn run_until<F: FnMut(&Server) -> bool>(&mut self, mut stop: F) -> io::Result<()> {
+    /// wakeup, and at least every 100 ms). Calls still in progress then stay
+    /// with the server, out of any registry: run again (or register the
+    /// server) to go on with them, or end them with
+    /// [`close_all`](Self::close_all).
+    pub fn run_until<F: FnMut(&Server) -> bool>(&mut self, stop: F) -> io::Result<()> {
+        self.serve(stop, Some(STOP_CHECK))
+    }
+
+    fn serve<F: FnMut(&Server) -> bool>(
+        &mut self,
+        mut stop: F,
+        check_every: Option<Duration>,
+    ) -> io::Result<()> {
         let mut poll = Poll::new()?;
         poll.registry()
             .register(self, Token(0), Interest::READABLE)?;
         let mut events = Events::with_capacity(1024);
-        let mut last_expire = Instant::now();
-        while !stop(self) {
-            match poll.poll(&mut events, Some(Duration::from_millis(100))) {
+        let result = loop {
+            if stop(self) {
+                break Ok(());
+            }
+            let now = Instant::now();
+            let wait = self
+                .poll_timeout()
+                .map(|t| t.saturating_duration_since(now));
+            let wait = match (wait, check_every) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            match poll.poll(&mut events, wait) {
                 Ok(()) => {}
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
+                Err(e) => break Err(e),
             }
             for ev in events.iter() {
                 self.handle_event(poll.registry(), ev);
             }
-            if last_expire.elapsed() >= Duration::from_secs(1) {
-                last_expire = Instant::now();
-                self.expire(poll.registry(), last_expire);
-            }
-        }
-        poll.registry().deregister(self)?;
-        Ok(())
+            self.handle_timeout(poll.registry(), Instant::now());
+        };
+        let deregistered = poll.registry().deregister(self);
+        result.and(deregistered)
     }
 
     fn accept(&mut self, registry: &Registry) {
@@ -309,7 +627,11 @@ impl Server {
                             continue; // dropped: closed
                         }
                     };
-                    let token = Token(self.base.0 + 1 + slot);
+                    let Some(token) = self.token_of(slot) else {
+                        self.free.push(slot);
+                        self.stats.refused += 1;
+                        continue;
+                    };
                     if registry
                         .register(&mut stream, token, Interest::READABLE)
                         .is_err()
@@ -317,9 +639,13 @@ impl Server {
                         self.free.push(slot);
                         continue;
                     }
+                    if let Some(k) = &self.keepalive {
+                        let _ = set_keepalive(&stream, k);
+                    }
                     self.next_id += 1;
                     self.stats.active += 1;
-                    self.conns[slot] = Some(Conn {
+                    let now = Instant::now();
+                    let conn = Conn {
                         stream,
                         session: Session::new(self.limits),
                         inbuf: Vec::new(),
@@ -327,8 +653,11 @@ impl Server {
                         out_pos: 0,
                         id: self.next_id,
                         want_write: false,
-                        accepted: Instant::now(),
-                    });
+                        accepted: now,
+                        last_input: now,
+                    };
+                    self.next_deadline = earliest(self.next_deadline, self.deadline(&conn));
+                    self.conns[slot] = Some(conn);
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
@@ -338,7 +667,14 @@ impl Server {
         }
     }
 
-    fn drive(&mut self, registry: &Registry, slot: usize, writable: bool, read_closed: bool) {
+    fn drive(
+        &mut self,
+        registry: &Registry,
+        slot: usize,
+        token: Token,
+        writable: bool,
+        read_closed: bool,
+    ) {
         let Server {
             conns,
             routes,
@@ -367,7 +703,7 @@ impl Server {
         };
         let mut close = false;
         if writable && conn.want_write {
-            close |= flush(conn, registry, slot, self.base);
+            close |= flush(conn, registry, token);
         }
         // Read: one read per event unless it filled the buffer (a short read
         // drained the socket; new data raises a new edge).
@@ -378,6 +714,7 @@ impl Server {
                     close = true;
                 }
                 Ok(n) => {
+                    conn.last_input = Instant::now();
                     let p = if conn.inbuf.is_empty() {
                         let p = conn.session.handle_input(
                             &scratch[..n],
@@ -401,7 +738,7 @@ impl Server {
                         p
                     };
                     if conn.out.len() > conn.out_pos {
-                        close |= flush(conn, registry, slot, self.base);
+                        close |= flush(conn, registry, token);
                     }
                     if p.done && conn.out.len() == conn.out_pos {
                         close = true;
@@ -436,10 +773,56 @@ impl Server {
             self.stats.closed += 1;
         }
     }
+
+    /// Registers every live connection under the current base, or with
+    /// `reregister` moves it there. On failure undoes what it did (moving
+    /// connections back under `undo_base`) and returns the error.
+    fn place_conns(
+        &mut self,
+        registry: &Registry,
+        again: bool,
+        undo_base: Token,
+    ) -> io::Result<()> {
+        let mut failed = None;
+        for slot in 0..self.conns.len() {
+            let Some(token) = self.token_of(slot) else {
+                failed = Some((slot, invalid("FastAGI connection outside the token range")));
+                break;
+            };
+            let Some(c) = self.conns[slot].as_mut() else {
+                continue;
+            };
+            let interest = c.interest();
+            let r = if again {
+                registry.reregister(&mut c.stream, token, interest)
+            } else {
+                registry.register(&mut c.stream, token, interest)
+            };
+            if let Err(e) = r {
+                failed = Some((slot, e));
+                break;
+            }
+        }
+        let Some((upto, error)) = failed else {
+            return Ok(());
+        };
+        for slot in 0..upto {
+            let old = span_end(undo_base.0, slot).map(Token);
+            if let (Some(c), Some(old)) = (self.conns[slot].as_mut(), old) {
+                let interest = c.interest();
+                let _ = if again {
+                    registry.reregister(&mut c.stream, old, interest)
+                } else {
+                    registry.deregister(&mut c.stream)
+                };
+            }
+        }
+        Err(error)
+    }
 }
 
 /// Write pending output; returns true if the connection must be closed.
-fn flush(conn: &mut Conn, registry: &Registry, slot: usize, base: Token) -> bool {
+fn flush(conn: &mut Conn, registry: &Registry, token: Token) -> bool {
     while conn.out_pos < conn.out.len() {
         match conn.stream.write(&conn.out[conn.out_pos..]) {
             Ok(0) => return true,
@@ -447,11 +830,8 @@ fn flush(conn: &mut Conn, registry: &Registry, slot: usize, base: Token) -> bool
             Err(e) if e.kind() == ErrorKind::WouldBlock => {
                 if !conn.want_write {
                     conn.want_write = true;
-                    let _ = registry.reregister(
-                        &mut conn.stream,
-                        Token(base.0 + 1 + slot),
-                        Interest::READABLE | Interest::WRITABLE,
-                    );
+                    let interest = conn.interest();
+                    let _ = registry.reregister(&mut conn.stream, token, interest);
                 }
                 return false;
             }
@@ -466,50 +846,142 @@ fn flush(conn: &mut Conn, registry: &Registry, slot: usize, base: Token) -> bool
     conn.out_pos = 0;
     if conn.want_write {
         conn.want_write = false;
-        let _ = registry.reregister(
-            &mut conn.stream,
-            Token(base.0 + 1 + slot),
-            Interest::READABLE,
-        );
+        let _ = registry.reregister(&mut conn.stream, token, Interest::READABLE);
     }
     false
 }
 
 impl Source for Server {
-    /// Registers the listener under `token`; connections get the tokens
-    /// after it.
+    /// Registers the listener under `token` and every live connection under
+    /// the tokens after it (see [`Server::tokens`]). Fails with
+    /// [`ErrorKind::InvalidInput`], registering nothing, if that range does
+    /// not fit a `usize`.
     fn register(
         &mut self,
         registry: &Registry,
         token: Token,
         interests: Interest,
     ) -> io::Result<()> {
-        self.base = token;
-        self.listener.register(registry, token, interests)
+        if span_end(token.0, self.max_conns).is_none() {
+            return Err(invalid("FastAGI token range past usize::MAX"));
+        }
+        self.listener.register(registry, token, interests)?;
+        let old = std::mem::replace(&mut self.base, token);
+        if let Err(e) = self.place_conns(registry, false, old) {
+            let _ = self.listener.deregister(registry);
+            self.base = old;
+            return Err(e);
+        }
+        self.registered = true;
+        Ok(())
     }
 
+    /// Moves the listener to `token` and every live connection to the
+    /// tokens after it. Fails with [`ErrorKind::InvalidInput`], changing
+    /// nothing, if that range does not fit a `usize`.
     fn reregister(
         &mut self,
         registry: &Registry,
         token: Token,
         interests: Interest,
     ) -> io::Result<()> {
-        self.base = token;
-        self.listener.reregister(registry, token, interests)
+        if span_end(token.0, self.max_conns).is_none() {
+            return Err(invalid("FastAGI token range past usize::MAX"));
+        }
+        self.listener.reregister(registry, token, interests)?;
+        let old = std::mem::replace(&mut self.base, token);
+        if let Err(e) = self.place_conns(registry, true, old) {
+            self.base = old;
+            let _ = self.listener.reregister(registry, old, interests);
+            return Err(e);
+        }
+        Ok(())
     }
 
-    /// Deregisters the listener and closes every open session.
+    /// Deregisters the listener and every live connection. The calls stay:
+    /// a later `register` brings them back.
     fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
-        for c in self.conns.iter_mut() {
-            if let Some(mut c) = c.take() {
-                c.session.handle_error(super::error::AgiError::Closed);
-                let _ = registry.deregister(&mut c.stream);
-                self.stats.closed += 1;
+        let mut first_error = None;
+        for c in self.conns.iter_mut().flatten() {
+            if let Err(e) = registry.deregister(&mut c.stream) {
+                first_error.get_or_insert(e);
             }
         }
-        self.stats.active = 0;
-        self.free.clear();
-        self.conns.clear();
-        self.listener.deregister(registry)
+        self.registered = false;
+        let listener = self.listener.deregister(registry);
+        match first_error {
+            Some(e) => Err(e),
+            None => listener,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agi::commands::Answer;
+    use crate::agi::Script;
+
+    /// Accepts one connection on a fresh server and reports whether its
+    /// socket has `SO_KEEPALIVE`.
+    fn accepted_keepalive(keepalive: Option<TcpKeepalive>) -> bool {
+        let mut poll = Poll::new().unwrap();
+        let mut server = Server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        server.fallback(|_: &Env| {
+            let mut s = Script::new(());
+            s.run(Answer);
+            s
+        });
+        server.set_tcp_keepalive(keepalive);
+        poll.registry()
+            .register(&mut server, Token(0), Interest::READABLE)
+            .unwrap();
+        let _peer = std::net::TcpStream::connect(server.local_addr().unwrap()).unwrap();
+        let mut events = Events::with_capacity(8);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while server.stats().active == 0 {
+            assert!(Instant::now() < deadline);
+            poll.poll(&mut events, Some(Duration::from_millis(10)))
+                .unwrap();
+            for ev in events.iter() {
+                server.handle_event(poll.registry(), ev);
+            }
+        }
+        let conn = server.conns.iter().flatten().next().unwrap();
+        socket2::SockRef::from(&conn.stream).keepalive().unwrap()
+    }
+
+    #[test]
+    fn accepted_sockets_get_tcp_keepalive() {
+        assert!(accepted_keepalive(Some(DEFAULT_KEEPALIVE)));
+        assert!(accepted_keepalive(Some(TcpKeepalive::new(
+            Duration::from_secs(5),
+            Duration::from_secs(1),
+        ))));
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn keepalive_can_be_switched_off() {
+        // Linux sockets start without SO_KEEPALIVE.
+        assert!(!accepted_keepalive(None));
+    }
+
+    #[test]
+    fn token_arithmetic_stops_at_the_end_of_the_range() {
+        assert_eq!(span_end(usize::MAX - 2, 1), Some(usize::MAX));
+        assert_eq!(span_end(usize::MAX - 1, 1), None);
+        assert_eq!(span_end(0, usize::MAX), None);
+        let mut server = Server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        server.set_max_connections(2).unwrap();
+        server.base = Token(usize::MAX - 3);
+        assert_eq!(server.token_of(0), Some(Token(usize::MAX - 2)));
+        assert_eq!(server.token_of(1), Some(Token(usize::MAX - 1)));
+        assert_eq!(server.token_of(2), None);
+        assert_eq!(server.slot_of(Token(usize::MAX - 3)), None);
+        assert_eq!(server.slot_of(Token(usize::MAX - 1)), Some(1));
+        assert_eq!(server.slot_of(Token(usize::MAX)), None);
+        assert_eq!(server.slot_of(Token(0)), None);
+        assert_eq!(server.tokens(), usize::MAX - 3..usize::MAX);
     }
 }

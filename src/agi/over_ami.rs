@@ -27,9 +27,9 @@
 //!
 //! # Wiring
 //!
-//! No thread, no extra socket: [`AsyncAgiServer::attach`] registers event
-//! handlers on the manager, which send the commands from inside
-//! [`Manager::poll_events`] with [`Ctx::send_with`]; each `Action: AGI`
+//! No thread, no extra socket: [`AsyncAgiServer::attach`] registers a
+//! catch-all event handler on the manager, which sends the commands from
+//! inside [`Manager::poll_events`] with [`Ctx::send_with`]; each `Action: AGI`
 //! result comes back to the server through its callback, so a
 //! `Response: Error` fails the command with [`AgiError::Rejected`] and the
 //! manager keeps nothing. Just keep calling `poll_events`.
@@ -70,11 +70,26 @@
 //! # Sharing
 //!
 //! AsyncAGI events are broadcast to every manager session. Commands are
-//! matched by `CommandId`; ids are `aio-PID-N` by default (unique across
-//! processes), see [`AsyncAgiServer::set_command_ids`]. An `AsyncAGIExec`
+//! matched by `CommandId`; by default each server's ids start with a prefix
+//! of its own, made of the process id, the time it was created and a
+//! per-process counter (`agi-{pid}-{start}-{instance}-{n}`), so no other
+//! server, in this process or another, sends the same id; see
+//! [`AsyncAgiServer::set_command_ids`]. An `AsyncAGIExec`
 //! without a `CommandId` (a command someone sent without one) is taken as the
 //! answer to the command in flight on that channel, since AGI runs one
 //! command at a time. Channels no route claims are left alone.
+//!
+//! # Calling the server from your own code
+//!
+//! The server never holds its state borrowed while your code runs: a
+//! factory, a handler (a [`Script`](super::Script)'s callbacks), the
+//! function given to [`AsyncAgiServer::set_command_ids`] and a `send`
+//! function are each called with the state released. Any of them may call
+//! any method of the server: ask for [`stats`](AsyncAgiServer::stats) or
+//! [`in_flight`](AsyncAgiServer::in_flight), add a route, or even feed it an
+//! event. While a session's own code runs the session still counts as
+//! active; if that code ends its own session (by feeding the server its
+//! `AsyncAGIEnd`), the handler gets its `on_end` once it returns.
 
 use super::codec::{percent_decode, Env, Inbound, Limits, Parsed, ReplyFramer};
 use super::command::Command;
@@ -122,7 +137,11 @@ pub struct AsyncAgiStats {
 }
 
 struct Sess {
-    handler: Box<dyn Handler>,
+    /// `None` while the handler's own code runs (it is then held by the
+    /// caller, outside the shared state).
+    handler: Option<Box<dyn Handler>>,
+    /// Tells this session from a later one on the same channel.
+    generation: u64,
     in_flight: Option<InFlight>,
     /// The last command was `HANGUP` (of this channel): no break needed.
     hung_up_by_script: bool,
@@ -135,29 +154,41 @@ enum Sent {
     Break,
 }
 
+/// The server's shared state. User code (factories, handlers, the id
+/// function, the `send` function) never runs while it is borrowed: each is
+/// taken out, called, and put back, so that code may call the server.
 struct Inner {
-    routes: Vec<(String, Factory)>,
+    /// A route's factory is `None` while it runs.
+    routes: Vec<(String, Option<Factory>)>,
+    /// `None` while it runs, or when there is none.
     fallback: Option<Factory>,
     sessions: HashMap<String, Sess>,
     sent: HashMap<ActionId, Sent>,
-    ids: IdGen,
+    /// Default ids are this prefix and the counter.
+    id_prefix: String,
+    /// Set by `set_command_ids`; `None` while it runs.
+    ids: Option<IdGen>,
     next_id: u64,
+    next_generation: u64,
     break_on_finish: bool,
     limits: Limits,
     stats: AsyncAgiStats,
     line: Vec<u8>,
 }
 
+type Shared = RefCell<Inner>;
+
 /// Sends an `Action: AGI`; returns its id or why it was not sent.
 pub type SendFn<'a> = dyn FnMut(&Agi) -> Result<ActionId, AmiError> + 'a;
 
 /// AsyncAGI sessions over a manager connection. See the [module docs](self).
 ///
-/// The server is a handle to shared state (the manager's event handlers hold
-/// the other references), so its methods take `&self`. Do not call them from
-/// inside one of the session's own callbacks.
+/// The server is a handle to shared state (the manager's event handler
+/// holds the other reference), so its methods take `&self`. Every method may
+/// be called from inside the server's own user code: a factory, a session's
+/// callbacks, the id function or a `send` function.
 pub struct AsyncAgiServer {
-    inner: Rc<RefCell<Inner>>,
+    inner: Rc<Shared>,
 }
 
 impl Default for AsyncAgiServer {
@@ -179,19 +210,17 @@ impl std::fmt::Debug for AsyncAgiServer {
     }
 }
 
-/// The handlers [`AsyncAgiServer::attach`] registered, to remove them.
+/// The handler [`AsyncAgiServer::attach`] registered, to remove it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attachment {
-    ids: Vec<HandlerId>,
+    id: HandlerId,
 }
 
 impl Attachment {
-    /// Removes the handlers from `manager`; running sessions stay as they are
+    /// Removes the handler from `manager`; running sessions stay as they are
     /// (feed them with [`AsyncAgiServer::handle_event`] or attach again).
     pub fn detach(self, manager: &mut Manager) {
-        for id in self.ids {
-            manager.remove_handler(id);
-        }
+        manager.remove_handler(self.id);
     }
 }
 
@@ -199,15 +228,16 @@ impl AsyncAgiServer {
     /// A server with no routes: every channel is ignored until a route or a
     /// fallback is added.
     pub fn new() -> Self {
-        let pid = std::process::id();
         AsyncAgiServer {
             inner: Rc::new(RefCell::new(Inner {
                 routes: Vec::new(),
                 fallback: None,
                 sessions: HashMap::new(),
                 sent: HashMap::new(),
-                ids: Box::new(move |n| format!("aio-{pid}-{n}")),
+                id_prefix: super::asyncagi::unique_id_prefix(),
+                ids: None,
                 next_id: 0,
+                next_generation: 0,
                 break_on_finish: true,
                 limits: Limits::default(),
                 stats: AsyncAgiStats::default(),
@@ -224,10 +254,11 @@ impl AsyncAgiServer {
         F: FnMut(&Env) -> H + 'static,
         H: Handler + 'static,
     {
-        self.inner.borrow_mut().routes.push((
-            name.to_string(),
-            Box::new(move |env| Box::new(factory(env)) as Box<dyn Handler>),
-        ));
+        let factory: Factory = Box::new(move |env| Box::new(factory(env)) as Box<dyn Handler>);
+        self.inner
+            .borrow_mut()
+            .routes
+            .push((name.to_string(), Some(factory)));
         self
     }
 
@@ -237,18 +268,27 @@ impl AsyncAgiServer {
         F: FnMut(&Env) -> H + 'static,
         H: Handler + 'static,
     {
-        self.inner.borrow_mut().fallback = Some(Box::new(move |env| {
-            Box::new(factory(env)) as Box<dyn Handler>
-        }));
+        let factory: Factory = Box::new(move |env| Box::new(factory(env)) as Box<dyn Handler>);
+        let old = self.inner.borrow_mut().fallback.replace(factory);
+        // Dropped without the borrow: its captures may run code of their own.
+        drop(old);
         self
     }
 
-    /// How `CommandID`s are made from a counter starting at 0 (default
-    /// `aio-PID-N`). Ids must be unique among the commands in flight.
+    /// How `CommandID`s are made from a counter starting at 0. The default
+    /// is a prefix no other instance uses, in this process or (with the
+    /// process id and the start time in it) another one, and the counter:
+    /// `agi-{pid}-{start}-{instance}-{n}` (hexadecimal fields but `n`). Ids
+    /// must be unique among the commands in flight on the channel, and should
+    /// be unique among every client of the same Asterisk, since every manager
+    /// session sees every `AsyncAGIExec`.
     pub fn set_command_ids(&self, ids: impl FnMut(u64) -> String + 'static) {
-        let mut i = self.inner.borrow_mut();
-        i.ids = Box::new(ids);
-        i.next_id = 0;
+        let old = {
+            let mut i = self.inner.borrow_mut();
+            i.next_id = 0;
+            i.ids.replace(Box::new(ids))
+        };
+        drop(old);
     }
 
     /// Whether to send `ASYNCAGI BREAK` when a session's handler has nothing
@@ -291,29 +331,27 @@ impl AsyncAgiServer {
             .and_then(|s| s.in_flight.clone())
     }
 
-    /// Registers handlers for the AsyncAGI events on `manager`. The manager
+    /// Registers a handler for the AsyncAGI events on `manager` (one
+    /// catch-all handler that passes over every other event). The manager
     /// must receive `agi` class events (`Events: on` or `agi` in the login).
+    /// It runs after the manager's named handlers, so one of those that
+    /// returns [`Flow::Stop`](crate::ami::Flow::Stop) for an AsyncAGI event
+    /// hides it from the server.
     pub fn attach(&self, manager: &mut Manager) -> Attachment {
-        let ids = EVENTS
-            .iter()
-            .map(|name| {
-                let inner = self.inner.clone();
-                manager.on_event(name, move |ev, ctx| {
-                    let shared = inner.clone();
-                    inner
-                        .borrow_mut()
-                        .handle_event(ev, &mut |a: &Agi| send_via(&shared, ctx, a));
-                })
-            })
-            .collect();
-        Attachment { ids }
+        let inner = self.inner.clone();
+        let id = manager.on_any_event(move |ev, ctx| {
+            if kind_of(ev).is_some() {
+                handle_event(&inner, ev, &mut |a: &Agi| send_via(&inner, ctx, a));
+            }
+        });
+        Attachment { id }
     }
 
     /// Sans-IO input: one manager event. AsyncAGI events of channels this
     /// server serves (or claims now) are acted on; `send` sends the
     /// resulting `Action: AGI`. Returns `true` if the event was used.
     pub fn handle_event(&self, event: &Event<'_>, send: &mut SendFn<'_>) -> bool {
-        self.inner.borrow_mut().handle_event(event, send)
+        handle_event(&self.inner, event, send)
     }
 
     /// Sans-IO input: the result of an action. Returns `false` if `id` is
@@ -325,17 +363,13 @@ impl AsyncAgiServer {
         result: Result<ActionResult, AmiError>,
         send: &mut SendFn<'_>,
     ) -> bool {
-        self.inner.borrow_mut().handle_result(id, result, send)
+        handle_result(&self.inner, id, result, send)
     }
 }
 
 /// Sends an `Action: AGI` through a handler's [`Ctx`], with a callback that
 /// hands its result back to the server (and lets it send what follows).
-fn send_via(
-    inner: &Rc<RefCell<Inner>>,
-    ctx: &mut Ctx<'_>,
-    action: &Agi,
-) -> Result<ActionId, AmiError> {
+fn send_via(inner: &Rc<Shared>, ctx: &mut Ctx<'_>, action: &Agi) -> Result<ActionId, AmiError> {
     let slot: Rc<std::cell::Cell<Option<ActionId>>> = Rc::default();
     let (shared, id_slot) = (inner.clone(), slot.clone());
     let id = ctx.send_with(action, move |result: Result<Response, AmiError>, ctx| {
@@ -354,10 +388,9 @@ fn send_via(
             completion: None,
             output: None,
         });
-        let again = shared.clone();
-        shared
-            .borrow_mut()
-            .handle_result(id, result, &mut |a: &Agi| send_via(&again, ctx, a));
+        handle_result(&shared, id, result, &mut |a: &Agi| {
+            send_via(&shared, ctx, a)
+        });
     })?;
     slot.set(Some(id));
     Ok(id)
@@ -412,71 +445,128 @@ fn rejected(message: impl Into<String>) -> AgiError {
     }
 }
 
-impl Inner {
-    fn handle_event(&mut self, event: &Event<'_>, send: &mut SendFn<'_>) -> bool {
-        let Some(kind) = kind_of(event) else {
-            return false;
-        };
-        let Some(channel) = event.get("Channel") else {
-            return false;
-        };
-        let channel = channel.to_str_lossy();
-        match kind {
-            Kind::Start => {
-                let raw = event.get("Env").map(|v| v.as_bytes()).unwrap_or(b"");
-                let env = parse_env(&percent_decode(raw));
-                self.start(&channel, &env, send)
+fn session_ended() -> AgiError {
+    AgiError::HungUp(HangupSource::SessionEnded)
+}
+
+fn handle_event(inner: &Shared, event: &Event<'_>, send: &mut SendFn<'_>) -> bool {
+    let Some(kind) = kind_of(event) else {
+        return false;
+    };
+    let Some(channel) = event.get("Channel") else {
+        return false;
+    };
+    let channel = channel.to_str_lossy();
+    match kind {
+        Kind::Start => {
+            let raw = event.get("Env").map(|v| v.as_bytes()).unwrap_or(b"");
+            let env = parse_env(&percent_decode(raw));
+            start(inner, &channel, &env, send)
+        }
+        Kind::Exec => {
+            let id = event.get("CommandId").or_else(|| event.get("CommandID"));
+            let id = id.map(|v| v.to_str_lossy());
+            let result = event.get("Result").map(|v| v.as_bytes()).unwrap_or(b"");
+            exec(
+                inner,
+                &channel,
+                id.as_deref(),
+                &percent_decode(result),
+                send,
+            )
+        }
+        Kind::End => {
+            let old = inner.borrow_mut().sessions.remove(&*channel);
+            match old {
+                Some(sess) => {
+                    finish_ended(inner, sess);
+                    true
+                }
+                None => false,
             }
-            Kind::Exec => {
-                let id = event.get("CommandId").or_else(|| event.get("CommandID"));
-                let id = id.map(|v| v.to_str_lossy());
-                let result = event.get("Result").map(|v| v.as_bytes()).unwrap_or(b"");
-                self.exec(&channel, id.as_deref(), &percent_decode(result), send)
-            }
-            Kind::End => self.end(&channel),
         }
     }
+}
 
-    fn start(&mut self, channel: &str, env: &Env, send: &mut SendFn<'_>) -> bool {
-        if let Some(old) = self.sessions.remove(channel) {
-            self.finish_ended(old);
-        }
-        let name = env.arg(1);
-        let factory = match self
+/// Where a factory was taken from, to put it back.
+enum FactorySlot {
+    Route(usize),
+    Fallback,
+}
+
+fn start(inner: &Shared, channel: &str, env: &Env, send: &mut SendFn<'_>) -> bool {
+    // A restart on the same channel ends the old session first.
+    let old = inner.borrow_mut().sessions.remove(channel);
+    if let Some(old) = old {
+        finish_ended(inner, old);
+    }
+    let name = env.arg(1);
+    let taken = {
+        let mut i = inner.borrow_mut();
+        let route = i
             .routes
-            .iter_mut()
-            .find(|(n, _)| name.is_some_and(|a| a.eq_ignore_ascii_case(n)))
-        {
-            Some((_, f)) => Some(f),
-            None => self.fallback.as_mut(),
+            .iter()
+            .position(|(n, _)| name.is_some_and(|a| a.eq_ignore_ascii_case(n)));
+        match route {
+            // A factory that is running (it started a session itself) is
+            // not called again from inside.
+            Some(k) => i.routes[k].1.take().map(|f| (FactorySlot::Route(k), f)),
+            None => i.fallback.take().map(|f| (FactorySlot::Fallback, f)),
+        }
+    };
+    let Some((from, mut factory)) = taken else {
+        return false;
+    };
+    let mut handler = factory(env);
+    let unused = {
+        let mut i = inner.borrow_mut();
+        let slot = match from {
+            FactorySlot::Route(k) => &mut i.routes[k].1,
+            FactorySlot::Fallback => &mut i.fallback,
         };
-        let Some(factory) = factory else {
-            return false;
-        };
-        let mut handler = factory(env);
-        handler.start(env);
-        self.stats.started += 1;
-        self.sessions.insert(
+        // Unless the factory installed a new one meanwhile.
+        if slot.is_none() {
+            *slot = Some(factory);
+            None
+        } else {
+            Some(factory)
+        }
+    };
+    drop(unused);
+    handler.start(env);
+    let replaced = {
+        let mut i = inner.borrow_mut();
+        i.stats.started += 1;
+        i.next_generation += 1;
+        let generation = i.next_generation;
+        i.sessions.insert(
             channel.to_string(),
             Sess {
-                handler,
+                handler: Some(handler),
+                generation,
                 in_flight: None,
                 hung_up_by_script: false,
             },
-        );
-        self.advance(channel, send);
-        true
+        )
+    };
+    if let Some(old) = replaced {
+        finish_ended(inner, old);
     }
+    advance(inner, channel, send);
+    true
+}
 
-    fn exec(
-        &mut self,
-        channel: &str,
-        id: Option<&str>,
-        result: &[u8],
-        send: &mut SendFn<'_>,
-    ) -> bool {
-        let limits = self.limits;
-        let Some(sess) = self.sessions.get_mut(channel) else {
+fn exec(
+    inner: &Shared,
+    channel: &str,
+    id: Option<&str>,
+    result: &[u8],
+    send: &mut SendFn<'_>,
+) -> bool {
+    let (mut handler, generation, limits) = {
+        let mut i = inner.borrow_mut();
+        let limits = i.limits;
+        let Some(sess) = i.sessions.get_mut(channel) else {
             return false;
         };
         match (&sess.in_flight, id) {
@@ -485,38 +575,64 @@ impl Inner {
             _ => return false,
         }
         sess.in_flight = None;
-        deliver(sess.handler.as_mut(), result, limits);
-        self.advance(channel, send);
-        true
+        let Some(handler) = sess.handler.take() else {
+            return true;
+        };
+        (handler, sess.generation, limits)
+    };
+    deliver(handler.as_mut(), result, limits);
+    if put_back(inner, channel, generation, handler) {
+        advance(inner, channel, send);
     }
+    true
+}
 
-    fn end(&mut self, channel: &str) -> bool {
-        match self.sessions.remove(channel) {
-            Some(sess) => {
-                self.finish_ended(sess);
-                true
+/// Returns a handler to its session after its code ran. If the session
+/// ended meanwhile (its own callback fed the server an `AsyncAGIEnd`), the
+/// handler gets its `on_end` here; returns false then.
+fn put_back(inner: &Shared, channel: &str, generation: u64, handler: Box<dyn Handler>) -> bool {
+    let mut handler = Some(handler);
+    {
+        let mut i = inner.borrow_mut();
+        if let Some(sess) = i.sessions.get_mut(channel) {
+            if sess.generation == generation && sess.handler.is_none() {
+                sess.handler = handler.take();
             }
-            None => false,
         }
     }
-
-    /// Asterisk ended the session (or restarted it): fail what is in flight.
-    fn finish_ended(&mut self, mut sess: Sess) {
-        let err = AgiError::HungUp(HangupSource::SessionEnded);
-        if sess.in_flight.take().is_some() {
-            sess.handler.on_reply(Err(err.duplicate()));
+    match handler {
+        None => true,
+        Some(mut h) => {
+            h.on_end(Some(&session_ended()));
+            false
         }
-        sess.handler.on_end(Some(&err));
-        self.stats.ended += 1;
     }
+}
 
-    fn handle_result(
-        &mut self,
-        id: ActionId,
-        result: Result<ActionResult, AmiError>,
-        send: &mut SendFn<'_>,
-    ) -> bool {
-        let Some(sent) = self.sent.remove(&id) else {
+/// Asterisk ended the session (or restarted it): fail what is in flight.
+fn finish_ended(inner: &Shared, mut sess: Sess) {
+    inner.borrow_mut().stats.ended += 1;
+    // A handler that is out is running now; `put_back` ends it.
+    let Some(mut handler) = sess.handler.take() else {
+        return;
+    };
+    let err = session_ended();
+    if sess.in_flight.take().is_some() {
+        handler.on_reply(Err(err.duplicate()));
+    }
+    handler.on_end(Some(&err));
+}
+
+fn handle_result(
+    inner: &Shared,
+    id: ActionId,
+    result: Result<ActionResult, AmiError>,
+    send: &mut SendFn<'_>,
+) -> bool {
+    let (channel, mut handler, generation, error) = {
+        let mut guard = inner.borrow_mut();
+        let i = &mut *guard;
+        let Some(sent) = i.sent.remove(&id) else {
             return false;
         };
         let error = match result {
@@ -527,102 +643,184 @@ impl Inner {
         let Sent::Command(channel) = sent else {
             return true;
         };
-        let Some(sess) = self.sessions.get_mut(&channel) else {
+        let Some(sess) = i.sessions.get_mut(&channel) else {
             return true;
         };
         if sess.in_flight.as_ref().map(|f| f.action) != Some(id) {
             return true;
         }
-        self.stats.rejected += 1;
+        i.stats.rejected += 1;
         sess.in_flight = None;
-        sess.handler.on_reply(Err(error));
-        self.advance(&channel, send);
-        true
+        let Some(handler) = sess.handler.take() else {
+            return true;
+        };
+        (channel, handler, sess.generation, error)
+    };
+    handler.on_reply(Err(error));
+    if put_back(inner, &channel, generation, handler) {
+        advance(inner, &channel, send);
     }
+    true
+}
 
-    fn fresh_id(&mut self) -> String {
-        let id = (self.ids)(self.next_id);
-        self.next_id += 1;
-        id
-    }
+fn fresh_id(inner: &Shared) -> String {
+    let (mut ids, n) = {
+        let mut i = inner.borrow_mut();
+        let n = i.next_id;
+        i.next_id += 1;
+        match i.ids.take() {
+            Some(ids) => (ids, n),
+            None => return format!("{}{n}", i.id_prefix),
+        }
+    };
+    let id = ids(n);
+    let unused = {
+        let mut i = inner.borrow_mut();
+        // Unless the function installed a new one meanwhile.
+        if i.ids.is_none() {
+            i.ids = Some(ids);
+            None
+        } else {
+            Some(ids)
+        }
+    };
+    drop(unused);
+    id
+}
 
-    /// Sends the session's next command, or finishes it.
-    fn advance(&mut self, channel: &str, send: &mut SendFn<'_>) {
-        // A handler that keeps handing out lines that cannot be sent would
-        // loop; give up on the session after this many in a row.
-        for _ in 0..64 {
-            let Some(sess) = self.sessions.get_mut(channel) else {
+/// Sends the session's next command, or finishes it.
+fn advance(inner: &Shared, channel: &str, send: &mut SendFn<'_>) {
+    // A handler that keeps handing out lines that cannot be sent would
+    // loop; give up on the session after this many in a row.
+    let mut current = None;
+    for _ in 0..64 {
+        let (mut handler, generation, mut line) = {
+            let mut guard = inner.borrow_mut();
+            let i = &mut *guard;
+            let Some(sess) = i.sessions.get_mut(channel) else {
                 return;
             };
             if sess.in_flight.is_some() {
                 return;
             }
-            self.line.clear();
-            if !sess.handler.next_command(&mut self.line) {
-                let mut hung_up = false;
-                if let Some(mut sess) = self.sessions.remove(channel) {
-                    sess.handler.on_end(None);
-                    hung_up = sess.hung_up_by_script;
-                }
-                self.stats.ended += 1;
-                if self.break_on_finish && !hung_up {
-                    self.send_break(channel, send);
-                }
+            // Out already: the code running it advances when it is back.
+            let Some(handler) = sess.handler.take() else {
                 return;
-            }
-            let mut line = String::from_utf8_lossy(&self.line).into_owned();
-            while line.ends_with(['\n', '\r']) {
-                line.pop();
-            }
-            sess.hung_up_by_script = line == "HANGUP";
-            let command_id = self.fresh_id();
-            let action = Agi {
-                channel: channel.to_string(),
-                command: line,
-                command_id: Some(command_id),
             };
-            self.stats.commands += 1;
-            match send(&action) {
-                Ok(action_id) => {
-                    self.sent
-                        .insert(action_id, Sent::Command(channel.to_string()));
-                    if let Some(sess) = self.sessions.get_mut(channel) {
+            (handler, sess.generation, std::mem::take(&mut i.line))
+        };
+        current = Some(generation);
+        line.clear();
+        let more = handler.next_command(&mut line);
+        let mut text = String::from_utf8_lossy(&line).into_owned();
+        inner.borrow_mut().line = line;
+        if !more {
+            let finished = {
+                let mut i = inner.borrow_mut();
+                let mine = i
+                    .sessions
+                    .get(channel)
+                    .is_some_and(|s| s.generation == generation && s.handler.is_none());
+                if mine {
+                    i.stats.ended += 1;
+                    let sess = i.sessions.remove(channel);
+                    Some(sess.is_some_and(|s| s.hung_up_by_script) || !i.break_on_finish)
+                } else {
+                    None
+                }
+            };
+            match finished {
+                Some(no_break) => {
+                    handler.on_end(None);
+                    if !no_break {
+                        send_break(inner, channel, send);
+                    }
+                }
+                None => handler.on_end(Some(&session_ended())),
+            }
+            return;
+        }
+        if !put_back(inner, channel, generation, handler) {
+            return;
+        }
+        while text.ends_with(['\n', '\r']) {
+            text.pop();
+        }
+        if let Some(sess) = inner.borrow_mut().sessions.get_mut(channel) {
+            sess.hung_up_by_script = text == "HANGUP";
+        }
+        let command_id = fresh_id(inner);
+        let action = Agi {
+            channel: channel.to_string(),
+            command: text,
+            command_id: Some(command_id),
+        };
+        inner.borrow_mut().stats.commands += 1;
+        match send(&action) {
+            Ok(action_id) => {
+                let mut i = inner.borrow_mut();
+                i.sent.insert(action_id, Sent::Command(channel.to_string()));
+                if let Some(sess) = i.sessions.get_mut(channel) {
+                    if sess.generation == generation {
                         sess.in_flight = Some(InFlight {
                             command_id: action.command_id.unwrap_or_default(),
                             line: action.command,
                             action: action_id,
                         });
                     }
-                    return;
                 }
-                Err(e) => {
-                    self.stats.rejected += 1;
-                    if let Some(sess) = self.sessions.get_mut(channel) {
-                        sess.handler.on_reply(Err(rejected(e.to_string())));
-                    }
+                return;
+            }
+            Err(e) => {
+                let handler = {
+                    let mut i = inner.borrow_mut();
+                    i.stats.rejected += 1;
+                    i.sessions
+                        .get_mut(channel)
+                        .filter(|s| s.generation == generation)
+                        .and_then(|s| s.handler.take())
+                };
+                let Some(mut handler) = handler else {
+                    return;
+                };
+                handler.on_reply(Err(rejected(e.to_string())));
+                if !put_back(inner, channel, generation, handler) {
+                    return;
                 }
             }
         }
-        if let Some(mut sess) = self.sessions.remove(channel) {
-            sess.handler
-                .on_end(Some(&rejected("too many commands could not be sent")));
-            self.stats.ended += 1;
-        }
     }
-
-    fn send_break(&mut self, channel: &str, send: &mut SendFn<'_>) {
-        let Ok(line) = AsyncAgiBreak.to_line() else {
-            return;
-        };
-        let action = Agi {
-            channel: channel.to_string(),
-            command: line.trim_end().to_string(),
-            command_id: Some(self.fresh_id()),
-        };
-        self.stats.commands += 1;
-        if let Ok(id) = send(&action) {
-            self.sent.insert(id, Sent::Break);
+    let gave_up = {
+        let mut i = inner.borrow_mut();
+        let mine = i
+            .sessions
+            .get(channel)
+            .is_some_and(|s| Some(s.generation) == current);
+        if mine {
+            i.stats.ended += 1;
+            i.sessions.remove(channel)
+        } else {
+            None
         }
+    };
+    if let Some(handler) = gave_up.and_then(|s| s.handler) {
+        let mut handler = handler;
+        handler.on_end(Some(&rejected("too many commands could not be sent")));
+    }
+}
+
+fn send_break(inner: &Shared, channel: &str, send: &mut SendFn<'_>) {
+    let Ok(line) = AsyncAgiBreak.to_line() else {
+        return;
+    };
+    let action = Agi {
+        channel: channel.to_string(),
+        command: line.trim_end().to_string(),
+        command_id: Some(fresh_id(inner)),
+    };
+    inner.borrow_mut().stats.commands += 1;
+    if let Ok(id) = send(&action) {
+        inner.borrow_mut().sent.insert(id, Sent::Break);
     }
 }
 
