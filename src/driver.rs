@@ -369,33 +369,3 @@ impl Driver {
         r.map(|_| ())
     }
 }
-
-impl Drive for Manager {
-    fn token_count(&self) -> usize {
-        1
-    }
-
-    fn attach(&mut self, registry: &Registry, base: Token) -> io::Result<()> {
-        mio::event::Source::register(self, registry, base, mio::Interest::READABLE)
-    }
-
-    fn detach(&mut self, registry: &Registry) -> io::Result<()> {
-        mio::event::Source::deregister(self, registry)
-    }
-
-    fn ready(&mut self, _registry: &Registry, _event: &Event) {
-        self.on_ready();
-    }
-
-    fn has_work(&self, now: Instant) -> bool {
-        Manager::has_work(self, now)
-    }
-
-    fn work(&mut self, _registry: &Registry, _now: Instant) {
-        self.on_tick();
-    }
-
-    fn poll_timeout(&self) -> Option<Instant> {
-        Manager::poll_timeout(self)
-    }
-}

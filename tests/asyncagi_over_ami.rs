@@ -486,15 +486,12 @@ fn the_sans_io_send_function_may_ask_the_server_too() {
         format!("Asterisk Call Manager/11.0.0\r\nEvent: AsyncAGIStart\r\nChannel: {CHAN}\r\nEnv: {env}\r\n\r\n").as_bytes(),
     );
     let mut seen = Vec::new();
-    while let Some(step) = conn.next_input() {
-        let outbox = step.outbox;
-        if let Input::Event(ev) = step.input {
-            assert!(agi.handle_event(&ev, &mut |a: &Agi| {
-                seen.push(format!("{} {}", a.command, report(&agi, "send")));
-                outbox.send(a)
-            }));
-        }
-    }
+    each_event(&mut conn, |ev, conn| {
+        assert!(agi.handle_event(ev, &mut |a: &Agi| {
+            seen.push(format!("{} {}", a.command, report(&agi, "send")));
+            conn.send(a)
+        }));
+    });
     assert_eq!(
         seen,
         ["ANSWER send: active=1 started=1 ended=0 commands=1 is_active=true channels=[\"PJSIP/100-00000001\"] in_flight=None"]
@@ -511,16 +508,26 @@ fn feed(agi: &AsyncAgiServer, events: &str) -> Vec<String> {
     let mut conn = Connection::new(ManagerConfig::default());
     conn.feed(format!("Asterisk Call Manager/11.0.0\r\n{events}").as_bytes());
     let mut sent = Vec::new();
-    while let Some(step) = conn.next_input() {
-        let outbox = step.outbox;
-        if let Input::Event(ev) = step.input {
-            agi.handle_event(&ev, &mut |a: &Agi| {
-                sent.push(a.command.clone());
-                outbox.send(a)
-            });
-        }
-    }
+    each_event(&mut conn, |ev, conn| {
+        agi.handle_event(ev, &mut |a: &Agi| {
+            sent.push(a.command.clone());
+            conn.send(a)
+        });
+    });
     sent
+}
+
+/// Calls `f` with each event `conn` has, and the connection to send through
+/// (an input borrows the connection, so the event is copied out first).
+fn each_event(conn: &mut Connection, mut f: impl FnMut(&Event<'_>, &mut Connection)) {
+    loop {
+        let event = match conn.next_input() {
+            Some(Input::Event(ev)) => ev.to_owned(),
+            Some(_) => continue,
+            None => return,
+        };
+        f(&Event::from_message(event.view()).unwrap(), conn);
+    }
 }
 
 #[test]
@@ -713,19 +720,12 @@ fn replay_recording_through_a_connection() {
     let mut conn = Connection::new(ManagerConfig::default());
     let mut sent: Vec<Agi> = Vec::new();
     conn.feed(RX);
-    loop {
-        // An input borrows the connection: keep the event, then send.
-        let event = match conn.next_input() {
-            Some(Input::Event(ev)) => ev.to_owned(),
-            Some(_) => continue,
-            None => break,
-        };
-        let ev = Event::from_message(event.view()).unwrap();
-        agi.handle_event(&ev, &mut |a: &Agi| {
+    each_event(&mut conn, |ev, conn| {
+        agi.handle_event(ev, &mut |a: &Agi| {
             sent.push(a.clone());
             conn.send(a)
         });
-    }
+    });
     let lines: Vec<String> = sent.iter().map(|a| a.command.clone()).collect();
     let rec_tx =
         String::from_utf8_lossy(include_bytes!("fixtures/agi/asyncagi-events.tx.bin")).into_owned();

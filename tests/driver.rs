@@ -148,3 +148,57 @@ fn a_handle_of_another_driver_is_refused() {
     let emu = emulator(&mut a);
     let _ = b.get(emu);
 }
+
+/// A manager, the emulator and a FastAGI server, each with its own range
+/// of tokens in one `Poll`, all served by one thread.
+#[test]
+fn one_driver_runs_a_manager_an_emulator_and_a_fastagi_server() {
+    use asterisk_io::agi::commands::Answer;
+    use asterisk_io::agi::{Env, Script, Server};
+    use std::io::{Read, Write};
+
+    let mut driver = Driver::new().unwrap();
+    let emu = emulator(&mut driver);
+    let mut server = Server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    server.route("hello", |_: &Env| {
+        let mut s = Script::new(());
+        s.run(Answer);
+        s
+    });
+    let agi = driver.add(server).unwrap();
+    let mgr = manager(&mut driver, emu);
+    driver
+        .login(mgr, &Login::new("admin", "s3cret"), T)
+        .unwrap();
+
+    // Play Asterisk's side of a FastAGI call from this same thread.
+    let mut call = std::net::TcpStream::connect(driver.get(agi).local_addr().unwrap()).unwrap();
+    call.set_nonblocking(true).unwrap();
+    call.write_all(b"agi_network: yes\nagi_network_script: hello\nagi_request: agi://x/hello\n\n")
+        .unwrap();
+    let mut got = Vec::new();
+    let read = |call: &mut std::net::TcpStream, got: &mut Vec<u8>| {
+        let mut buf = [0u8; 256];
+        match call.read(&mut buf) {
+            Ok(0) => true,
+            Ok(n) => {
+                got.extend_from_slice(&buf[..n]);
+                false
+            }
+            Err(_) => false,
+        }
+    };
+    assert!(driver
+        .run_until(T, |_| {
+            read(&mut call, &mut got);
+            got.ends_with(b"ANSWER\n")
+        })
+        .unwrap());
+    // Meanwhile the manager works in the same loop.
+    let pong = driver.call(mgr, &Ping, T).unwrap();
+    assert_eq!(pong.get_str("Ping"), Some("Pong"));
+    call.write_all(b"200 result=0\n").unwrap();
+    // The script is done: the server hangs up.
+    assert!(driver.run_until(T, |_| read(&mut call, &mut got)).unwrap());
+    assert_eq!(driver.get(agi).stats().active, 0);
+}

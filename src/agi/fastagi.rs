@@ -916,6 +916,39 @@ impl Source for Server {
     }
 }
 
+/// The server in a [`Driver`](crate::driver::Driver) (or a host loop
+/// following [`Drive`]): the tokens of [`Server::tokens`], and its
+/// environment and idle timeouts as deadlines.
+impl crate::driver::Drive for Server {
+    fn token_count(&self) -> usize {
+        self.tokens().len()
+    }
+
+    fn attach(&mut self, registry: &Registry, base: Token) -> io::Result<()> {
+        Source::register(self, registry, base, Interest::READABLE)
+    }
+
+    fn detach(&mut self, registry: &Registry) -> io::Result<()> {
+        Source::deregister(self, registry)
+    }
+
+    fn ready(&mut self, registry: &Registry, event: &Event) {
+        self.handle_event(registry, event);
+    }
+
+    fn has_work(&self, now: Instant) -> bool {
+        self.poll_timeout().is_some_and(|at| at <= now)
+    }
+
+    fn work(&mut self, registry: &Registry, now: Instant) {
+        self.handle_timeout(registry, now);
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        Server::poll_timeout(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,7 +31,10 @@ pub mod trace;
 pub use stdio::StdioAgi;
 pub use trace::{TraceSwitch, WireTrace};
 pub mod fastagi;
-pub use fastagi::{Server, DEFAULT_BACKLOG};
+pub use fastagi::{
+    Server, TcpKeepalive, DEFAULT_BACKLOG, DEFAULT_ENV_TIMEOUT, DEFAULT_KEEPALIVE,
+    DEFAULT_MAX_CONNECTIONS,
+};
 pub mod asyncagi;
 pub mod over_ami;
 pub use over_ami::AsyncAgiServer;

@@ -24,6 +24,7 @@ use super::event::Event;
 use super::events::EventType;
 use super::message::Message;
 use super::response::{ActionResult, FromResult};
+use crate::driver::Drive;
 
 /// Where the manager's socket is registered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -578,5 +579,37 @@ impl Source for Manager {
         self.registration = Registration::Standalone;
         self.read_open = true;
         Ok(())
+    }
+}
+
+/// A manager in a [`Driver`](crate::driver::Driver) (or a host loop
+/// following [`Drive`]): one token, its socket.
+impl Drive for Manager {
+    fn token_count(&self) -> usize {
+        1
+    }
+
+    fn attach(&mut self, registry: &Registry, base: Token) -> io::Result<()> {
+        Source::register(self, registry, base, INTEREST)
+    }
+
+    fn detach(&mut self, registry: &Registry) -> io::Result<()> {
+        Source::deregister(self, registry)
+    }
+
+    fn ready(&mut self, _registry: &Registry, _event: &mio::event::Event) {
+        self.on_ready();
+    }
+
+    fn has_work(&self, now: Instant) -> bool {
+        Manager::has_work(self, now)
+    }
+
+    fn work(&mut self, _registry: &Registry, _now: Instant) {
+        self.on_tick();
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        Manager::poll_timeout(self)
     }
 }
