@@ -12,7 +12,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use asterisk_io::ami::actions::Login;
-use asterisk_io::ami::Manager;
+use asterisk_io::ami::{Manager, ResultStatus};
 
 fn main() {
     let mut addr = "127.0.0.1:5038".to_owned();
@@ -61,7 +61,7 @@ fn main() {
             eprintln!("after {} events: {e}", seen.get());
             std::process::exit(2);
         }
-        if let Some(Err(e)) = mgr.take_result(id).ready() {
+        if let ResultStatus::Ready(Err(e)) = mgr.take_result(id) {
             fail(&e);
         }
     }
