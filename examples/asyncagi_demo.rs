@@ -11,17 +11,19 @@
 //! plays the channel's side by emitting an `AsyncAGIExec` with a result for
 //! each command. The session itself is an ordinary [`Script`], the same as
 //! for FastAGI, served by an [`AsyncAgiServer`] attached to the [`Manager`].
-//! Everything runs in one thread, in one loop.
+//! Everything runs in one thread, in one loop: a [`Driver`] holds the
+//! emulator and the manager, and one `Poll` serves both.
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use asterisk_io::agi::commands::{Answer, GetVariable, Hangup, SayNumber, SetVariable, StreamFile};
 use asterisk_io::agi::over_ami::AsyncAgiServer;
 use asterisk_io::agi::{Env, Script};
 use asterisk_io::ami::actions::Login;
 use asterisk_io::ami::Manager;
+use asterisk_io::driver::Driver;
 use asterisk_io::emu::{Emulator, EmulatorConfig, ScriptedReply};
 
 const CHANNEL: &str = "PJSIP/100-0000002a";
@@ -76,35 +78,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "AGI",
         ScriptedReply::success(&[("Message", "Added AGI command to queue")]),
     );
-    let mut emu = Emulator::bind("127.0.0.1:0".parse()?, config)?;
-    let addr = emu.local_addr()?;
+    let mut driver = Driver::new()?;
+    let emu = driver.add(Emulator::bind("127.0.0.1:0".parse()?, config)?)?;
+    let addr = driver.get(emu).local_addr()?;
     println!("emulator listening on {addr}");
 
-    let mut mgr = Manager::connect(addr)?;
-    let login = mgr.start_login(&Login::new("admin", "s3cret"))?;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        emu.poll(Some(Duration::from_millis(1)))?;
-        mgr.poll_events(Some(Duration::from_millis(1)))?;
-        if let Some(r) = mgr.take_result(login).ready() {
-            r?;
-            break;
-        }
-        if Instant::now() > deadline {
-            return Err("login timed out".into());
-        }
-    }
+    let mgr = driver.add(Manager::connect(addr)?)?;
+    driver.login(mgr, &Login::new("admin", "s3cret"), Duration::from_secs(5))?;
     println!("logged in");
 
     // The AsyncAGI server: sessions for `AGI(agi:async,ivr)` run `ivr`.
     let agi = AsyncAgiServer::new();
     agi.route("ivr", ivr);
-    agi.attach(&mut mgr);
+    agi.attach(driver.get_mut(mgr));
 
     // Show what goes over the manager connection.
     let ended = Rc::new(RefCell::new(false));
     let flag = ended.clone();
-    mgr.on_any_event(move |ev, _| {
+    driver.get_mut(mgr).on_any_event(move |ev, _| {
         let name = ev.name();
         if name.to_str_lossy().starts_with("AsyncAGI") {
             println!(
@@ -128,15 +119,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             _ => format!("%{b:02X}"),
         })
         .collect();
-    emu.emit_event("AsyncAGIStart", &[("Channel", CHANNEL), ("Env", &encoded)]);
+    driver
+        .get_mut(emu)
+        .emit_event("AsyncAGIStart", &[("Channel", CHANNEL), ("Env", &encoded)]);
 
     // One loop drives everything: the emulator, the manager and the server.
     let mut answered = String::new();
     let mut end_sent = false;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !*ended.borrow() {
-        emu.poll(Some(Duration::from_millis(1)))?;
-        mgr.poll_events(Some(Duration::from_millis(1)))?;
+    let finished = driver.run_until(Duration::from_secs(5), |driver| {
         // Play the channel: answer the command in flight, once.
         if let Some(cmd) = agi.in_flight(CHANNEL) {
             if cmd.command_id != answered {
@@ -144,7 +134,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     "  Action: AGI {:?} (CommandID {})",
                     cmd.line, cmd.command_id
                 );
-                emu.emit_event(
+                driver.get_mut(emu).emit_event(
                     "AsyncAGIExec",
                     &[
                         ("Channel", CHANNEL),
@@ -154,20 +144,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 );
                 answered = cmd.command_id;
             }
-        } else if !agi.is_active(CHANNEL) && !end_sent {
+        } else if agi.stats().started > 0 && !agi.is_active(CHANNEL) && !end_sent {
             // The script is done (it hung up); the channel leaves AsyncAGI.
-            emu.emit_event("AsyncAGIEnd", &[("Channel", CHANNEL)]);
+            driver
+                .get_mut(emu)
+                .emit_event("AsyncAGIEnd", &[("Channel", CHANNEL)]);
             end_sent = true;
         }
-        if Instant::now() > deadline {
-            return Err("the session did not finish".into());
-        }
+        *ended.borrow()
+    })?;
+    if !finished {
+        return Err("the session did not finish".into());
     }
     let stats = agi.stats();
     println!(
         "sessions started={} ended={} commands sent={} rejected={}",
         stats.started, stats.ended, stats.commands, stats.rejected
     );
-    mgr.close();
+    driver.get_mut(mgr).close();
     Ok(())
 }
