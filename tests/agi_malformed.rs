@@ -84,10 +84,7 @@ fn odd_but_valid_replies() {
 
 #[test]
 fn endless_line_is_bounded_and_stream_recovers() {
-    let limits = Limits {
-        max_line: 64,
-        max_block: 256,
-    };
+    let limits = Limits::new(64, 256);
     let mut framer = ReplyFramer::new(limits);
     let mut buf = Vec::new();
     let mut err = None;
@@ -115,10 +112,7 @@ fn endless_line_is_bounded_and_stream_recovers() {
 
 #[test]
 fn endless_520_block_is_bounded() {
-    let limits = Limits {
-        max_line: 64,
-        max_block: 256,
-    };
+    let limits = Limits::new(64, 256);
     let mut framer = ReplyFramer::new(limits);
     let mut buf = b"520-Invalid command syntax.\n".to_vec();
     let mut failed = false;
@@ -147,17 +141,11 @@ fn truncated_env_is_an_error_not_a_hang() {
     assert!(Env::parse(&full[..end - 1]).is_err());
     assert!(Env::parse(b"no colon here\n\n").is_err());
     // Endless environment line.
-    let mut p = EnvParser::new(Limits {
-        max_line: 100,
-        max_block: 1000,
-    });
+    let mut p = EnvParser::new(Limits::new(100, 1000));
     let long = vec![b'a'; 5000];
     assert!(matches!(p.parse(&long), Err(AgiError::LineTooLong { .. })));
     // Endless environment block of short lines.
-    let mut p = EnvParser::new(Limits {
-        max_line: 100,
-        max_block: 1000,
-    });
+    let mut p = EnvParser::new(Limits::new(100, 1000));
     let many: Vec<u8> = b"agi_x: y\n".repeat(500);
     assert!(matches!(p.parse(&many), Err(AgiError::LineTooLong { .. })));
 }
@@ -280,10 +268,7 @@ fn gosub_skips_100_trying() {
 
 #[test]
 fn session_core_survives_garbage() {
-    let mut session: Session<Script<()>> = Session::new(Limits {
-        max_line: 128,
-        max_block: 4096,
-    });
+    let mut session: Session<Script<()>> = Session::new(Limits::new(128, 4096));
     let mut out = Vec::new();
     let mut tap = |_: Direction, _: &[u8]| {};
     let env = b"agi_network: yes\nagi_network_script: x\n\n";

@@ -120,10 +120,7 @@ mod oversized_block {
     use std::cell::RefCell;
     use std::rc::Rc;
 
-    const LIMITS: Limits = Limits {
-        max_line: 128,
-        max_block: 512,
-    };
+    const LIMITS: Limits = Limits::new(128, 512);
 
     /// A `520-` usage block bigger than `max_block`, then the replies to the
     /// next two commands.
@@ -293,7 +290,7 @@ mod skip_props {
             junk in garbage_line(),
             step in 1usize..40,
         ) {
-            let limits = Limits { max_line: 32, max_block: 96 };
+            let limits = Limits::new(32, 96);
             let answers = Rc::new(RefCell::new(0usize));
             let mut sess: Session<Script<()>> = Session::new(limits);
             let mut out = Vec::new();

@@ -21,8 +21,10 @@ pub enum Parsed<T> {
     Partial,
 }
 
-/// Size limits for the parsers.
+/// Size limits for the parsers. Build with [`Limits::new`] or from
+/// [`Limits::default`] with the builder methods.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Limits {
     /// Longest single reply line in bytes (including the LF).
     pub max_line: usize,
@@ -32,10 +34,30 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
+        Limits::new(16 * 1024, 64 * 1024)
+    }
+}
+
+impl Limits {
+    /// Limits of `max_line` bytes per reply line and `max_block` bytes per
+    /// `520` block or environment block.
+    pub const fn new(max_line: usize, max_block: usize) -> Self {
         Limits {
-            max_line: 16 * 1024,
-            max_block: 64 * 1024,
+            max_line,
+            max_block,
         }
+    }
+
+    /// Sets [`Limits::max_line`].
+    pub const fn max_line(mut self, n: usize) -> Self {
+        self.max_line = n;
+        self
+    }
+
+    /// Sets [`Limits::max_block`].
+    pub const fn max_block(mut self, n: usize) -> Self {
+        self.max_block = n;
+        self
     }
 }
 
@@ -68,10 +90,7 @@ impl std::fmt::Debug for Env {
 impl Env {
     /// Parse a complete environment block (it must end with the empty line).
     pub fn parse(block: &[u8]) -> Result<Env, AgiError> {
-        let mut p = EnvParser::new(Limits {
-            max_line: usize::MAX,
-            max_block: block.len().max(1),
-        });
+        let mut p = EnvParser::new(Limits::new(usize::MAX, block.len().max(1)));
         match p.parse(block)? {
             Parsed::Complete(n) if n == block.len() => Ok(p.take(block)),
             Parsed::Complete(_) => Err(AgiError::protocol(

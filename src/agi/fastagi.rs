@@ -175,6 +175,7 @@ impl Conn {
 
 /// Statistics of a [`Server`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ServerStats {
     /// Connections accepted.
     pub accepted: u64,

@@ -123,6 +123,7 @@ pub struct InFlight {
 
 /// Counters of an [`AsyncAgiServer`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct AsyncAgiStats {
     /// Sessions started (a route claimed the channel).
     pub started: u64,

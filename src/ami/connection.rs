@@ -723,6 +723,7 @@ pub(crate) fn md5_key(challenge: &[u8], secret: &[u8]) -> String {
 
 /// Where the connection stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum State {
     /// Waiting for the greeting line.
     Greeting,
