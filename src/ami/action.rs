@@ -64,6 +64,17 @@ pub trait Action {
         ResultShape::Single
     }
 
+    /// For a [`ResultShape::List`] action: the event that ends its list
+    /// (`QueueStatusComplete`, `DBGetComplete` ...). Asterisk 12 and later
+    /// mark the end with `EventList: Complete`; older versions, and some
+    /// modules still, send the terminal event with no `EventList` header at
+    /// all, so the connection also ends the list when this event arrives.
+    /// `None` (the default) ends it at `EventList: Complete`, or else at the
+    /// first event whose name ends in `Complete`.
+    fn list_end(&self) -> Option<&str> {
+        None
+    }
+
     /// What the action does to the manager session itself. Defaults to
     /// nothing; [`Login`](super::actions::Login) and
     /// [`Logoff`](super::actions::Logoff) say so, and the connection acts on
