@@ -29,7 +29,12 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use asterisk_io::ami::actions::{Command, Login};
-use asterisk_io::ami::{Error, Manager, OwnedMessage, RawAction};
+use asterisk_io::ami::{Action, Error, Manager, OwnedMessage, RawAction, ResultShape};
+
+/// Actions whose answer is bare CLI text (see `ResultShape::Text`).
+fn name_is_text(action: &RawAction) -> bool {
+    action.name().eq_ignore_ascii_case("Queues")
+}
 
 /// Actions known to answer with an event list.
 pub const LIST_ACTIONS: &[&str] = &[
@@ -273,7 +278,18 @@ pub fn run(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
             if list {
                 action = action.list();
             }
+            // `Queues` (Asterisk 14 and older) answers with bare CLI text.
+            let text = name_is_text(&action);
+            if text {
+                action = action.with_shape(ResultShape::Text);
+            }
             match mgr.call(&action, opts.timeout) {
+                Ok(r) if text && r.response.is_success() => {
+                    for line in r.output.iter().flat_map(|o| &o.lines) {
+                        let _ = writeln!(out, "{line}");
+                    }
+                    OK
+                }
                 Ok(r) => {
                     let _ = print_block(out, r.response.message_block());
                     for item in r.events.iter().chain(r.completion.as_ref()) {

@@ -244,3 +244,102 @@ fn binary_exit_codes() {
         Some(2)
     );
 }
+
+/// A server that speaks like an old Asterisk: answers the login, then each
+/// further request with the next canned reply (`@ID` is its ActionID).
+fn old_asterisk(greeting: &'static str, replies: Vec<&'static str>) -> SocketAddr {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut w = stream.try_clone().unwrap();
+        w.write_all(greeting.as_bytes()).unwrap();
+        let mut r = BufReader::new(stream);
+        let mut replies = replies.into_iter();
+        let mut first = true;
+        loop {
+            // One request: lines up to a blank one.
+            let mut id = String::new();
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 {
+                    return;
+                }
+                let line = line.trim_end();
+                if line.is_empty() {
+                    break;
+                }
+                if let Some(v) = line.strip_prefix("ActionID: ") {
+                    id = v.to_owned();
+                }
+            }
+            let reply = if std::mem::take(&mut first) {
+                "Response: Success\r\nActionID: @ID\r\nMessage: Authentication accepted\r\n\r\n"
+            } else {
+                match replies.next() {
+                    Some(reply) => reply,
+                    None => return,
+                }
+            };
+            w.write_all(reply.replace("@ID", &id).as_bytes()).unwrap();
+        }
+    });
+    addr
+}
+
+fn cli_at(addr: SocketAddr, rest: &[&str]) -> (i32, String, String) {
+    let addr = addr.to_string();
+    let mut args: Vec<String> = ["--addr", &addr, "--user", "admin", "--secret", "x"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(rest.iter().map(|s| s.to_string()));
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = ami::run(&args, &mut out, &mut err);
+    (
+        code,
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(err).unwrap(),
+    )
+}
+
+/// Asterisk 11 answers `QueueStatus` with no `EventList` headers: every
+/// item still comes out, then the terminator.
+#[test]
+fn queue_status_against_asterisk_11_prints_every_item() {
+    let addr = old_asterisk(
+        "Asterisk Call Manager/1.3\r\n",
+        vec![
+            "Response: Success\r\nActionID: @ID\r\nMessage: Queue status will follow\r\n\r\n\
+             Event: QueueParams\r\nQueue: support\r\nActionID: @ID\r\n\r\n\
+             Event: QueueMember\r\nQueue: support\r\nName: SIP/100\r\nActionID: @ID\r\n\r\n\
+             Event: QueueStatusComplete\r\nActionID: @ID\r\n\r\n",
+        ],
+    );
+    let (code, out, err) = cli_at(addr, &["action", "QueueStatus", "--list"]);
+    assert_eq!(code, 0, "{err}");
+    for want in [
+        "Event: QueueParams",
+        "Name: SIP/100",
+        "Event: QueueStatusComplete",
+    ] {
+        assert!(out.contains(want), "{want} missing from {out}");
+    }
+}
+
+/// Asterisk 13's `Queues` answers with bare CLI text: printed as it is.
+#[test]
+fn action_queues_prints_the_raw_text() {
+    let addr = old_asterisk(
+        "Asterisk Call Manager/2.10.6\r\n",
+        vec!["support has 0 calls (max unlimited) in 'ringall' strategy (0s holdtime, 0s talktime), W:0, C:0, A:0, SL:0.0% within 0s\r\n   No Members\r\n   No Callers\r\n\r\n\r\n\r\n"],
+    );
+    let (code, out, err) = cli_at(addr, &["action", "Queues"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("support has 0 calls"), "{out}");
+    assert!(out.contains("   No Members\n   No Callers\n"), "{out}");
+}

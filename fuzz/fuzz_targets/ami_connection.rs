@@ -5,7 +5,7 @@
 
 use std::collections::HashSet;
 
-use asterisk_io::ami::actions::{Command, CoreShowChannels, Originate, Ping};
+use asterisk_io::ami::actions::{Command, CoreShowChannels, Originate, Ping, Queues};
 use asterisk_io::ami::{Connection, Input, ManagerConfig};
 use libfuzzer_sys::fuzz_target;
 
@@ -23,6 +23,7 @@ fuzz_target!(|data: &[u8]| {
         c.send(&Originate::to_application("Local/1@x", "Wait", "1").run_async())
             .unwrap(),
     );
+    ids.insert(c.send(&Queues).unwrap());
     // Substitute our ActionIDs for "@N" so the input can reach our actions.
     let out = String::from_utf8_lossy(c.pending_output()).into_owned();
     let ours: Vec<&str> = out
@@ -36,7 +37,7 @@ fuzz_target!(|data: &[u8]| {
     while i < body.len() {
         if body[i] == b'@' && i + 1 < body.len() {
             input.extend_from_slice(prefix.as_bytes());
-            input.push(b'1' + body[i + 1] % 4);
+            input.push(b'1' + body[i + 1] % 5);
             i += 2;
         } else {
             input.push(body[i]);

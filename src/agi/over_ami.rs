@@ -383,12 +383,7 @@ fn send_via(inner: &Rc<Shared>, ctx: &mut Ctx<'_>, action: &Agi) -> Result<Actio
             Err(AmiError::Server { response, .. }) => Ok(Response::new(*response)),
             Err(e) => Err(e),
         }
-        .map(|response| ActionResult {
-            response,
-            events: Vec::new(),
-            completion: None,
-            output: None,
-        });
+        .map(ActionResult::new);
         handle_result(&shared, id, result, &mut |a: &Agi| {
             send_via(&shared, ctx, a)
         });

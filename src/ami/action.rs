@@ -27,6 +27,14 @@ pub enum ResultShape {
     /// An `Async: true` Originate: the response, then the `OriginateResponse`
     /// event with the same ActionID that tells how the call went.
     AsyncOriginate,
+    /// Raw CLI text with no `Response:` and no `ActionID:`, in blocks ended
+    /// by blank lines, then an empty block (the `Queues` action of Asterisk
+    /// 14 and older). While such an action is pending, blocks that are
+    /// neither response nor event are its text, and the empty block ends it;
+    /// its result has the text as [`output`](super::ActionResult::output)
+    /// and a made-up `Response: Success`. A server that refuses the action
+    /// answers with an ordinary `Response: Error`, which ends it as usual.
+    Text,
 }
 
 /// A manager action: a typed request with a declared result shape.
@@ -318,6 +326,7 @@ pub struct RawAction {
     name: String,
     fields: Vec<(String, String)>,
     shape: ResultShape,
+    list_end: Option<String>,
 }
 
 impl RawAction {
@@ -327,6 +336,7 @@ impl RawAction {
             name: name.into(),
             fields: Vec::new(),
             shape: ResultShape::Single,
+            list_end: None,
         }
     }
 
@@ -339,6 +349,14 @@ impl RawAction {
     /// Declares that the result is an event list.
     pub fn list(mut self) -> Self {
         self.shape = ResultShape::List;
+        self
+    }
+
+    /// Declares that the result is an event list ended by the event `end`
+    /// (see [`Action::list_end`]), for servers that send no `EventList` header.
+    pub fn list_until(mut self, end: impl Into<String>) -> Self {
+        self.shape = ResultShape::List;
+        self.list_end = Some(end.into());
         self
     }
 
@@ -365,6 +383,9 @@ impl Action for RawAction {
     fn shape(&self) -> ResultShape {
         self.shape
     }
+    fn list_end(&self) -> Option<&str> {
+        self.list_end.as_deref()
+    }
     /// A raw action knows only its name: `Login` and `Logoff` (in any case)
     /// have their effect on the session, every other name none.
     fn effect(&self) -> SessionEffect {
@@ -386,12 +407,13 @@ impl Action for RawAction {
 /// String)` pairs for `Variable: name=value`). The result is `single`
 /// ([`Response`](crate::ami::Response)), `list`
 /// ([`ListResult`](crate::ami::ListResult)), or any `FromResult` type given
-/// with `-> Type`.
+/// with `-> Type`. A list may name its terminal event, `list("QueueStatusComplete")`
+/// (see [`Action::list_end`](crate::ami::Action::list_end)).
 ///
 /// ```
 /// asterisk_io::ami_action! {
 ///     /// Lists the members of one queue.
-///     pub struct QueueStatus => "QueueStatus", list {
+///     pub struct QueueStatus => "QueueStatus", list("QueueStatusComplete") {
 ///         /// Limit to this queue.
 ///         pub queue: Option<String> => "Queue",
 ///         /// Limit to this member.
@@ -407,7 +429,9 @@ macro_rules! ami_action {
     (@output list) => { $crate::ami::ListResult };
     (@shape single) => { $crate::ami::ResultShape::Single };
     (@shape list) => { $crate::ami::ResultShape::List };
-    (@impl $name:ident, $wire:literal, $kind:ident, $( $field:ident => $key:literal ),*) => {
+    (@end) => { ::std::option::Option::None };
+    (@end $end:literal) => { ::std::option::Option::Some($end) };
+    (@impl $name:ident, $wire:literal, $kind:ident, [$($end:literal)?], $( $field:ident => $key:literal ),*) => {
         impl $crate::ami::Action for $name {
             type Output = $crate::ami_action!(@output $kind);
             fn name(&self) -> &str {
@@ -424,20 +448,23 @@ macro_rules! ami_action {
             fn shape(&self) -> $crate::ami::ResultShape {
                 $crate::ami_action!(@shape $kind)
             }
+            fn list_end(&self) -> ::std::option::Option<&str> {
+                $crate::ami_action!(@end $($end)?)
+            }
         }
     };
     (
         $(#[$meta:meta])*
-        $vis:vis struct $name:ident => $wire:literal, $kind:ident {}
+        $vis:vis struct $name:ident => $wire:literal, $kind:ident $(($end:literal))? {}
     ) => {
         $(#[$meta])*
         #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
         $vis struct $name;
-        $crate::ami_action!(@impl $name, $wire, $kind,);
+        $crate::ami_action!(@impl $name, $wire, $kind, [$($end)?],);
     };
     (
         $(#[$meta:meta])*
-        $vis:vis struct $name:ident => $wire:literal, $kind:ident {
+        $vis:vis struct $name:ident => $wire:literal, $kind:ident $(($end:literal))? {
             $( $(#[$fmeta:meta])* $fvis:vis $field:ident : $fty:ty => $key:literal ),* $(,)?
         }
     ) => {
@@ -446,7 +473,7 @@ macro_rules! ami_action {
         $vis struct $name {
             $( $(#[$fmeta])* $fvis $field: $fty, )*
         }
-        $crate::ami_action!(@impl $name, $wire, $kind, $( $field => $key ),*);
+        $crate::ami_action!(@impl $name, $wire, $kind, [$($end)?], $( $field => $key ),*);
     };
 }
 

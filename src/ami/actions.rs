@@ -297,6 +297,28 @@ impl Action for UserEvent {
     }
 }
 
+/// `Queues`: every queue, its members and callers, as the CLI's `queue show`
+/// prints them (Asterisk 14 and older). The answer is raw text with no
+/// `Response:` or `ActionID:` ([`ResultShape::Text`]); the lines are the
+/// output. Asterisk 15 removed it; later versions answer
+/// `Invalid/unknown command`, an [`Error::Server`](super::Error::Server):
+/// use `QueueSummary` or `QueueStatus` there.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Queues;
+
+impl Action for Queues {
+    type Output = CommandOutput;
+    fn name(&self) -> &str {
+        "Queues"
+    }
+    fn write_fields(&self, _w: &mut FieldWriter<'_>) -> Result<(), EncodeError> {
+        Ok(())
+    }
+    fn shape(&self) -> ResultShape {
+        ResultShape::Text
+    }
+}
+
 /// `Logoff`: ends the session; Asterisk answers `Goodbye` and closes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Logoff;
@@ -370,7 +392,7 @@ crate::ami_action! {
 
 crate::ami_action! {
     /// `Status`: one `Status` event per channel (or for one channel).
-    pub struct Status => "Status", list {
+    pub struct Status => "Status", list("StatusComplete") {
         /// Limit to this channel.
         pub channel: Option<String> => "Channel",
         /// Comma-separated variables to include in each event.
@@ -404,7 +426,7 @@ crate::ami_action! {
 
 crate::ami_action! {
     /// `CoreShowChannels`: one `CoreShowChannel` event per active channel.
-    pub struct CoreShowChannels => "CoreShowChannels", list {}
+    pub struct CoreShowChannels => "CoreShowChannels", list("CoreShowChannelsComplete") {}
 }
 
 crate::ami_action! {
@@ -431,7 +453,7 @@ crate::ami_action! {
 
 crate::ami_action! {
     /// `DBGet`: reads one value; it arrives as a `DBGetResponse` list item.
-    pub struct DBGet => "DBGet", list {
+    pub struct DBGet => "DBGet", list("DBGetComplete") {
         /// Family.
         pub family: String => "Family",
         /// Key.
@@ -441,7 +463,7 @@ crate::ami_action! {
 
 crate::ami_action! {
     /// `DBGetTree`: reads every key under a family (and key prefix).
-    pub struct DBGetTree => "DBGetTree", list {
+    pub struct DBGetTree => "DBGetTree", list("DBGetTreeComplete") {
         /// Family.
         pub family: Option<String> => "Family",
         /// Key prefix.

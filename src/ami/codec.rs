@@ -513,8 +513,19 @@ pub fn parse_greeting(buf: &[u8]) -> Result<Option<(Greeting, usize)>, &'static 
     let (product, version) = line
         .rsplit_once('/')
         .ok_or("greeting has no '/' before the version")?;
-    if !product.contains("Call Manager") {
-        return Err("not an Asterisk Call Manager greeting");
+    // Any manager-compatible server: `Asterisk Call Manager/1.0` ... `11.0.0`,
+    // `Asterisk Manager Proxy/1.0` (astmanproxy). The version is numbers and
+    // dots, which also tells an HTTP status line (`HTTP/1.1 400 ...`) apart.
+    let version = version.trim();
+    let numeric = !version.is_empty()
+        && version
+            .split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    if !numeric {
+        return Err("greeting version is not numbers and dots");
+    }
+    if product.trim().is_empty() || product.chars().any(char::is_control) {
+        return Err("greeting has no product name");
     }
     Ok(Some((
         Greeting {

@@ -224,6 +224,12 @@ struct Pending {
     early_outcome: Option<OwnedMessage>,
     /// When the action fails with [`Error::Timeout`], and the timeout it reports.
     deadline: Option<(Instant, Duration)>,
+    /// The event that ends the list, as the action declares it.
+    list_end: Option<Box<str>>,
+    /// The text of a [`ResultShape::Text`] action so far.
+    text: Vec<u8>,
+    /// Blocks of text taken so far.
+    text_blocks: usize,
 }
 
 /// Where an id stands in its connection's table.
@@ -254,6 +260,9 @@ pub(crate) struct Outbox {
     pending: HashMap<u64, Pending>,
     /// Deadlines of pending actions, earliest first.
     deadlines: BTreeSet<(Instant, u64)>,
+    /// Pending [`ResultShape::Text`] actions, oldest first: text blocks go
+    /// to the first.
+    text_pending: VecDeque<u64>,
     /// Pending actions that take events (lists, async originates) right now.
     awaiting_events: usize,
     /// Pending `Command` actions still waiting for their response.
@@ -286,6 +295,7 @@ impl Outbox {
             next_seq: 1,
             pending: HashMap::new(),
             deadlines: BTreeSet::new(),
+            text_pending: VecDeque::new(),
             awaiting_events: 0,
             commands_pending: 0,
             done: VecDeque::new(),
@@ -318,7 +328,8 @@ impl Outbox {
             },
             _ => Internal::None,
         };
-        self.queue(action.name(), action.shape(), internal, deadline, |w| {
+        let (name, shape, end) = (action.name(), action.shape(), action.list_end());
+        self.queue(name, shape, end, internal, deadline, |w| {
             action.write_fields(w)
         })
     }
@@ -337,6 +348,7 @@ impl Outbox {
                 self.queue(
                     "Challenge",
                     ResultShape::Single,
+                    None,
                     Internal::Challenge {
                         login: login.clone(),
                         report_as,
@@ -405,10 +417,12 @@ impl Outbox {
         })
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn queue(
         &mut self,
         name: &str,
         shape: ResultShape,
+        list_end: Option<&str>,
         internal: Internal,
         deadline: Option<(Instant, Duration)>,
         fields: impl FnOnce(&mut FieldWriter<'_>) -> Result<(), EncodeError>,
@@ -465,8 +479,14 @@ impl Outbox {
                 takes_events,
                 early_outcome: None,
                 deadline,
+                list_end: list_end.map(Box::from),
+                text: Vec::new(),
+                text_blocks: 0,
             },
         );
+        if shape == ResultShape::Text {
+            self.text_pending.push_back(seq);
+        }
         Ok(self.id(seq))
     }
 
@@ -489,6 +509,9 @@ impl Outbox {
             }
             if let Some((at, _)) = p.deadline {
                 self.deadlines.remove(&(at, seq));
+            }
+            if p.shape == ResultShape::Text {
+                self.text_pending.retain(|&s| s != seq);
             }
             let report_as = match p.internal {
                 // A refused login (or challenge) is an authentication failure,
@@ -526,7 +549,13 @@ impl Outbox {
     }
 
     /// Handles a response block for one of our actions.
-    fn on_response(&mut self, seq: u64, msg: Message<'_>, legacy_output: Option<&[u8]>) {
+    fn on_response(
+        &mut self,
+        seq: u64,
+        msg: OwnedMessage,
+        legacy_output: Option<&[u8]>,
+        malformed_lines: Vec<u64>,
+    ) {
         let Some(p) = self.pending.get_mut(&seq) else {
             return;
         };
@@ -535,7 +564,7 @@ impl Outbox {
             return;
         }
         // (A `Command` leaves `commands_pending` in `complete`, right below.)
-        let response = Response(msg.to_owned());
+        let response = Response(msg);
         let success = response.is_success();
         if success && matches!(p.internal, Internal::Challenge { .. }) {
             let deadline = p.deadline;
@@ -554,6 +583,7 @@ impl Outbox {
                     let sent = self.queue(
                         "Login",
                         ResultShape::Single,
+                        None,
                         Internal::Login { report_as },
                         deadline,
                         |w| {
@@ -584,12 +614,13 @@ impl Outbox {
             None
         } else {
             match p.shape {
-                ResultShape::List
-                    if response
-                        .get("EventList")
-                        .is_some_and(|v| v.eq_ignore_case("start")) =>
-                {
-                    Some(Phase::InList)
+                // A success starts the list whether or not it says
+                // `EventList: start` (Asterisk 12 and older do not).
+                ResultShape::List => Some(Phase::InList),
+                ResultShape::Text => {
+                    // Its text follows (a server that acknowledges first).
+                    p.response = Some(response);
+                    return;
                 }
                 ResultShape::AsyncOriginate => Some(Phase::AwaitOriginate),
                 _ => None,
@@ -597,12 +628,8 @@ impl Outbox {
         };
         match next {
             Some(Phase::AwaitOriginate) if p.early_outcome.is_some() => {
-                let r = ActionResult {
-                    response,
-                    events: Vec::new(),
-                    completion: p.early_outcome.take(),
-                    output: None,
-                };
+                let mut r = ActionResult::new(response);
+                r.completion = p.early_outcome.take();
                 self.complete(seq, Ok(r));
             }
             Some(phase) => {
@@ -621,15 +648,82 @@ impl Outbox {
                     }
                     _ => None,
                 };
-                let r = ActionResult {
-                    response,
-                    events: Vec::new(),
-                    completion: None,
-                    output,
-                };
+                let mut r = ActionResult::new(response);
+                r.output = output;
+                r.malformed_lines = malformed_lines;
                 self.complete(seq, Ok(r));
             }
         }
+    }
+
+    /// A block of a malformed response: when it is ours, completes the
+    /// action with the lines that parse and the offsets of those that do
+    /// not. True if the block was taken.
+    fn on_malformed_response(&mut self, block: &[u8], offset: u64) -> bool {
+        let (msg, bad) = parse_leniently(block, offset);
+        if msg.view().leading("Response").is_none() {
+            return false;
+        }
+        let Some(seq) = msg.get("ActionID").and_then(|id| self.our_seq(id)) else {
+            return false;
+        };
+        self.on_response(seq, msg, None, bad);
+        true
+    }
+
+    /// A block that is neither response nor event: the text of the oldest
+    /// pending [`ResultShape::Text`] action, if there is one. True if taken.
+    fn on_text_block(&mut self, block: &[u8], offset: u64) -> bool {
+        let Some(&seq) = self.text_pending.front() else {
+            return false;
+        };
+        let p = self
+            .pending
+            .get_mut(&seq)
+            .expect("text_pending lists pending seqs");
+        let text = trim_block_end(block);
+        if p.text.len() + text.len() + 1 > self.max_list_bytes {
+            let err = Error::Protocol {
+                offset,
+                kind: ProtocolError::ListTooLarge {
+                    max: self.max_list_bytes,
+                },
+            };
+            self.complete(seq, Err(err));
+            return true;
+        }
+        if p.text_blocks > 0 {
+            // The blank line that ended the previous block is part of the text.
+            p.text.push(b'\n');
+        }
+        p.text.extend_from_slice(text);
+        p.text.push(b'\n');
+        p.text_blocks += 1;
+        true
+    }
+
+    /// An empty block (a blank line between blocks): it ends the text of
+    /// the oldest pending [`ResultShape::Text`] action once text has come.
+    fn on_empty_block(&mut self) {
+        let Some(&seq) = self.text_pending.front() else {
+            return;
+        };
+        let p = self
+            .pending
+            .get_mut(&seq)
+            .expect("text_pending lists pending seqs");
+        if p.text_blocks == 0 {
+            return;
+        }
+        let response = p
+            .response
+            .take()
+            .unwrap_or_else(|| Response(OwnedMessage::from_pairs(&[("Response", "Success")])));
+        let mut r = ActionResult::new(response);
+        r.output = Some(CommandOutput::from_legacy_text(&std::mem::take(
+            &mut p.text,
+        )));
+        self.complete(seq, Ok(r));
     }
 
     /// Offers an event to pending lists and async originates; true if taken.
@@ -642,21 +736,22 @@ impl Outbox {
         match p.phase {
             Phase::InList => {
                 // Asterisk 12+ marks the end with `EventList: Complete`; older
-                // versions only name the last event `...Complete`.
-                let terminal = match msg.get("EventList") {
-                    Some(v) => v.eq_ignore_case("Complete"),
-                    None => {
+                // versions (and some modules) send the terminal event alone:
+                // the one the action declares, or else one named `...Complete`.
+                let terminal = match (msg.get("EventList"), &p.list_end) {
+                    (Some(v), _) if v.eq_ignore_case("Complete") => true,
+                    (_, Some(end)) => name.eq_ignore_case(end),
+                    (Some(_), None) => false,
+                    (None, None) => {
                         let n = name.as_bytes();
                         n.len() >= 8 && n[n.len() - 8..].eq_ignore_ascii_case(b"Complete")
                     }
                 };
                 if terminal {
-                    let r = ActionResult {
-                        response: p.response.take().expect("list has its response"),
-                        events: std::mem::take(&mut p.events),
-                        completion: Some(msg.to_owned()),
-                        output: None,
-                    };
+                    let mut r =
+                        ActionResult::new(p.response.take().expect("list has its response"));
+                    r.events = std::mem::take(&mut p.events);
+                    r.completion = Some(msg.to_owned());
                     self.complete(seq, Ok(r));
                 } else if p.event_bytes + msg.as_bytes().len() > self.max_list_bytes {
                     let err = Error::Protocol {
@@ -683,18 +778,49 @@ impl Outbox {
                 true
             }
             Phase::AwaitOriginate if name.eq_ignore_case("OriginateResponse") => {
-                let r = ActionResult {
-                    response: p.response.take().expect("originate has its response"),
-                    events: Vec::new(),
-                    completion: Some(msg.to_owned()),
-                    output: None,
-                };
+                let mut r =
+                    ActionResult::new(p.response.take().expect("originate has its response"));
+                r.completion = Some(msg.to_owned());
                 self.complete(seq, Ok(r));
                 true
             }
             _ => false,
         }
     }
+}
+
+/// Parses a block whose lines do not all have a colon: the `Key: value`
+/// lines become a message; the others are left out, and their offsets
+/// (from `offset`, the block's) returned.
+fn parse_leniently(block: &[u8], offset: u64) -> (OwnedMessage, Vec<u64>) {
+    let mut pairs: Vec<(&[u8], &[u8])> = Vec::new();
+    let mut bad = Vec::new();
+    let mut at = 0;
+    for line in block.split(|&b| b == b'\n') {
+        let start = at;
+        at += line.len() + 1;
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            break;
+        }
+        match memchr::memchr(b':', line) {
+            Some(colon) => {
+                let value = &line[colon + 1..];
+                pairs.push((&line[..colon], value.strip_prefix(b" ").unwrap_or(value)));
+            }
+            None => bad.push(offset + start as u64),
+        }
+    }
+    (OwnedMessage::from_pairs(&pairs), bad)
+}
+
+/// A block without the blank line that ends it.
+fn trim_block_end(block: &[u8]) -> &[u8] {
+    let mut end = block.len();
+    while end > 0 && matches!(block[end - 1], b'\r' | b'\n') {
+        end -= 1;
+    }
+    &block[..end]
 }
 
 fn deadline(now: Instant, timeout: Duration) -> (Instant, Duration) {
@@ -1137,7 +1263,15 @@ impl Connection {
             };
             let offset = self.offset;
             match frame {
-                Frame::Skip { len } => self.pass_over(len),
+                Frame::Skip { len } => {
+                    self.pass_over(len);
+                    if !self.outbox.text_pending.is_empty() {
+                        self.outbox.on_empty_block();
+                        if let Some((id, r)) = self.outbox.done.pop_front() {
+                            break (0, Decision::Done(id, r));
+                        }
+                    }
+                }
                 Frame::Oversized { len } => {
                     self.pass_over(len);
                     let max = self.config.framer.effective_max();
@@ -1148,6 +1282,16 @@ impl Connection {
                     break (0, Decision::Skipped(e));
                 }
                 Frame::Malformed { len, line } => {
+                    let block = &avail[..len];
+                    let taken = self.outbox.on_malformed_response(block, offset)
+                        || self.outbox.on_text_block(block, offset);
+                    if taken {
+                        self.pass_over(len);
+                        if let Some((id, r)) = self.outbox.done.pop_front() {
+                            break (0, Decision::Done(id, r));
+                        }
+                        continue;
+                    }
                     let e = Skipped {
                         offset: offset + line as u64,
                         kind: ProtocolError::MalformedLine,
@@ -1180,6 +1324,13 @@ impl Connection {
                             break (len, Decision::Event(header.value));
                         }
                         if msg.leading("Response").is_none() {
+                            if self.outbox.on_text_block(&avail[..len], offset) {
+                                self.pass_over(len);
+                                if let Some((id, r)) = self.outbox.done.pop_front() {
+                                    break (0, Decision::Done(id, r));
+                                }
+                                continue;
+                            }
                             let e = Skipped {
                                 offset,
                                 kind: ProtocolError::NotResponseOrEvent,
@@ -1190,7 +1341,8 @@ impl Connection {
                     let Some(seq) = msg.action_id().and_then(|id| self.outbox.our_seq(id)) else {
                         break (len, Decision::Unmatched);
                     };
-                    self.outbox.on_response(seq, msg, legacy_text);
+                    self.outbox
+                        .on_response(seq, msg.to_owned(), legacy_text, Vec::new());
                     if let Some((id, r)) = self.outbox.done.pop_front() {
                         break (len, Decision::Done(id, r));
                     }

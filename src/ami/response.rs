@@ -91,6 +91,7 @@ impl CommandOutput {
 
 /// Everything an action produced, before any typing.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ActionResult {
     /// The response block.
     pub response: Response,
@@ -98,8 +99,26 @@ pub struct ActionResult {
     pub events: Vec<OwnedMessage>,
     /// The list's terminal event (`...Complete`) or an async Originate's `OriginateResponse`.
     pub completion: Option<OwnedMessage>,
-    /// Command output, for `Command` actions.
+    /// Command output, for `Command` actions (and the raw text of
+    /// [`ResultShape::Text`](super::ResultShape::Text) actions).
     pub output: Option<CommandOutput>,
+    /// Byte offsets, in the connection's input, of response lines that had
+    /// no colon and were left out of [`ActionResult::response`] (old
+    /// `chan_sip` wrote such lines). Empty for a well-formed response.
+    pub malformed_lines: Vec<u64>,
+}
+
+impl ActionResult {
+    /// A result made of one response and nothing else.
+    pub fn new(response: Response) -> Self {
+        ActionResult {
+            response,
+            events: Vec::new(),
+            completion: None,
+            output: None,
+            malformed_lines: Vec::new(),
+        }
+    }
 }
 
 /// Converts an [`ActionResult`] into an action's typed output.
@@ -243,15 +262,10 @@ mod tests {
 
     #[test]
     fn error_response_becomes_server_error() {
-        let r = ActionResult {
-            response: Response(OwnedMessage::from_pairs(&[
-                ("Response", "Error"),
-                ("Message", "No such channel"),
-            ])),
-            events: vec![],
-            completion: None,
-            output: None,
-        };
+        let r = ActionResult::new(Response(OwnedMessage::from_pairs(&[
+            ("Response", "Error"),
+            ("Message", "No such channel"),
+        ])));
         match Response::from_result(r) {
             Err(Error::Server { message, .. }) => assert_eq!(message, "No such channel"),
             other => panic!("{other:?}"),
