@@ -282,7 +282,7 @@ impl Outbox {
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0);
         Outbox {
-            out: Vec::with_capacity(4096),
+            out: Vec::new(),
             prefix: format!(
                 "aio-{:x}-{:x}-{:x}.{:x}-",
                 std::process::id(),
@@ -859,8 +859,14 @@ pub enum State {
     Closed,
 }
 
-const INITIAL_BUFFER: usize = 64 * 1024;
+/// The read buffer of a new or idle connection: an idle manager holds little.
+const SMALL_BUFFER: usize = 4 * 1024;
+/// A busy connection's buffer grows to at least this, so one read brings many events.
+const BUSY_BUFFER: usize = 64 * 1024;
+/// Free space a read gets while the input keeps filling the buffer.
 const MIN_READ: usize = 16 * 1024;
+/// Reads that did not fill the buffer before an empty buffer shrinks back.
+const SHRINK_AFTER: u32 = 64;
 
 /// The sans-IO manager connection. See the [module docs](self).
 #[derive(Debug)]
@@ -872,6 +878,10 @@ pub struct Connection {
     end: usize,
     /// Bytes of the message last handed out, dropped at the next call.
     consume_next: usize,
+    /// The last read filled all the free space: more is probably waiting.
+    read_full: bool,
+    /// Reads in a row that did not fill the buffer.
+    quiet_reads: u32,
     /// Stream offset of `buf[start]`.
     offset: u64,
     state: State,
@@ -909,7 +919,9 @@ impl Connection {
         Connection {
             framer: Framer::new(config.framer.clone()),
             config,
-            buf: vec![0; INITIAL_BUFFER],
+            buf: Vec::new(),
+            read_full: false,
+            quiet_reads: 0,
             start: 0,
             end: 0,
             consume_next: 0,
@@ -1078,6 +1090,10 @@ impl Connection {
             }
         }
         self.outbox.out.clear();
+        if self.outbox.out.capacity() > BUSY_BUFFER {
+            // A burst of actions is over: give the memory back.
+            self.outbox.out.shrink_to(SMALL_BUFFER);
+        }
         Ok(written)
     }
 
@@ -1099,13 +1115,29 @@ impl Connection {
         self.pass_over(len);
     }
 
+    /// Makes room for a read. The buffer follows the load: small for an
+    /// idle connection (it starts at 4 KiB and shrinks back after a quiet
+    /// spell), doubling up to 64 KiB and beyond while reads keep filling it.
     fn make_room(&mut self) {
         self.apply_consume();
         if self.start == self.end {
             self.start = 0;
             self.end = 0;
+            if self.buf.is_empty() {
+                self.buf.resize(SMALL_BUFFER, 0);
+            } else if self.quiet_reads >= SHRINK_AFTER && self.buf.len() > SMALL_BUFFER {
+                self.buf.truncate(SMALL_BUFFER);
+                self.buf.shrink_to_fit();
+                self.quiet_reads = 0;
+            }
         }
-        if self.buf.len() - self.end >= MIN_READ {
+        let want = if self.read_full {
+            MIN_READ
+        } else {
+            SMALL_BUFFER / 4
+        };
+        let grow = self.read_full && self.buf.len() < BUSY_BUFFER;
+        if self.buf.len() - self.end >= want && !grow {
             return;
         }
         if self.start > 0 {
@@ -1114,8 +1146,8 @@ impl Connection {
             self.start = 0;
         }
         let limit = self.config.framer.effective_max() + 2 * MIN_READ;
-        if self.buf.len() - self.end < MIN_READ && self.buf.len() < limit {
-            let new_len = (self.buf.len() * 2).min(limit).max(self.end + MIN_READ);
+        if (self.buf.len() - self.end < want || grow) && self.buf.len() < limit {
+            let new_len = (self.buf.len() * 2).min(limit).max(self.end + want);
             self.buf.resize(new_len, 0);
         }
     }
@@ -1136,10 +1168,17 @@ impl Connection {
                 "AMI input buffer full: handle buffered input with next_input first",
             ));
         }
+        let free = self.buf.len() - self.end;
         let n = r.read(&mut self.buf[self.end..])?;
         if n == 0 {
             self.eof = true;
         }
+        self.read_full = n == free;
+        self.quiet_reads = if self.read_full {
+            0
+        } else {
+            self.quiet_reads.saturating_add(1)
+        };
         self.starved = false;
         self.end += n;
         Ok(n)

@@ -140,28 +140,71 @@ enum Disposition {
 
 type Entry = (HandlerId, Handler);
 
+/// Handlers of known event kinds: a bit per kind says whether any is
+/// registered (one test per event), then a short sorted list. It costs a few
+/// dozen bytes per manager however large the catalogue, where a table with
+/// a slot per kind would cost kilobytes (thousands of managers add up).
+#[derive(Default)]
+struct KindTable {
+    present: [u64; 4],
+    lists: Vec<(usize, Vec<Entry>)>,
+}
+
+const _: () = assert!(EventKind::COUNT <= 256, "KindTable holds 256 kinds");
+
+impl KindTable {
+    #[inline]
+    fn get_mut(&mut self, kind: EventKind) -> Option<&mut Vec<Entry>> {
+        let i = kind.index();
+        if self.present[i / 64] & (1 << (i % 64)) == 0 {
+            return None;
+        }
+        let at = self.lists.binary_search_by_key(&i, |(k, _)| *k).ok()?;
+        Some(&mut self.lists[at].1)
+    }
+
+    fn push(&mut self, kind: EventKind, entry: Entry) {
+        let i = kind.index();
+        self.present[i / 64] |= 1 << (i % 64);
+        match self.lists.binary_search_by_key(&i, |(k, _)| *k) {
+            Ok(at) => self.lists[at].1.push(entry),
+            Err(at) => self.lists.insert(at, (i, vec![entry])),
+        }
+    }
+
+    /// Removes `id`; returns how many entries went.
+    fn remove(&mut self, id: HandlerId) -> usize {
+        let mut removed = 0;
+        for (_, list) in &mut self.lists {
+            let before = list.len();
+            list.retain(|(i, _)| *i != id);
+            removed += before - list.len();
+        }
+        self.lists.retain(|(_, list)| !list.is_empty());
+        self.present = [0; 4];
+        for (i, _) in &self.lists {
+            self.present[i / 64] |= 1 << (i % 64);
+        }
+        removed
+    }
+
+    fn contains(&self, id: HandlerId) -> bool {
+        self.lists
+            .iter()
+            .any(|(_, list)| list.iter().any(|(i, _)| *i == id))
+    }
+}
+
 /// Event handlers, indexed by kind; a map only for names the catalogue lacks.
+#[derive(Default)]
 pub(crate) struct Handlers {
-    by_kind: Vec<Vec<Entry>>,
+    by_kind: KindTable,
     by_name: HashMap<Box<[u8]>, Vec<Entry>>,
     any: Vec<Entry>,
     /// Handlers in `by_kind` and `by_name`.
     named: usize,
     unmatched: Option<UnmatchedHandler>,
     skipped: Option<SkippedHandler>,
-}
-
-impl Default for Handlers {
-    fn default() -> Self {
-        Handlers {
-            by_kind: (0..EventKind::COUNT).map(|_| Vec::new()).collect(),
-            by_name: HashMap::new(),
-            any: Vec::new(),
-            named: 0,
-            unmatched: None,
-            skipped: None,
-        }
-    }
 }
 
 impl Handlers {
@@ -173,7 +216,7 @@ impl Handlers {
                     let name = ev.name().as_bytes().to_ascii_lowercase();
                     self.by_name.get_mut(name.as_slice())
                 }
-                kind => Some(&mut self.by_kind[kind.index()]),
+                kind => self.by_kind.get_mut(kind),
             };
             if let Some(list) = list {
                 if run(list, ev, ctx) == Flow::Stop {
@@ -187,7 +230,7 @@ impl Handlers {
     fn apply(&mut self, change: Change) {
         match change {
             Change::Add(id, Slot::Kind(kind), h) => {
-                self.by_kind[kind.index()].push((id, h));
+                self.by_kind.push(kind, (id, h));
                 self.named += 1;
             }
             Change::Add(id, Slot::Name(name), h) => {
@@ -197,8 +240,8 @@ impl Handlers {
             Change::Add(id, Slot::Any, h) => self.any.push((id, h)),
             Change::Remove(id) => {
                 let keep = |(i, _): &Entry| *i != id;
-                let lists = self.by_kind.iter_mut().chain(self.by_name.values_mut());
-                for list in lists {
+                self.named -= self.by_kind.remove(id);
+                for list in self.by_name.values_mut() {
                     let before = list.len();
                     list.retain(keep);
                     self.named -= before - list.len();
@@ -212,7 +255,7 @@ impl Handlers {
     fn contains(&self, id: HandlerId) -> bool {
         let has = |list: &Vec<Entry>| list.iter().any(|(i, _)| *i == id);
         self.any.iter().any(|(i, _)| *i == id)
-            || self.by_kind.iter().any(has)
+            || self.by_kind.contains(id)
             || self.by_name.values().any(has)
     }
 }
