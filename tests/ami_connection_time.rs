@@ -183,7 +183,7 @@ fn a_refused_login_ends_the_connection_at_once() {
         seen,
         [
             format!("done {id} err authentication failed: Authentication failed"),
-            format!("done {ping} err authentication failed: Authentication failed"),
+            format!("done {ping} err not sent (the link failed first): authentication failed: Authentication failed"),
         ]
     );
     assert!(matches!(c.fatal_error(), Some(e @ Error::AuthFailed { .. }) if e.is_fatal()));

@@ -81,7 +81,11 @@ fn truncated_response_then_eof_fails_pending_actions_with_closed() {
     let mut failed = Vec::new();
     for g in got {
         match g {
-            Got::Done(id, Err(Error::Closed(why))) => failed.push((id, why)),
+            // Never written (the test writes nothing out): not sent, and why.
+            Got::Done(id, Err(Error::NotSent(why))) => match *why {
+                Error::Closed(why) => failed.push((id, why)),
+                other => panic!("{other:?}"),
+            },
             other => panic!("{other:?}"),
         }
     }
@@ -109,7 +113,7 @@ fn truncated_block_at_every_length_then_eof_never_panics() {
         let got = all(&mut c);
         assert!(
             got.iter()
-                .any(|g| matches!(g, Got::Done(id, Err(Error::Closed(_))) if *id == ping)),
+                .any(|g| matches!(g, Got::Done(id, Err(e)) if *id == ping && matches!(e.root(), Error::Closed(_)))),
             "cut {cut}: {got:?}"
         );
     }
@@ -123,7 +127,9 @@ fn truncated_greeting_then_eof_is_closed() {
     assert!(c.next_input().is_none());
     c.feed_eof();
     match c.next_input() {
-        Some(Input::Done(id, Err(Error::Closed(_)))) => assert_eq!(id, ping),
+        Some(Input::Done(id, Err(e))) if matches!(e.root(), Error::Closed(_)) => {
+            assert_eq!(id, ping)
+        }
         other => panic!("{other:?}"),
     }
     assert!(c.next_input().is_none());
@@ -335,7 +341,9 @@ fn oversized_pending_response_then_the_real_one_completes() {
     // The action is still pending; it fails cleanly at EOF.
     c.feed_eof();
     let got = all(&mut c);
-    assert!(matches!(got.as_slice(), [Got::Done(d, Err(Error::Closed(_)))] if *d == cmd));
+    assert!(
+        matches!(got.as_slice(), [Got::Done(d, Err(e))] if *d == cmd && matches!(e.root(), Error::Closed(_)))
+    );
 }
 
 #[test]
@@ -498,7 +506,9 @@ fn legacy_command_output_truncated_then_eof_fails_closed() {
     assert!(all(&mut c).is_empty());
     c.feed_eof();
     let got = all(&mut c);
-    assert!(matches!(got.as_slice(), [Got::Done(d, Err(Error::Closed(_)))] if *d == cmd));
+    assert!(
+        matches!(got.as_slice(), [Got::Done(d, Err(e))] if *d == cmd && matches!(e.root(), Error::Closed(_)))
+    );
 }
 
 fn legacy_over_limit(chunk: usize) -> Vec<Got> {
@@ -556,12 +566,14 @@ fn greeting_error(bytes: &[u8]) -> Error {
     let ping = c.send(&Ping).unwrap();
     c.feed(bytes);
     let got = all(&mut c);
-    // The pending action fails with the fatal error itself.
+    // The pending action fails with the fatal error itself (it was never
+    // written out, so: not sent, because of it).
     let e = c.fatal_error().cloned().expect("fatal error");
     match got.as_slice() {
         [Got::Done(id, Err(err))] => {
             assert_eq!(*id, ping);
-            assert_eq!(err.to_string(), e.to_string());
+            assert!(matches!(err, Error::NotSent(_)));
+            assert_eq!(err.root().to_string(), e.to_string());
         }
         other => panic!("{other:?}"),
     }

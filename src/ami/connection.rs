@@ -230,6 +230,9 @@ struct Pending {
     text: Vec<u8>,
     /// Blocks of text taken so far.
     text_blocks: usize,
+    /// Where the action's bytes end in the output stream: once
+    /// `written_total` reaches it, the server may have run the action.
+    end: u64,
 }
 
 /// Where an id stands in its connection's table.
@@ -273,6 +276,9 @@ pub(crate) struct Outbox {
     max_list_bytes: usize,
     /// A failure (a refused login) that ends the connection once seen.
     ends_connection: Option<Error>,
+    /// Bytes of actions ever queued, and ever written.
+    queued_total: u64,
+    written_total: u64,
 }
 
 impl Outbox {
@@ -303,6 +309,8 @@ impl Outbox {
             logged_off: false,
             max_list_bytes,
             ends_connection: None,
+            queued_total: 0,
+            written_total: 0,
         }
     }
 
@@ -454,6 +462,8 @@ impl Outbox {
             return Err(e.into());
         }
         self.out.extend_from_slice(b"\r\n");
+        self.queued_total += (self.out.len() - mark) as u64;
+        let end = self.queued_total;
         self.next_seq += 1;
         if shape == ResultShape::Command {
             self.commands_pending += 1;
@@ -482,6 +492,7 @@ impl Outbox {
                 list_end: list_end.map(Box::from),
                 text: Vec::new(),
                 text_blocks: 0,
+                end,
             },
         );
         if shape == ResultShape::Text {
@@ -538,11 +549,21 @@ impl Outbox {
         }
     }
 
-    fn fail_all(&mut self, err: &Error) {
+    /// Fails every pending action with `err`; when the link failed
+    /// (`link`), with [`Error::OutcomeUnknown`] for those written whole (the
+    /// server may have run them) and [`Error::NotSent`] for the others.
+    fn fail_all(&mut self, err: &Error, link: bool) {
         let mut seqs: Vec<u64> = self.pending.keys().copied().collect();
         seqs.sort_unstable();
         for seq in seqs {
-            self.complete(seq, Err(err.clone()));
+            let e = match self.pending.get(&seq) {
+                Some(p) if link && p.end <= self.written_total => {
+                    Error::OutcomeUnknown(Box::new(err.clone()))
+                }
+                Some(_) if link => Error::NotSent(Box::new(err.clone())),
+                _ => err.clone(),
+            };
+            self.complete(seq, Err(e));
         }
         self.commands_pending = 0;
         self.deadlines.clear();
@@ -1064,6 +1085,7 @@ impl Connection {
     pub fn consume_output(&mut self, n: usize) {
         let n = n.min(self.outbox.out.len());
         self.outbox.out.drain(..n);
+        self.outbox.written_total += n as u64;
     }
 
     /// True when there are bytes to write.
@@ -1078,18 +1100,19 @@ impl Connection {
             match w.write(&self.outbox.out[written..]) {
                 Ok(0) => {
                     // What was written is gone: never send it twice.
-                    self.outbox.out.drain(..written);
+                    self.consume_output(written);
                     return Err(io::ErrorKind::WriteZero.into());
                 }
                 Ok(n) => written += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    self.outbox.out.drain(..written);
+                    self.consume_output(written);
                     return Err(e);
                 }
             }
         }
         self.outbox.out.clear();
+        self.outbox.written_total += written as u64;
         if self.outbox.out.capacity() > BUSY_BUFFER {
             // A burst of actions is over: give the memory back.
             self.outbox.out.shrink_to(SMALL_BUFFER);
@@ -1226,7 +1249,10 @@ impl Connection {
 
     fn set_fatal(&mut self, err: Error) {
         self.state = State::Closed;
-        self.outbox.fail_all(&err);
+        // Ended by this side (a close, a logoff): the actions' fate is no
+        // mystery. Ended by the link: say whether each may have run.
+        let link = !matches!(err, Error::Closed("closed by the client" | "logged off"));
+        self.outbox.fail_all(&err, link);
         self.outbox.closed = Some(err.clone());
         self.fatal = Some(err);
     }
@@ -1505,12 +1531,14 @@ mod tests {
         let mut c = Connection::default();
         c.feed(b"Asterisk Call Manager/11.0.0\r\n");
         let id = c.send(&Ping).unwrap();
+        // Written out, then the server hangs up: it may have run.
+        c.consume_output(c.pending_output().len());
         c.feed_eof();
         let seen = drain(&mut c);
         assert_eq!(
             seen,
             [format!(
-                "done {} err connection closed: connection closed by the server",
+                "done {} err outcome unknown (the action was sent, the link failed before its answer): connection closed: connection closed by the server",
                 id.seq()
             )]
         );

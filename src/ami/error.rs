@@ -120,6 +120,20 @@ pub enum Error {
     /// [`Manager::wait_for`]: super::Manager::wait_for
     #[error("timed out after {0:?}")]
     Timeout(Duration),
+    /// The link failed after the action was written and before its answer:
+    /// Asterisk may or may not have run it. Nothing is ever re-sent; check
+    /// the PBX's state (a `Status`, `CoreShowChannels` ...) before trying
+    /// again. The link's own failure is inside.
+    #[error("outcome unknown (the action was sent, the link failed before its answer): {0}")]
+    OutcomeUnknown(Box<Error>),
+    /// The link failed (or was down) before the action was written whole:
+    /// Asterisk never saw it. The link's failure is inside.
+    #[error("not sent (the link failed first): {0}")]
+    NotSent(Box<Error>),
+    /// A keepalive `Ping` got no answer within its deadline: the link is
+    /// taken for dead.
+    #[error("keepalive: no answer to a ping within {0:?}")]
+    KeepaliveTimeout(Duration),
     /// The manager is registered in a host's `Poll` (or a
     /// [`Driver`](crate::driver::Driver)) and cannot wait by itself: use the
     /// driver's blocking helpers, or `send_with` and the host's loop.
@@ -187,10 +201,24 @@ pub struct Skipped {
 }
 
 impl Error {
-    /// True when the connection cannot be used any more.
-    pub fn is_fatal(&self) -> bool {
+    /// The error beneath [`Error::OutcomeUnknown`] and [`Error::NotSent`]
+    /// (the link's own failure); any other error is its own root.
+    pub fn root(&self) -> &Error {
         match self {
-            Error::Io(_) | Error::Closed(_) | Error::AuthFailed { .. } => true,
+            Error::OutcomeUnknown(e) | Error::NotSent(e) => e.root(),
+            e => e,
+        }
+    }
+
+    /// True when the connection (the link this error came from) cannot be
+    /// used any more. For [`Error::OutcomeUnknown`] and [`Error::NotSent`]
+    /// it is the link's failure inside that counts.
+    pub fn is_fatal(&self) -> bool {
+        match self.root() {
+            Error::Io(_)
+            | Error::Closed(_)
+            | Error::AuthFailed { .. }
+            | Error::KeepaliveTimeout(_) => true,
             Error::Protocol { kind, .. } => matches!(kind, ProtocolError::BadGreeting(_)),
             _ => false,
         }
