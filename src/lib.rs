@@ -81,6 +81,7 @@ pub mod ami;
 pub mod config;
 pub mod driver;
 pub mod emu;
+pub mod net;
 mod scan;
 
 #[cfg(doctest)]

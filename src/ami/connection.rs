@@ -95,6 +95,15 @@ pub struct ManagerConfig {
     /// It is what guarantees that every pending action ends, even when
     /// Asterisk never answers. `call` uses its own timeout instead.
     pub action_timeout: Option<Duration>,
+    /// Connect again after the link drops (default `None`: the manager ends
+    /// with its link). See [`Reconnect`](super::Reconnect).
+    pub reconnect: Option<super::Reconnect>,
+    /// Ping after a silence and take the link for dead when the answer is
+    /// late (default `None`). See [`Keepalive`](super::Keepalive).
+    pub keepalive: Option<super::Keepalive>,
+    /// TCP keepalive on the socket (default: the first probe after 60 s of
+    /// silence, then every 10 s; `None`: the system's default, usually off).
+    pub tcp_keepalive: Option<crate::net::TcpKeepalive>,
 }
 
 impl Default for ManagerConfig {
@@ -106,6 +115,9 @@ impl Default for ManagerConfig {
             max_stored_results: 4096,
             max_list_bytes: 64 << 20,
             action_timeout: Some(Duration::from_secs(300)),
+            reconnect: None,
+            keepalive: None,
+            tcp_keepalive: Some(crate::net::DEFAULT_KEEPALIVE),
         }
     }
 }
@@ -144,6 +156,24 @@ impl ManagerConfig {
     /// Sets [`ManagerConfig::action_timeout`].
     pub fn action_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.action_timeout = timeout;
+        self
+    }
+
+    /// Sets [`ManagerConfig::reconnect`].
+    pub fn reconnect(mut self, policy: Option<super::Reconnect>) -> Self {
+        self.reconnect = policy;
+        self
+    }
+
+    /// Sets [`ManagerConfig::keepalive`].
+    pub fn keepalive(mut self, keepalive: Option<super::Keepalive>) -> Self {
+        self.keepalive = keepalive;
+        self
+    }
+
+    /// Sets [`ManagerConfig::tcp_keepalive`].
+    pub fn tcp_keepalive(mut self, keepalive: Option<crate::net::TcpKeepalive>) -> Self {
+        self.tcp_keepalive = keepalive;
         self
     }
 
@@ -983,6 +1013,12 @@ impl Connection {
     pub fn successor(&self) -> Connection {
         let generation = self.outbox.generation.wrapping_add(1);
         Connection::with_scope(self.config.clone(), self.outbox.scope, generation)
+    }
+
+    /// Makes [`Connection::send`] refuse with `err` (or accept again, with
+    /// `None`): a successor made while its link is still down.
+    pub(crate) fn refuse_sends(&mut self, err: Option<Error>) {
+        self.outbox.closed = err;
     }
 
     /// The link generation (0 for a first link; see [`Connection::successor`]).

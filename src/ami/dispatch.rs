@@ -19,6 +19,7 @@ use super::error::{Error, Gone, Skipped};
 use super::event::Event;
 use super::event_kind::EventKind;
 use super::events::EventType;
+use super::link::LinkEvent;
 use super::message::Message;
 use super::response::{ActionResult, FromResult};
 
@@ -95,12 +96,24 @@ pub struct ManagerStats {
     pub skipped: u64,
     /// Responses that no pending action owned.
     pub unmatched: u64,
+    /// Times the link was connected and logged in again after a drop.
+    pub reconnects: u64,
 }
 
 pub(crate) type Handler = Box<dyn FnMut(&Event<'_>, &mut Ctx<'_>) -> Flow>;
 type Callback = Box<dyn FnOnce(Result<ActionResult, Error>, &mut Ctx<'_>)>;
 type UnmatchedHandler = Box<dyn FnMut(&Message<'_>, &mut Ctx<'_>)>;
 type SkippedHandler = Box<dyn FnMut(&Skipped, &mut Ctx<'_>)>;
+type LinkHandler = Box<dyn FnMut(&LinkEvent, &mut Ctx<'_>)>;
+
+/// Actions the manager sends for itself; their results come back to it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Internal {
+    /// A keepalive `Ping`.
+    Keepalive,
+    /// A login: the user's first, or one replayed after a reconnect.
+    Login,
+}
 
 fn typed_callback<A: Action + ?Sized>(
     done: impl FnOnce(Result<A::Output, Error>, &mut Ctx<'_>) + 'static,
@@ -136,6 +149,8 @@ enum Disposition {
     Callback(Callback),
     /// Dropped on arrival (`send_and_forget`, or a cancelled kept action).
     Forget,
+    /// The manager's own: its outcome goes to `Book::internal`.
+    Internal(Internal),
 }
 
 type Entry = (HandlerId, Handler);
@@ -205,6 +220,7 @@ pub(crate) struct Handlers {
     named: usize,
     unmatched: Option<UnmatchedHandler>,
     skipped: Option<SkippedHandler>,
+    link: Option<LinkHandler>,
 }
 
 impl Handlers {
@@ -281,6 +297,10 @@ pub(crate) struct Book {
     changes: Vec<Change>,
     next_handler: u64,
     close_requested: bool,
+    /// Outcomes of the manager's own actions, for it to act on.
+    pub(crate) internal: Vec<(Internal, Result<(), Error>)>,
+    /// A login of the user's whose outcome the manager also wants.
+    pub(crate) watch_login: Option<ActionId>,
     /// The time the manager last read from the clock.
     pub(crate) now: Instant,
     action_timeout: Option<Duration>,
@@ -297,6 +317,8 @@ impl Book {
             changes: Vec::new(),
             next_handler: 0,
             close_requested: false,
+            internal: Vec::new(),
+            watch_login: None,
             now: Instant::now(),
             action_timeout,
             max_stored_results: max_stored_results.max(1),
@@ -392,6 +414,31 @@ impl<'a> Ctx<'a> {
         self.book.check_store()?;
         let id = self.outbox.login(login, self.book.deadline(timeout))?;
         self.book.kept_in_flight += 1;
+        Ok(id)
+    }
+
+    /// Queues one of the manager's own actions.
+    pub(crate) fn send_internal<A: Action + ?Sized>(
+        &mut self,
+        action: &A,
+        kind: Internal,
+        timeout: Duration,
+    ) -> Result<ActionId, Error> {
+        let id = self.outbox.send(action, self.book.deadline(Some(timeout)))?;
+        let d = Disposition::Internal(kind);
+        self.book.dispositions.insert(id, d);
+        Ok(id)
+    }
+
+    /// Queues a login replayed by the manager.
+    pub(crate) fn login_internal(
+        &mut self,
+        login: &Login,
+        timeout: Duration,
+    ) -> Result<ActionId, Error> {
+        let id = self.outbox.login(login, self.book.deadline(Some(timeout)))?;
+        let d = Disposition::Internal(Internal::Login);
+        self.book.dispositions.insert(id, d);
         Ok(id)
     }
 
@@ -557,6 +604,18 @@ impl Dispatcher {
         self.handlers.skipped = Some(Box::new(h));
     }
 
+    pub(crate) fn set_link(&mut self, h: impl FnMut(&LinkEvent, &mut Ctx<'_>) + 'static) {
+        self.handlers.link = Some(Box::new(h));
+    }
+
+    /// Tells the link hook of `event`.
+    pub(crate) fn emit_link(&mut self, conn: &mut Connection, event: &LinkEvent) {
+        if let Some(h) = &mut self.handlers.link {
+            h(event, &mut Ctx::new(conn.outbox_mut(), &mut self.book));
+            self.apply_changes(conn);
+        }
+    }
+
     /// Handles up to `max` inputs from `conn`; returns how many.
     pub(crate) fn run(&mut self, conn: &mut Connection, max: usize) -> usize {
         let mut n = 0;
@@ -573,9 +632,17 @@ impl Dispatcher {
                 }
                 Input::Done(id, r) => {
                     let r = r.map(|b| *b);
+                    if ctx.book.watch_login == Some(id) {
+                        ctx.book.watch_login = None;
+                        let outcome = r.as_ref().map(|_| ()).map_err(Error::clone);
+                        ctx.book.internal.push((Internal::Login, outcome));
+                    }
                     match ctx.book.dispositions.remove(&id) {
                         Some(Disposition::Callback(cb)) => cb(r, &mut ctx),
                         Some(Disposition::Forget) => {}
+                        Some(Disposition::Internal(kind)) => {
+                            ctx.book.internal.push((kind, r.map(|_| ())));
+                        }
                         None => {
                             ctx.book.kept_in_flight = ctx.book.kept_in_flight.saturating_sub(1);
                             ctx.book.results.insert(id, r);

@@ -15,10 +15,13 @@ use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Registry, Token};
 
 use super::action::{Action, ActionId};
-use super::actions::{Login, Logoff};
+use super::actions::{Login, Logoff, Ping};
 use super::codec::Greeting;
 use super::connection::{Connection, ManagerConfig};
-use super::dispatch::{Ctx, Dispatcher, HandlerId, HandlerResult, ManagerStats, ResultStatus};
+use super::dispatch::{
+    Ctx, Dispatcher, HandlerId, HandlerResult, Internal, ManagerStats, ResultStatus,
+};
+use super::link::{Jitter, Keepalive, LinkDown, LinkEvent, LinkState, Reconnect};
 use super::error::{Error, Skipped};
 use super::event::Event;
 use super::events::EventType;
@@ -57,6 +60,30 @@ pub struct Manager {
     /// False once a read returned `WouldBlock`, until the next readiness.
     read_open: bool,
     peer: SocketAddr,
+    /// The link's life: state, policy, the login to replay, keepalive.
+    link: Link,
+}
+
+/// What the manager keeps to survive its link.
+struct Link {
+    state: LinkState,
+    reconnect: Option<Reconnect>,
+    keepalive: Option<Keepalive>,
+    tcp_keepalive: Option<crate::net::TcpKeepalive>,
+    /// The login to replay on every new link (the user's last one).
+    login: Option<Login>,
+    /// Reconnect attempts in a row.
+    attempt: u32,
+    jitter: Jitter,
+    /// When input last arrived (a busy link needs no keepalive ping).
+    last_input: Instant,
+    /// A keepalive ping is out.
+    ping_out: bool,
+    /// The user closed or logged off: no reconnect.
+    ending: bool,
+    /// A clone of the host's registry, kept only when reconnecting under a
+    /// host's `Poll` (a new socket must be registered there).
+    host_registry: Option<Registry>,
 }
 
 impl std::fmt::Debug for Manager {
@@ -86,6 +113,22 @@ impl Manager {
             io::Error::new(ErrorKind::InvalidInput, "address resolved to nothing")
         })?;
         let stream = TcpStream::connect(peer)?;
+        if let Some(k) = &config.tcp_keepalive {
+            let _ = crate::net::set_keepalive(&stream, k);
+        }
+        let link = Link {
+            state: LinkState::Connecting { attempt: 0 },
+            reconnect: config.reconnect.clone(),
+            keepalive: config.keepalive,
+            tcp_keepalive: config.tcp_keepalive,
+            login: None,
+            attempt: 0,
+            jitter: Jitter::new(peer.port() as u64),
+            last_input: Instant::now(),
+            ping_out: false,
+            ending: false,
+            host_registry: None,
+        };
         Ok(Manager {
             dispatcher: Dispatcher::new(config.action_timeout, config.max_stored_results),
             conn: Connection::new(config),
@@ -95,6 +138,7 @@ impl Manager {
             registration: Registration::Standalone,
             read_open: true,
             peer,
+            link,
         })
     }
 
@@ -115,9 +159,22 @@ impl Manager {
 
     /// True once the connection has ended (logoff, server close, a refused
     /// login, a fatal error, or `close`): exactly when the error it ended
-    /// with [`is_fatal`](Error::is_fatal).
+    /// with [`is_fatal`](Error::is_fatal). A manager that reconnects is not
+    /// closed while it waits to connect again; it is once it gives up.
     pub fn is_closed(&self) -> bool {
         self.conn.fatal_error().is_some()
+    }
+
+    /// Where the link stands (see [`ManagerConfig::reconnect`]).
+    pub fn link_state(&self) -> LinkState {
+        self.link.state
+    }
+
+    /// Calls `handler` at every change of the link's life: up (after the
+    /// login, also after a reconnect: resynchronise state there), down with
+    /// the reason, retrying after a wait, given up.
+    pub fn on_link(&mut self, handler: impl FnMut(&LinkEvent, &mut Ctx<'_>) + 'static) {
+        self.dispatcher.set_link(handler);
     }
 
     /// The error the connection ended with, if it has.
@@ -256,12 +313,31 @@ impl Manager {
     /// action's deadline). A host with its own `Poll` waits no longer than
     /// this, then calls [`Manager::poll_events`].
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.conn.poll_timeout()
+        let link = match self.link.state {
+            LinkState::Waiting { until, .. } => Some(until),
+            LinkState::Up if !self.link.ping_out => self
+                .link
+                .keepalive
+                .map(|k| self.link.last_input + k.interval),
+            _ => None,
+        };
+        match (self.conn.poll_timeout(), link) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Queues a login (plain, or MD5 challenge then login) without waiting.
+    /// The manager remembers it, to replay it after a reconnect.
     pub fn start_login(&mut self, login: &Login) -> Result<ActionId, Error> {
-        self.with_ctx(|c| c.login(login, None))
+        let id = self.with_ctx(|c| c.login(login, None))?;
+        self.remember_login(login, id);
+        Ok(id)
+    }
+
+    fn remember_login(&mut self, login: &Login, id: ActionId) {
+        self.link.login = Some(login.clone());
+        self.dispatcher.book.watch_login = Some(id);
     }
 
     /// Queues a login whose result is kept, with its own deadline.
@@ -270,7 +346,9 @@ impl Manager {
         login: &Login,
         timeout: Duration,
     ) -> Result<ActionId, Error> {
-        self.with_ctx(|c| c.login(login, Some(timeout)))
+        let id = self.with_ctx(|c| c.login(login, Some(timeout)))?;
+        self.remember_login(login, id);
+        Ok(id)
     }
 
     /// Logs in and waits for the answer. A refused login is
@@ -343,6 +421,7 @@ impl Manager {
     /// the goodbye and the close.
     pub fn logoff(&mut self, timeout: Duration) -> Result<(), Error> {
         self.check_standalone()?;
+        self.link.ending = true;
         let deadline = Instant::now() + timeout;
         let id = self.start_logoff(timeout)?;
         let r = self.wait_loop(id, timeout);
@@ -359,13 +438,16 @@ impl Manager {
 
     /// Queues `Logoff` (the server answers `Goodbye` and closes) with a deadline.
     pub(crate) fn start_logoff(&mut self, timeout: Duration) -> Result<ActionId, Error> {
+        self.link.ending = true;
         self.with_ctx(|c| c.send_kept(&Logoff, Some(timeout)))
     }
 
     /// Closes the connection now: pending actions fail with [`Error::Closed`].
     pub fn close(&mut self) {
+        self.link.ending = true;
         self.conn.close();
         self.shutdown();
+        self.link.state = LinkState::Closed;
     }
 
     fn shutdown(&mut self) {
@@ -391,14 +473,14 @@ impl Manager {
         if let Registration::Host(_) = self.registration {
             // The host's poll saw readiness (or the host is just asking):
             // try the socket, within one budget.
-            self.read_open = true;
-            return self.pump();
+            self.read_open = !matches!(self.link.state, LinkState::Waiting { .. });
+            return self.pump(None);
         }
-        let n = self.pump()?;
+        let n = self.pump(None)?;
         if n > 0 || self.read_open || self.conn.has_buffered_input() {
             return Ok(n);
         }
-        let timeout = match self.conn.poll_timeout() {
+        let timeout = match self.poll_timeout() {
             Some(at) => {
                 let left = at.saturating_duration_since(Instant::now());
                 Some(timeout.map_or(left, |t| t.min(left)))
@@ -419,10 +501,10 @@ impl Manager {
             Err(e) if e.kind() == ErrorKind::Interrupted => return Ok(0),
             Err(e) => return Err(e.into()),
         }
-        if !self.events.is_empty() {
+        if !self.events.is_empty() && !matches!(self.link.state, LinkState::Waiting { .. }) {
             self.read_open = true;
         }
-        self.pump()
+        self.pump(None)
     }
 
     /// True when input is buffered that a further `poll_events` would handle
@@ -432,18 +514,32 @@ impl Manager {
         self.conn.has_buffered_input() || (self.read_open && !self.is_closed())
     }
 
-    /// Fails expired actions, flushes output, then handles buffered input
-    /// and reads until the socket would block or the per-call budget is spent.
-    fn pump(&mut self) -> Result<usize, Error> {
-        if let Some(e) = self.conn.fatal_error() {
-            let e = e.clone();
-            self.deliver_done();
-            return Err(e);
-        }
+    /// Fails expired actions, keeps the link alive (or connects it again),
+    /// flushes output, then handles buffered input and reads until the
+    /// socket would block or the per-call budget is spent. `registry` is the
+    /// host's, when the host passes it (a driver): a new socket after a
+    /// reconnect is registered there.
+    fn pump(&mut self, registry: Option<&Registry>) -> Result<usize, Error> {
         let now = Instant::now();
         self.dispatcher.book.now = now;
+        if let LinkState::Waiting { until, .. } = self.link.state {
+            if now < until {
+                return Ok(0);
+            }
+            self.start_attempt(registry, now);
+        }
+        if let Some(e) = self.conn.fatal_error() {
+            let e = e.clone();
+            let n = self.dispatch(usize::MAX);
+            if self.link_down(now) {
+                return Ok(n);
+            }
+            return Err(e);
+        }
         self.conn.handle_timeout(now);
-        self.flush()?;
+        self.keep_alive(now);
+        // A write failure ends the connection: seen below.
+        let _ = self.flush();
         // A budget of 0 would never handle anything, and never wait either.
         let budget = self.conn.config().max_messages_per_poll.max(1);
         let mut handled = 0;
@@ -454,7 +550,7 @@ impl Manager {
             }
             match self.conn.read_from(&mut self.stream) {
                 Ok(0) => self.read_open = false,
-                Ok(_) => {}
+                Ok(_) => self.link.last_input = now,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
                     self.read_open = false;
                     break;
@@ -470,17 +566,180 @@ impl Manager {
                 }
             }
         }
+        // With no login to wait for, the link is up at the greeting.
+        let connecting = matches!(self.link.state, LinkState::Connecting { .. });
+        if connecting && self.link.login.is_none() && self.conn.greeting().is_some() {
+            self.link_up();
+        }
         // Write what handlers queued, unless the connection just ended.
-        let flushed = self.flush();
+        let _ = self.flush();
         if let Some(e) = self.conn.fatal_error() {
             let e = e.clone();
             handled += self.dispatch(usize::MAX);
+            if self.link_down(now) {
+                return Ok(handled);
+            }
             if handled == 0 {
                 return Err(e);
             }
-            return Ok(handled);
         }
-        flushed.map(|()| handled)
+        Ok(handled)
+    }
+
+    /// Sends a keepalive ping when the link has been silent long enough.
+    fn keep_alive(&mut self, now: Instant) {
+        let Some(k) = self.link.keepalive else {
+            return;
+        };
+        if self.link.state != LinkState::Up || self.link.ping_out {
+            return;
+        }
+        if now < self.link.last_input + k.interval {
+            return;
+        }
+        let sent = self.dispatcher.with_ctx(&mut self.conn, |c| {
+            c.send_internal(&Ping, Internal::Keepalive, k.timeout)
+        });
+        self.link.ping_out = sent.is_ok();
+    }
+
+    /// Acts on the outcomes of the manager's own actions.
+    fn on_internal(&mut self) {
+        for (kind, outcome) in std::mem::take(&mut self.dispatcher.book.internal) {
+            match (kind, outcome) {
+                (Internal::Login, Ok(())) => self.link_up(),
+                (Internal::Login, Err(e)) => {
+                    // A refusal has ended the connection already; a replayed
+                    // login that timed out ends it here.
+                    if self.link.attempt > 0 {
+                        self.conn.close_with(e);
+                    }
+                }
+                (Internal::Keepalive, Err(Error::Timeout(t))) => {
+                    self.link.ping_out = false;
+                    self.conn.close_with(Error::KeepaliveTimeout(t));
+                }
+                (Internal::Keepalive, _) => self.link.ping_out = false,
+            }
+        }
+    }
+
+    fn link_up(&mut self) {
+        if self.link.state == LinkState::Up {
+            return;
+        }
+        if self.link.attempt > 0 {
+            self.dispatcher.book.stats.reconnects += 1;
+        }
+        self.link.attempt = 0;
+        self.link.state = LinkState::Up;
+        let reconnects = self.dispatcher.book.stats.reconnects;
+        let event = LinkEvent::Up { reconnects };
+        self.dispatcher.emit_link(&mut self.conn, &event);
+    }
+
+    /// The connection has ended: tells the host, and when the policy says
+    /// so, puts a fresh connection in its place and schedules the next
+    /// attempt. True when the manager goes on.
+    fn link_down(&mut self, now: Instant) -> bool {
+        let Some(err) = self.conn.fatal_error().cloned() else {
+            return false;
+        };
+        if matches!(self.link.state, LinkState::Closed | LinkState::Waiting { .. }) {
+            return false;
+        }
+        let reason = LinkDown::from_error(&err);
+        if self.link.ending {
+            self.link.state = LinkState::Closed;
+            return false;
+        }
+        let down = LinkEvent::Down(reason.clone());
+        self.dispatcher.emit_link(&mut self.conn, &down);
+        let Some(policy) = self.link.reconnect.clone() else {
+            self.link.state = LinkState::Closed;
+            return false;
+        };
+        let refused = matches!(reason, LinkDown::LoginRefused(_));
+        self.link.attempt += 1;
+        let exhausted = policy
+            .max_attempts
+            .is_some_and(|max| self.link.attempt > max);
+        if (refused && !policy.retry_login_refused) || exhausted {
+            self.link.state = LinkState::Closed;
+            self.dispatcher
+                .emit_link(&mut self.conn, &LinkEvent::GaveUp(reason));
+            return false;
+        }
+        let after = policy.delay(self.link.attempt, self.link.jitter.next());
+        let mut next = self.conn.successor();
+        // Until the next link is up, actions fail at once: never sent.
+        next.refuse_sends(Some(Error::NotSent(Box::new(err))));
+        self.conn = next;
+        self.read_open = false;
+        self.link.ping_out = false;
+        let attempt = self.link.attempt;
+        self.link.state = LinkState::Waiting {
+            until: now + after,
+            attempt,
+        };
+        let retry = LinkEvent::Retrying { after, attempt };
+        self.dispatcher.emit_link(&mut self.conn, &retry);
+        true
+    }
+
+    /// Connects again: a new socket in the old one's registration, and the
+    /// login replayed. A failure shows as the new connection's end.
+    fn start_attempt(&mut self, registry: Option<&Registry>, now: Instant) {
+        self.link.state = LinkState::Connecting {
+            attempt: self.link.attempt,
+        };
+        self.conn.refuse_sends(None);
+        self.link.last_input = now;
+        let stream = match TcpStream::connect(self.peer) {
+            Ok(stream) => stream,
+            Err(e) => {
+                self.conn.close_with(e.into());
+                return;
+            }
+        };
+        if let Some(k) = &self.link.tcp_keepalive {
+            let _ = crate::net::set_keepalive(&stream, k);
+        }
+        let mut old = std::mem::replace(&mut self.stream, stream);
+        let registered = match self.registration {
+            Registration::Standalone => match &self.poll {
+                Some(poll) => {
+                    let _ = poll.registry().deregister(&mut old);
+                    poll.registry()
+                        .register(&mut self.stream, OWN_TOKEN, INTEREST)
+                }
+                None => Ok(()),
+            },
+            Registration::Host(token) => match registry.or(self.link.host_registry.as_ref()) {
+                Some(registry) => {
+                    let _ = registry.deregister(&mut old);
+                    registry.register(&mut self.stream, token, INTEREST)
+                }
+                None => Err(io::Error::other(
+                    "no registry to register the new socket in",
+                )),
+            },
+        };
+        drop(old);
+        if let Err(e) = registered {
+            self.conn.close_with(e.into());
+            return;
+        }
+        self.read_open = true;
+        if let (Some(login), Some(policy)) = (self.link.login.clone(), &self.link.reconnect) {
+            let timeout = policy.login_timeout;
+            let sent = self
+                .dispatcher
+                .with_ctx(&mut self.conn, |c| c.login_internal(&login, timeout));
+            if let Err(e) = sent {
+                self.conn.close_with(e);
+            }
+        }
     }
 
     fn deliver_done(&mut self) {
@@ -491,8 +750,13 @@ impl Manager {
     fn dispatch(&mut self, max: usize) -> usize {
         let n = self.dispatcher.run(&mut self.conn, max);
         if self.dispatcher.book.take_close_request() {
+            self.link.ending = true;
+            self.link.state = LinkState::Closed;
             let _ = self.stream.shutdown(std::net::Shutdown::Both);
             self.dispatcher.run(&mut self.conn, usize::MAX);
+        }
+        if !self.dispatcher.book.internal.is_empty() {
+            self.on_internal();
         }
         n
     }
@@ -522,19 +786,34 @@ impl Manager {
     /// deadline at or before `now`. (Output is written as it is queued; what
     /// the socket refused waits for its writable edge.)
     pub(crate) fn has_work(&self, now: Instant) -> bool {
-        self.has_buffered_input() || self.conn.poll_timeout().is_some_and(|at| at <= now)
+        self.has_buffered_input() || self.poll_timeout().is_some_and(|at| at <= now)
     }
 
     /// Handles readiness reported by a host's poll (`readable` or not).
-    pub(crate) fn on_ready(&mut self) {
-        self.read_open = true;
-        let _ = self.pump();
+    pub(crate) fn on_ready(&mut self, registry: &Registry) {
+        self.read_open = !matches!(self.link.state, LinkState::Waiting { .. });
+        let _ = self.pump(Some(registry));
     }
 
     /// Does the work [`Manager::has_work`] saw, without a read unless
     /// input may be waiting.
-    pub(crate) fn on_tick(&mut self) {
-        let _ = self.pump();
+    pub(crate) fn on_tick(&mut self, registry: &Registry) {
+        let _ = self.pump(Some(registry));
+    }
+}
+
+impl Manager {
+    /// Registers the socket in `registry` under `token`, leaving the
+    /// manager's own poll (whose descriptor goes).
+    fn register_in(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
+        if let Some(own) = self.poll.take() {
+            own.registry().deregister(&mut self.stream)?;
+        }
+        registry.register(&mut self.stream, token, INTEREST)?;
+        self.registration = Registration::Host(token);
+        // Readiness may have been reported elsewhere meanwhile: try the socket.
+        self.read_open = !matches!(self.link.state, LinkState::Waiting { .. });
+        Ok(())
     }
 }
 
@@ -549,14 +828,12 @@ impl Source for Manager {
         token: Token,
         _interests: Interest,
     ) -> io::Result<()> {
-        if let Some(own) = self.poll.take() {
-            // The socket leaves the manager's own poll (and its descriptor goes).
-            own.registry().deregister(&mut self.stream)?;
+        self.register_in(registry, token)?;
+        // A new socket after a reconnect must be registered in the host's
+        // poll: keep a handle to it (a driver passes it instead).
+        if self.link.reconnect.is_some() {
+            self.link.host_registry = Some(registry.try_clone()?);
         }
-        registry.register(&mut self.stream, token, INTEREST)?;
-        self.registration = Registration::Host(token);
-        // Readiness may have been reported elsewhere meanwhile: try the socket.
-        self.read_open = true;
         Ok(())
     }
 
@@ -568,6 +845,9 @@ impl Source for Manager {
     ) -> io::Result<()> {
         registry.reregister(&mut self.stream, token, INTEREST)?;
         self.registration = Registration::Host(token);
+        if self.link.reconnect.is_some() {
+            self.link.host_registry = Some(registry.try_clone()?);
+        }
         Ok(())
     }
 
@@ -577,6 +857,7 @@ impl Source for Manager {
     fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
         registry.deregister(&mut self.stream)?;
         self.registration = Registration::Standalone;
+        self.link.host_registry = None;
         self.read_open = true;
         Ok(())
     }
@@ -590,23 +871,24 @@ impl Drive for Manager {
     }
 
     fn attach(&mut self, registry: &Registry, base: Token) -> io::Result<()> {
-        Source::register(self, registry, base, INTEREST)
+        // The driver hands its registry to every call: no clone to keep.
+        self.register_in(registry, base)
     }
 
     fn detach(&mut self, registry: &Registry) -> io::Result<()> {
         Source::deregister(self, registry)
     }
 
-    fn ready(&mut self, _registry: &Registry, _event: &mio::event::Event) {
-        self.on_ready();
+    fn ready(&mut self, registry: &Registry, _event: &mio::event::Event) {
+        self.on_ready(registry);
     }
 
     fn has_work(&self, now: Instant) -> bool {
         Manager::has_work(self, now)
     }
 
-    fn work(&mut self, _registry: &Registry, _now: Instant) {
-        self.on_tick();
+    fn work(&mut self, registry: &Registry, _now: Instant) {
+        self.on_tick(registry);
     }
 
     fn poll_timeout(&self) -> Option<Instant> {

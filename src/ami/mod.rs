@@ -19,6 +19,7 @@ mod error;
 mod event;
 mod event_kind;
 pub mod events;
+mod link;
 mod manager;
 mod message;
 mod response;
@@ -33,6 +34,7 @@ pub use error::{EncodeError, Error, Gone, ProtocolError, Skipped};
 pub use event::Event;
 pub use event_kind::EventKind;
 pub use events::EventType;
+pub use link::{Keepalive, LinkDown, LinkEvent, LinkState, Reconnect};
 
 pub use manager::Manager;
 pub use message::{Message, OwnedMessage, Value};

@@ -45,6 +45,8 @@ pub struct Emulator {
     config: Rc<EmulatorConfig>,
     clients: Vec<Option<Client>>,
     buf: Vec<u8>,
+    /// A fault: read what clients send, answer nothing.
+    silent: bool,
 }
 
 impl std::fmt::Debug for Emulator {
@@ -66,6 +68,7 @@ impl Emulator {
             config: Rc::new(config),
             clients: Vec::new(),
             buf: vec![0; 64 * 1024],
+            silent: false,
         })
     }
 
@@ -86,6 +89,23 @@ impl Emulator {
         self.clients.iter().flatten().count()
     }
 
+    /// A fault for tests: closes every client connection at once, as a PBX
+    /// that restarts does (clients read the end of their stream). The
+    /// listener stays; clients may connect again.
+    pub fn drop_clients(&mut self) {
+        for slot in 0..self.clients.len() {
+            // Closing the socket removes it from the poll as well.
+            self.clients[slot] = None;
+        }
+    }
+
+    /// A fault for tests: while on, the emulator reads what clients send and
+    /// answers nothing, and sends no events (a hung PBX, a black-holed
+    /// network). Connections stay open.
+    pub fn set_silent(&mut self, silent: bool) {
+        self.silent = silent;
+    }
+
     /// Sends an event (`Event: name` plus `headers`) to every logged-in
     /// session with events on. It goes out at the next [`Emulator::poll`].
     pub fn emit_event(&mut self, name: &str, headers: &[(&str, &str)]) {
@@ -95,6 +115,9 @@ impl Emulator {
     }
 
     fn broadcast(&mut self, ev: &[(String, String)]) {
+        if self.silent {
+            return;
+        }
         for c in self.clients.iter_mut().flatten() {
             c.session.push_event(ev);
         }
@@ -192,6 +215,7 @@ impl Emulator {
                         c.session.close();
                         break;
                     }
+                    Ok(_) if self.silent => {}
                     Ok(n) => effects.extend(c.session.feed(&self.buf[..n])),
                     Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                     Err(e) if e.kind() == ErrorKind::Interrupted => {}
