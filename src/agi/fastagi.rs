@@ -61,11 +61,11 @@
 //! value, and [`Server::from_listener`] takes a listener you made yourself.
 
 use super::codec::{Env, Limits};
-use crate::net::set_keepalive;
-pub use crate::net::{TcpKeepalive, DEFAULT_KEEPALIVE};
 use super::error::AgiError;
 use super::session::{Direction, Handler, Session};
 use super::trace::WireTrace;
+use crate::net::set_keepalive;
+pub use crate::net::{TcpKeepalive, DEFAULT_KEEPALIVE};
 use mio::event::{Event, Source};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Registry, Token};
@@ -93,7 +93,6 @@ const ACCEPT_EVERY: u32 = 32;
 /// How often [`Server::run_until`] asks its `stop` function when nothing
 /// else wakes it.
 const STOP_CHECK: Duration = Duration::from_millis(100);
-
 
 type Factory = Box<dyn FnMut(&Env) -> Box<dyn Handler>>;
 

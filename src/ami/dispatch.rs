@@ -424,7 +424,9 @@ impl<'a> Ctx<'a> {
         kind: Internal,
         timeout: Duration,
     ) -> Result<ActionId, Error> {
-        let id = self.outbox.send(action, self.book.deadline(Some(timeout)))?;
+        let id = self
+            .outbox
+            .send(action, self.book.deadline(Some(timeout)))?;
         let d = Disposition::Internal(kind);
         self.book.dispositions.insert(id, d);
         Ok(id)
@@ -436,7 +438,9 @@ impl<'a> Ctx<'a> {
         login: &Login,
         timeout: Duration,
     ) -> Result<ActionId, Error> {
-        let id = self.outbox.login(login, self.book.deadline(Some(timeout)))?;
+        let id = self
+            .outbox
+            .login(login, self.book.deadline(Some(timeout)))?;
         let d = Disposition::Internal(Internal::Login);
         self.book.dispositions.insert(id, d);
         Ok(id)

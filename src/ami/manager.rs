@@ -21,10 +21,10 @@ use super::connection::{Connection, ManagerConfig};
 use super::dispatch::{
     Ctx, Dispatcher, HandlerId, HandlerResult, Internal, ManagerStats, ResultStatus,
 };
-use super::link::{Jitter, Keepalive, LinkDown, LinkEvent, LinkState, Reconnect};
 use super::error::{Error, Skipped};
 use super::event::Event;
 use super::events::EventType;
+use super::link::{Jitter, Keepalive, LinkDown, LinkEvent, LinkState, Reconnect};
 use super::message::Message;
 use super::response::{ActionResult, FromResult};
 use crate::driver::Drive;
@@ -645,7 +645,10 @@ impl Manager {
         let Some(err) = self.conn.fatal_error().cloned() else {
             return false;
         };
-        if matches!(self.link.state, LinkState::Closed | LinkState::Waiting { .. }) {
+        if matches!(
+            self.link.state,
+            LinkState::Closed | LinkState::Waiting { .. }
+        ) {
             return false;
         }
         let reason = LinkDown::from_error(&err);
