@@ -290,7 +290,9 @@ pub(crate) struct Outbox {
     scope: u64,
     generation: u32,
     next_seq: u64,
-    pending: HashMap<u64, Pending>,
+    /// Boxed: a pending entry is large, and an idle connection's table
+    /// keeps its buckets (thousands of connections add up).
+    pending: HashMap<u64, Box<Pending>>,
     /// Deadlines of pending actions, earliest first.
     deadlines: BTreeSet<(Instant, u64)>,
     /// Pending [`ResultShape::Text`] actions, oldest first: text blocks go
@@ -509,7 +511,7 @@ impl Outbox {
         }
         self.pending.insert(
             seq,
-            Pending {
+            Box::new(Pending {
                 shape,
                 phase: Phase::AwaitResponse,
                 internal,
@@ -523,7 +525,7 @@ impl Outbox {
                 text: Vec::new(),
                 text_blocks: 0,
                 end,
-            },
+            }),
         );
         if shape == ResultShape::Text {
             self.text_pending.push_back(seq);
@@ -910,8 +912,9 @@ pub enum State {
     Closed,
 }
 
-/// The read buffer of a new or idle connection: an idle manager holds little.
-const SMALL_BUFFER: usize = 4 * 1024;
+/// The read buffer of a new or idle connection: an idle manager holds little
+/// (a greeting, a login's answer and `FullyBooted` fit).
+const SMALL_BUFFER: usize = 2 * 1024;
 /// A busy connection's buffer grows to at least this, so one read brings many events.
 const BUSY_BUFFER: usize = 64 * 1024;
 /// Free space a read gets while the input keeps filling the buffer.

@@ -291,7 +291,8 @@ fn run(list: &mut [Entry], ev: &Event<'_>, ctx: &mut Ctx<'_>) -> Flow {
 /// The manager's bookkeeping that user code reaches through [`Ctx`].
 pub(crate) struct Book {
     dispositions: HashMap<ActionId, Disposition>,
-    results: HashMap<ActionId, Result<ActionResult, Error>>,
+    /// Boxed results: an idle manager's table keeps its buckets small.
+    results: HashMap<ActionId, Result<Box<ActionResult>, Error>>,
     /// Actions sent with `send` whose results are not in yet.
     kept_in_flight: usize,
     changes: Vec<Change>,
@@ -343,7 +344,7 @@ impl Book {
 
     fn take_result(&mut self, lookup: Lookup, id: ActionId) -> ResultStatus {
         if let Some(r) = self.results.remove(&id) {
-            return ResultStatus::Ready(r);
+            return ResultStatus::Ready(r.map(|b| *b));
         }
         match lookup {
             Lookup::OtherConnection => ResultStatus::Gone(Gone::OtherConnection),
@@ -635,14 +636,13 @@ impl Dispatcher {
                     self.handlers.dispatch(&ev, &mut ctx);
                 }
                 Input::Done(id, r) => {
-                    let r = r.map(|b| *b);
                     if ctx.book.watch_login == Some(id) {
                         ctx.book.watch_login = None;
                         let outcome = r.as_ref().map(|_| ()).map_err(Error::clone);
                         ctx.book.internal.push((Internal::Login, outcome));
                     }
                     match ctx.book.dispositions.remove(&id) {
-                        Some(Disposition::Callback(cb)) => cb(r, &mut ctx),
+                        Some(Disposition::Callback(cb)) => cb(r.map(|b| *b), &mut ctx),
                         Some(Disposition::Forget) => {}
                         Some(Disposition::Internal(kind)) => {
                             ctx.book.internal.push((kind, r.map(|_| ())));
