@@ -896,6 +896,25 @@ impl crate::driver::Drive for Server {
     }
 }
 
+/// The listening socket, for loops other than mio: a `poll(2)`-style host
+/// learns from it when connections wait to be accepted. The connections'
+/// sockets are the server's own; such a host drives them through
+/// [`Drive`](crate::driver::Drive) with a mio registry, or runs the server
+/// in a [`Driver`](crate::driver::Driver).
+#[cfg(unix)]
+impl std::os::fd::AsFd for Server {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.listener.as_fd()
+    }
+}
+
+#[cfg(unix)]
+impl std::os::fd::AsRawFd for Server {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.listener.as_raw_fd()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -898,3 +898,23 @@ impl Drive for Manager {
         Manager::poll_timeout(self)
     }
 }
+
+/// The manager's socket, for loops other than mio (glib, calloop, a `poll(2)`
+/// loop, tokio's `AsyncFd`): wait for it to be readable or writable, then
+/// call [`Manager::poll_events`] with a zero timeout, and also when
+/// [`Manager::poll_timeout`] passes. After a reconnect the socket is a new
+/// one: take the descriptor again when [`LinkEvent::Up`] (or any link
+/// event) arrives.
+#[cfg(unix)]
+impl std::os::fd::AsFd for Manager {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.stream.as_fd()
+    }
+}
+
+#[cfg(unix)]
+impl std::os::fd::AsRawFd for Manager {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.stream.as_raw_fd()
+    }
+}
