@@ -1122,3 +1122,111 @@ pub enum OwnedInbound {
     /// The `HANGUP` line.
     Hangup,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tail_keeps_the_last_bytes_of_a_line() {
+        let mut t = Tail::default();
+        t.push(b"abc");
+        t.push(b"def\r");
+        assert_eq!(t.line(), b"abcdef");
+        let long: Vec<u8> = (0..100u8).collect();
+        let mut t = Tail::default();
+        for chunk in long.chunks(7) {
+            t.push(chunk);
+        }
+        assert_eq!(t.line(), &long[68..]);
+        let mut t = Tail::default();
+        t.push(&long);
+        t.push(b"");
+        assert_eq!(t.line(), &long[68..]);
+    }
+
+    #[test]
+    fn line_classes() {
+        assert_eq!(
+            glued_terminator(b"text520 End of proper usage.", b"520"),
+            Some(4)
+        );
+        assert_eq!(glued_terminator(b"520 End of proper usage.", b"520"), None);
+        assert_eq!(
+            glued_terminator(b"text510 End of proper usage.", b"520"),
+            None
+        );
+        assert!(ends_block(b"520 End of proper usage.", b"520"));
+        assert!(ends_block(b"x520 End of proper usage.", b"520"));
+        assert!(!ends_block(b"usage", b"520"));
+
+        assert!(opens_value(b"200 result=1 (a"));
+        assert!(opens_value(b"200 result=1 (timeout"));
+        assert!(opens_value(b"200 result=1 (a) b"));
+        assert!(!opens_value(b"200 result=1 (a)"));
+        assert!(!opens_value(b"200 result=1 (timeout) endpos=5"));
+        assert!(!opens_value(b"200 result=0 (a"));
+        assert!(!opens_value(b"200 result=1 a"));
+
+        assert!(starts_frame(b"HANGUP"));
+        assert!(starts_frame(b"200 result=0"));
+        assert!(starts_frame(b"100 result=0 Trying..."));
+        assert!(starts_frame(b"510 Invalid or unknown command"));
+        assert!(starts_frame(b"511 Command Not Permitted"));
+        assert!(starts_frame(b"520 Invalid command syntax."));
+        assert!(starts_frame(b"520-Invalid command syntax."));
+        assert!(!starts_frame(b"123 Main St"));
+        assert!(!starts_frame(b"555-1234"));
+        assert!(!starts_frame(b"HANGUP now"));
+        assert!(!starts_frame(b"200"));
+    }
+
+    /// Runs a skip over `wire` fed in pieces of `step` bytes (0: whole) and
+    /// returns where it stopped.
+    fn skip_end(wire: &[u8], step: usize) -> Option<usize> {
+        let mut skip = Skip::after_error(wire);
+        let mut pos = 0;
+        let mut avail = if step == 0 { wire.len() } else { step };
+        loop {
+            pos += skip.advance(&wire[pos..avail.min(wire.len())]);
+            if skip == Skip::None {
+                return Some(pos);
+            }
+            if avail >= wire.len() {
+                return None;
+            }
+            avail += step.max(1);
+        }
+    }
+
+    #[test]
+    fn skip_stops_at_the_same_place_whatever_the_pieces() {
+        let rows: [(&[u8], Option<usize>); 6] = [
+            (b"xxxxxxxx\n200 result=0\n", Some(9)),
+            (
+                b"520-a\nb\n520 End of proper usage.\n200 result=0\n",
+                Some(33),
+            ),
+            (
+                b"520-a\nb520 End of proper usage.\n200 result=0\n",
+                Some(32),
+            ),
+            (b"200 result=1 (aaaa\nbbb\nc)\n200 result=0\n", Some(26)),
+            (b"200 result=1 (aaaa\nbbb\nHANGUP\n", Some(23)),
+            (b"200 result=1 (aaaa)\n200 result=1 (b\n", Some(20)),
+        ];
+        for (wire, want) in rows {
+            for step in [0, 1, 2, 3, 5, 11, 12, 13] {
+                assert_eq!(
+                    skip_end(wire, step),
+                    want,
+                    "{:?} step {step}",
+                    String::from_utf8_lossy(wire)
+                );
+            }
+        }
+        // Unfinished: more input needed.
+        assert_eq!(skip_end(b"520-a\nb\nc", 1), None);
+        assert_eq!(skip_end(b"200 result=1 (a\nb", 1), None);
+    }
+}

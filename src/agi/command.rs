@@ -493,3 +493,31 @@ pub(crate) fn value(reply: &Reply<'_>) -> Result<Option<String>, AgiError> {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_to_limit() {
+        for (v, want) in [
+            ("20.15.9", MAX_COMMAND_LINE),
+            ("20.16.0", MAX_COMMAND_LINE_8K),
+            ("21.10.0", MAX_COMMAND_LINE),
+            ("21.11.2", MAX_COMMAND_LINE_8K),
+            ("22.5.0", MAX_COMMAND_LINE),
+            ("22.6.0", MAX_COMMAND_LINE_8K),
+            ("23.0.0", MAX_COMMAND_LINE_8K),
+            ("100.0.0", MAX_COMMAND_LINE_8K),
+            ("19.8.1", MAX_COMMAND_LINE),
+            (" 22.6.0 ", MAX_COMMAND_LINE_8K),
+            ("certified-22.8-cert1", MAX_COMMAND_LINE_8K),
+            ("99999999999.1", MAX_COMMAND_LINE),
+            ("22.", MAX_COMMAND_LINE),
+            (".6", MAX_COMMAND_LINE),
+        ] {
+            assert_eq!(max_command_line(Some(v)), want, "{v}");
+        }
+        assert_eq!(major_minor("22.6.0-rc1"), Some((22, 6)));
+    }
+}

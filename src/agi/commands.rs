@@ -1293,7 +1293,10 @@ impl SpeechRecognize {
     /// The timeout as Asterisk receives it: whole seconds, rounded up, at
     /// most `i32::MAX` (Asterisk reads it with `atoi`).
     pub fn timeout_secs(&self) -> i64 {
-        let s = self.timeout.as_secs() + u64::from(self.timeout.subsec_nanos() > 0);
+        let s = self
+            .timeout
+            .as_secs()
+            .saturating_add(u64::from(self.timeout.subsec_nanos() > 0));
         s.min(i32::MAX as u64) as i64
     }
 }
