@@ -774,6 +774,19 @@ fn script_applies_the_servers_limit() {
     );
     assert!(done);
 
+    // Over even the larger limit: refused when queued, reported with the
+    // session's limit.
+    let huge = |l: Log| {
+        let mut s = Script::new(l);
+        logged(&mut s, SetVariable::new("X", "v".repeat(9000)));
+        s
+    };
+    let (out, log, _) = converse(&env("20.15.0"), &[], Limits::default(), &huge);
+    assert!(out.is_empty());
+    assert!(log[0].contains("len: 9018, limit: 2047"), "{log:?}");
+    let (_, log, _) = converse(&env("20.16.0"), &[], Limits::default(), &huge);
+    assert!(log[0].contains("len: 9018, limit: 8191"), "{log:?}");
+
     // Fixed by the caller: the version no longer matters.
     let fixed = |l: Log| {
         let mut s = build(l);

@@ -54,7 +54,8 @@ pub enum Parsed<T> {
 pub struct Limits {
     /// Longest single reply line in bytes (including the LF).
     pub max_line: usize,
-    /// Largest multi-line `520` usage block, and largest environment block.
+    /// Largest multi-line `520` usage block, largest reply value spread
+    /// over several lines, and largest environment block.
     pub max_block: usize,
 }
 
@@ -66,7 +67,7 @@ impl Default for Limits {
 
 impl Limits {
     /// Limits of `max_line` bytes per reply line and `max_block` bytes per
-    /// `520` block or environment block.
+    /// `520` block, multi-line value or environment block.
     pub const fn new(max_line: usize, max_block: usize) -> Self {
         Limits {
             max_line,
@@ -472,7 +473,8 @@ impl EnvParser {
 /// A frame read from Asterisk after the environment block.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Inbound<'a> {
-    /// A reply line (or a complete multi-line `520` block).
+    /// A reply line (or a complete multi-line `520` block, or a reply whose
+    /// value spread over several lines).
     Reply(Reply<'a>),
     /// The unsolicited `HANGUP` line: the channel hung up; the reply to the
     /// command in flight (if any) still follows.

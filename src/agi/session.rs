@@ -591,6 +591,17 @@ impl<S> Handler for Script<S> {
                         limit: self.limit,
                     })
                 }
+                // Refused when queued, against the largest limit: report
+                // the session's.
+                Err(AgiError::CommandTooLong {
+                    command,
+                    len,
+                    limit,
+                }) => Err(AgiError::CommandTooLong {
+                    command,
+                    len,
+                    limit: limit.min(self.limit),
+                }),
                 line => line,
             };
             match line {
