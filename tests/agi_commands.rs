@@ -3,10 +3,12 @@
 use asterisk_io::agi::command::{SpeechOutcome, SpeechResult};
 use asterisk_io::agi::commands::*;
 use asterisk_io::agi::{
-    AgiError, ChannelState, Command, DigitsInput, Playback, RecordEnd, Recording, Reply,
+    AgiError, ChannelState, Command, DelTreeOutcome, DigitsInput, Playback, RecordEnd, Recording,
+    Reply,
 };
 use std::collections::BTreeSet;
 use std::fmt::Debug;
+use std::time::Duration;
 
 fn check<C>(cmd: C, line: &str, reply: &str, want: C::Output) -> &'static str
 where
@@ -59,8 +61,8 @@ fn all_47_commands_encode_and_parse() {
         check(
             DatabaseDelTree::new("fam").keytree("sub"),
             "DATABASE DELTREE fam sub",
-            "200 result=1",
-            true,
+            "200 result=0",
+            DelTreeOutcome::Deleted,
         ),
         check(
             DatabaseGet::new("fam", "key"),
@@ -253,8 +255,8 @@ fn all_47_commands_encode_and_parse() {
             (),
         ),
         check(
-            SpeechRecognize::new("prompt", 5000),
-            "SPEECH RECOGNIZE prompt 5000",
+            SpeechRecognize::new("prompt", Duration::from_secs(5)),
+            "SPEECH RECOGNIZE prompt 5",
             "200 result=1 (digit) digit=7 endpos=800",
             SpeechResult {
                 outcome: SpeechOutcome::Digit('7'),

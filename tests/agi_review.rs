@@ -76,7 +76,7 @@ fn speech_text_with_parentheses_keeps_matches() {
     let r = Reply::parse(line).unwrap();
     assert_eq!(r.data, Some(&b"speech"[..]));
     assert_eq!(r.endpos, Some(1234));
-    let res = SpeechRecognize::new("prompt", 5000)
+    let res = SpeechRecognize::new("prompt", std::time::Duration::from_secs(5))
         .parse_reply(&r)
         .unwrap();
     assert_eq!(res.endpos, Some(1234));

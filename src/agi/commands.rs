@@ -1,5 +1,9 @@
 //! All 47 AGI commands of Asterisk 22, as typed values.
 //!
+//! Where Asterisk's behaviour differs from its own documentation, the types
+//! follow the behaviour (`res_agi.c`), and the command's doc says how:
+//! [`DatabaseDelTree`], [`ReceiveChar`], [`SpeechRecognize`].
+//!
 //! Each struct writes one command line and parses its reply into a typed
 //! [`Command::Output`]. Required parameters are constructor arguments;
 //! optional ones have builder methods. Where a later optional parameter is
@@ -9,10 +13,11 @@
 use super::codec::{OwnedReply, Reply};
 use super::command::{
     digit, flag, nonneg, one, playback, result, value, ArgWriter, ChannelState, Command,
-    DigitsInput, Playback, RecordEnd, Recording, SpeechMatch, SpeechOutcome, SpeechResult,
-    MAX_COMMAND_LINE,
+    DelTreeOutcome, DigitsInput, Playback, RecordEnd, Recording, SpeechMatch, SpeechOutcome,
+    SpeechResult,
 };
 use super::error::AgiError;
+use std::time::Duration;
 
 macro_rules! command {
     ($ty:ty, $name:literal, $out:ty,
@@ -181,7 +186,10 @@ command!(
 
 /// `DATABASE DEL FAMILY KEY`: delete one AstDB key.
 ///
-/// Result: `true` if a key was deleted.
+/// Result: `true` if the delete ran (`result=1`), `false` if the database
+/// refused it (`result=0`). A key that did not exist still gives `true`:
+/// `ast_db_del` (`main/db.c`, the SQLite store of Asterisk 10 and later)
+/// fails only when the statement fails, not when it matched no row.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DatabaseDel {
     /// Family.
@@ -210,7 +218,9 @@ command!(
 
 /// `DATABASE DELTREE FAMILY [KEYTREE]`: delete a family or a subtree of it.
 ///
-/// Result: `true` if anything was deleted.
+/// Result: a [`DelTreeOutcome`]. On the wire `result=0` means keys *were*
+/// deleted and `result=1` that none were (`res_agi.c`,
+/// `handle_dbdeltree`; Asterisk's own documentation says the opposite).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DatabaseDelTree {
     /// Family.
@@ -235,11 +245,15 @@ impl DatabaseDelTree {
 command!(
     DatabaseDelTree,
     "DATABASE DELTREE",
-    bool,
+    DelTreeOutcome,
     |s, w| {
         w.arg(&s.family).opt(s.keytree.as_deref());
     },
-    |s, r| flag(r)
+    |s, r| match result(r)? {
+        0 => Ok(DelTreeOutcome::Deleted),
+        1 => Ok(DelTreeOutcome::NothingDeleted),
+        n => Err(AgiError::failed(n, r.line())),
+    }
 );
 
 /// `DATABASE GET FAMILY KEY`: read an AstDB value.
@@ -650,10 +664,19 @@ command!(
 /// `RECEIVE CHAR TIMEOUT`: wait for one character of text (channels that
 /// support text only).
 ///
-/// Result: the character, or `None` on timeout.
+/// Result: the first byte of the text frame that arrived (as a Latin-1
+/// `char`), or `None` when no character came. Asterisk cannot say why none
+/// came: `ast_recvchar` (`main/channel.c`) returns -1 alike for a timeout,
+/// a hangup and a failed wait, and `res_agi.c` (`handle_recvchar`) prints
+/// every -1 as `200 result=-1 (hangup)`, so that reply is `None`, not a
+/// hangup error (every version from 1.4 to 23). `200 result=0 (timeout)`
+/// (an empty text frame) is `None` as well. If the channel did hang up, the
+/// next command says so (`511`, or the `HANGUP` line over FastAGI).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ReceiveChar {
-    /// Milliseconds to wait (0 = forever).
+    /// Milliseconds to wait; a negative value waits without limit, and 0
+    /// returns at once (Asterisk's documentation says 0 waits forever, but
+    /// `ast_recvtext` stops as soon as the time left is 0).
     pub timeout_ms: i64,
 }
 impl ReceiveChar {
@@ -669,13 +692,22 @@ command!(
     |s, w| {
         w.int(s.timeout_ms);
     },
-    |s, r| digit(r)
+    |s, r| match result(r)? {
+        -1 => Ok(None),
+        _ => digit(r),
+    }
 );
 
 /// `RECEIVE TEXT TIMEOUT`: wait for a text message.
+///
+/// Result: the text, which may hold line feeds (Asterisk prints it as is;
+/// the framer keeps such a reply whole). No message (timeout, hangup or a
+/// failed wait, which Asterisk reports alike as `result=-1`) is
+/// [`AgiError::Failed`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ReceiveText {
-    /// Milliseconds to wait (0 = forever).
+    /// Milliseconds to wait; a negative value waits without limit, and 0
+    /// returns at once (as for [`ReceiveChar`]).
     pub timeout_ms: i64,
 }
 impl ReceiveText {
@@ -1223,22 +1255,33 @@ command!(
 /// `SPEECH RECOGNIZE PROMPT TIMEOUT [OFFSET]`: play a prompt and recognise
 /// speech with the active grammars.
 ///
-/// Result: a [`SpeechResult`] (matches, a digit, timeout or hangup).
+/// The timeout is in **seconds**: `res_agi.c` (`handle_speechrecognize`,
+/// every version from 1.6.0 to 23) compares it with the difference of two
+/// `time()` readings, and starts counting only once the prompt has finished
+/// playing. 0 means no timeout. The offset is in samples, as for
+/// `STREAM FILE`.
+///
+/// Result: a [`SpeechResult`] (matches, a digit, timeout or hangup). A bare
+/// `200 result=0` means the command could not start — no speech object on
+/// the channel (`SPEECH CREATE` not run or failed) or the channel could not
+/// deliver signed-linear audio — and is [`AgiError::Failed`] with result 0.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SpeechRecognize {
     /// Prompt sound file.
     pub prompt: String,
-    /// Timeout in milliseconds.
-    pub timeout_ms: i64,
+    /// How long to wait for speech after the prompt ended, sent in whole
+    /// seconds (rounded up; zero: no timeout).
+    pub timeout: Duration,
     /// Start offset into the prompt, in samples.
     pub offset: Option<i64>,
 }
 impl SpeechRecognize {
-    /// Recognise after `prompt`, waiting up to `timeout_ms`.
-    pub fn new(prompt: impl Into<String>, timeout_ms: i64) -> Self {
+    /// Recognise after `prompt`, waiting up to `timeout` after it (sent in
+    /// whole seconds, rounded up; [`Duration::ZERO`] waits without limit).
+    pub fn new(prompt: impl Into<String>, timeout: Duration) -> Self {
         Self {
             prompt: prompt.into(),
-            timeout_ms,
+            timeout,
             offset: None,
         }
     }
@@ -1247,91 +1290,152 @@ impl SpeechRecognize {
         self.offset = Some(offset);
         self
     }
+    /// The timeout as Asterisk receives it: whole seconds, rounded up, at
+    /// most `i32::MAX` (Asterisk reads it with `atoi`).
+    pub fn timeout_secs(&self) -> i64 {
+        let s = self
+            .timeout
+            .as_secs()
+            .saturating_add(u64::from(self.timeout.subsec_nanos() > 0));
+        s.min(i32::MAX as u64) as i64
+    }
 }
 command!(
     SpeechRecognize,
     "SPEECH RECOGNIZE",
     SpeechResult,
     |s, w| {
-        w.arg(&s.prompt).int(s.timeout_ms).opt_int(s.offset);
+        w.arg(&s.prompt).int(s.timeout_secs()).opt_int(s.offset);
     },
     |s, r| parse_speech(r)
 );
 
+/// Reads the reply of `SPEECH RECOGNIZE` from its line, which
+/// `handle_speechrecognize` writes in one of these shapes:
+///
+/// * `200 result=0` — could not start (no speech object or no slin input);
+/// * `200 result=1 (speech) endpos=N results=K score0=S text0="T" grammar0=G …`;
+/// * `200 result=1 (digit) digit=D endpos=N`;
+/// * `200 result=1 (timeout) endpos=N` or `(hangup)`;
+/// * `200 result=0 endpos=N` (no reason).
+///
+/// The text is printed raw, so the line is read by position, not by
+/// tokens: it may hold spaces, `"`, `\`, `(` and `)`.
 fn parse_speech(r: &Reply<'_>) -> Result<SpeechResult, AgiError> {
     let n = result(r)?;
-    if n < 0 {
-        return Err(AgiError::failed(n, r.line()));
-    }
-    let outcome = match r.data {
-        None => SpeechOutcome::Nothing,
-        Some(b"timeout") => SpeechOutcome::Timeout,
-        Some(b"hangup") => SpeechOutcome::Hangup,
-        Some(b"digit") | Some(b"dtmf") => {
-            let d = r
-                .attr("digit")
+    let line = r.line();
+    let after_result = line
+        .windows(7)
+        .position(|w| w == b"result=")
+        .map_or(&line[line.len()..], |p| &line[p + 7..]);
+    let after_result = &after_result[after_result
+        .iter()
+        .position(|&b| b == b' ')
+        .unwrap_or(after_result.len())..];
+    let after_result = trim_start(after_result);
+    let (reason, attrs) = match after_result.strip_prefix(b"(") {
+        Some(inner) => match inner.iter().position(|&b| b == b')') {
+            Some(p) => (Some(&inner[..p]), trim_start(&inner[p + 1..])),
+            None => return Err(AgiError::protocol("unbalanced '(' in reply", line)),
+        },
+        None => (None, after_result),
+    };
+    let endpos = attr(attrs, b"endpos").and_then(super::codec::parse_i64);
+    let outcome = match (n, reason) {
+        (0, None) if endpos.is_none() => return Err(AgiError::failed(0, line)),
+        (0, None) => SpeechOutcome::Nothing,
+        (n, _) if n < 0 => return Err(AgiError::failed(n, line)),
+        (_, Some(b"timeout")) => SpeechOutcome::Timeout,
+        (_, Some(b"hangup")) => SpeechOutcome::Hangup,
+        (_, Some(b"digit")) | (_, Some(b"dtmf")) => {
+            let d = attr(attrs, b"digit")
                 .and_then(|d| d.first().copied())
-                .unwrap_or(b'?');
+                .ok_or_else(|| AgiError::protocol("speech digit without digit=", line))?;
             SpeechOutcome::Digit(char::from(d))
         }
-        Some(_) => SpeechOutcome::Speech(parse_matches(r.rest)),
+        (_, Some(b"speech")) => SpeechOutcome::Speech(parse_matches(attrs)),
+        _ => return Err(AgiError::protocol("unknown SPEECH RECOGNIZE reply", line)),
     };
-    Ok(SpeechResult {
-        outcome,
-        endpos: r.endpos,
-    })
+    Ok(SpeechResult { outcome, endpos })
 }
 
-/// Parse `scoreN=.. textN="..." grammarN=..` tokens (quoted text may hold
-/// spaces and backslash escapes).
-fn parse_matches(rest: &[u8]) -> Vec<SpeechMatch> {
-    let mut toks: Vec<(String, String)> = Vec::new();
-    let mut i = 0;
-    while i < rest.len() {
-        while i < rest.len() && rest[i] == b' ' {
-            i += 1;
-        }
-        let ks = i;
-        while i < rest.len() && rest[i] != b'=' && rest[i] != b' ' {
-            i += 1;
-        }
-        let key = String::from_utf8_lossy(&rest[ks..i]).into_owned();
-        if i >= rest.len() || rest[i] != b'=' {
-            continue;
-        }
-        i += 1;
-        let mut val = Vec::new();
-        if rest.get(i) == Some(&b'"') {
-            i += 1;
-            while i < rest.len() && rest[i] != b'"' {
-                if rest[i] == b'\\' && i + 1 < rest.len() {
-                    i += 1;
-                }
-                val.push(rest[i]);
-                i += 1;
-            }
-            i += 1;
-        } else {
-            while i < rest.len() && rest[i] != b' ' {
-                val.push(rest[i]);
-                i += 1;
-            }
-        }
-        toks.push((key, String::from_utf8_lossy(&val).into_owned()));
+fn trim_start(mut b: &[u8]) -> &[u8] {
+    while let [b' ', rest @ ..] = b {
+        b = rest;
     }
-    let get = |k: String| toks.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
-    let count: usize = get("results".into())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    (0..count.min(1024))
-        .map(|n| SpeechMatch {
-            score: get(format!("score{n}"))
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0),
-            text: get(format!("text{n}")).unwrap_or_default(),
-            grammar: get(format!("grammar{n}")).unwrap_or_default(),
-        })
-        .collect()
+    b
+}
+
+/// The value of a `key=value` token among space-separated `attrs`, looking
+/// only at the tokens before the first match text (they never hold one).
+fn attr<'a>(attrs: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
+    attrs
+        .split(|&b| b == b' ')
+        .take_while(|t| !t.starts_with(b"score"))
+        .find_map(|t| t.strip_prefix(key)?.strip_prefix(b"="))
+}
+
+/// Position of `needle` in `hay` at or after `from`.
+fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    hay.get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| p + from)
+}
+
+/// Reads the matches `score0=S text0="T" grammar0=G score1=…` after
+/// `results=K`. Each piece is found by the fixed text Asterisk puts around
+/// it (`" grammarN=` ends text N, ` scoreN+1=` ends grammar N, the line end
+/// ends the last grammar), so raw quotes and backslashes in the text stay
+/// as they are. A match cut short (Asterisk builds the list in a 4 KiB
+/// buffer and truncates it) is left out.
+fn parse_matches(attrs: &[u8]) -> Vec<SpeechMatch> {
+    let Some(count) = attr(attrs, b"results").and_then(super::codec::parse_i64) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut pos = 0;
+    for i in 0..count.clamp(0, 1024) {
+        let score_key = format!("score{i}=");
+        let Some(s) = find(attrs, score_key.as_bytes(), pos) else {
+            break;
+        };
+        let score_start = s + score_key.len();
+        let text_key = format!(" text{i}=\"");
+        let Some(t) = find(attrs, text_key.as_bytes(), score_start) else {
+            break;
+        };
+        let Some(score) = super::codec::parse_i64(&attrs[score_start..t]) else {
+            break;
+        };
+        let text_start = t + text_key.len();
+        let grammar_key = format!("\" grammar{i}=");
+        let Some(g) = find(attrs, grammar_key.as_bytes(), text_start) else {
+            break;
+        };
+        let grammar_start = g + grammar_key.len();
+        let next_key = format!(" score{}=", i + 1);
+        let grammar_end = if i + 1 < count {
+            find(attrs, next_key.as_bytes(), grammar_start).unwrap_or(attrs.len())
+        } else {
+            attrs.len()
+        };
+        out.push(SpeechMatch {
+            score,
+            text: String::from_utf8_lossy(&attrs[text_start..g]).into_owned(),
+            grammar: String::from_utf8_lossy(trim_end(&attrs[grammar_start..grammar_end]))
+                .into_owned(),
+        });
+        pos = grammar_end;
+    }
+    out
+}
+
+fn trim_end(mut b: &[u8]) -> &[u8] {
+    while let [rest @ .., b' '] = b {
+        b = rest;
+    }
+    b
 }
 
 // --- STREAM FILE / TDD / VERBOSE / WAIT FOR DIGIT ----------------------------------------------
@@ -1454,8 +1558,9 @@ command!(
 // --- Raw -------------------------------------------------------------------------------------
 
 /// Any command line, sent as is (for commands from newer Asterisk versions
-/// or experiments). The line is checked for CR, LF and NUL and for
-/// [`MAX_COMMAND_LINE`].
+/// or experiments). The line is checked for CR, LF and NUL and for the
+/// command-line limit ([`MAX_COMMAND_LINE`](super::command::MAX_COMMAND_LINE)
+/// with [`Command::encode`]).
 ///
 /// Result: the reply, after [`Reply::check`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -1475,18 +1580,18 @@ impl Command for RawCommand {
         "RAW"
     }
     fn write_args(&self, _w: &mut ArgWriter<'_>) {}
-    fn encode(&self, out: &mut Vec<u8>) -> Result<(), AgiError> {
+    fn encode_limited(&self, out: &mut Vec<u8>, limit: usize) -> Result<(), AgiError> {
         if self.line.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
             return Err(AgiError::InvalidArgument {
                 command: "RAW",
                 index: 0,
             });
         }
-        if self.line.len() + 1 > MAX_COMMAND_LINE {
+        if self.line.len() + 1 > limit {
             return Err(AgiError::CommandTooLong {
                 command: "RAW",
                 len: self.line.len() + 1,
-                limit: MAX_COMMAND_LINE,
+                limit,
             });
         }
         out.extend_from_slice(self.line.as_bytes());

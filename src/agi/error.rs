@@ -73,17 +73,20 @@ pub enum AgiError {
         /// Zero-based index of the offending argument.
         index: usize,
     },
-    /// The encoded command line (with its LF) is longer than
-    /// [`MAX_COMMAND_LINE`](super::command::MAX_COMMAND_LINE), the most
-    /// Asterisk reads as one command; nothing was sent. (Asterisk would cut
-    /// the line and run the rest of it as a separate command.)
+    /// The encoded command line (with its LF) is longer than the server
+    /// reads as one command ([`MAX_COMMAND_LINE`](super::command::MAX_COMMAND_LINE),
+    /// or [`MAX_COMMAND_LINE_8K`](super::command::MAX_COMMAND_LINE_8K) for
+    /// an Asterisk that reads 8 KiB, see
+    /// [`max_command_line`](super::command::max_command_line)); nothing was
+    /// sent. (Asterisk would cut the line and run the rest of it as a
+    /// separate command.)
     #[error("{command} command line is {len} bytes, more than the {limit} Asterisk reads as one command")]
     CommandTooLong {
         /// The command word(s), e.g. `SET VARIABLE`.
         command: &'static str,
         /// Length of the encoded line in bytes, including the LF.
         len: usize,
-        /// The limit, [`MAX_COMMAND_LINE`](super::command::MAX_COMMAND_LINE).
+        /// The limit that was applied, in bytes including the LF.
         limit: usize,
     },
     /// The peer sent something that is not a valid AGI message.

@@ -22,7 +22,10 @@ pub mod commands;
 pub mod error;
 
 pub use codec::{Env, Inbound, Limits, OwnedReply, Parsed, Reply, ReplyFramer};
-pub use command::{ChannelState, Command, DigitsInput, Playback, RecordEnd, Recording};
+pub use command::{
+    max_command_line, ChannelState, Command, DelTreeOutcome, DigitsInput, Playback, RecordEnd,
+    Recording, MAX_COMMAND_LINE, MAX_COMMAND_LINE_8K,
+};
 pub use error::{AgiError, HangupSource};
 pub mod session;
 pub use session::{Handler, Script, Session};

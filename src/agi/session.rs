@@ -19,7 +19,7 @@
 //!   no I/O; the FastAGI server and the tests drive it.
 
 use super::codec::{Env, EnvParser, Inbound, Limits, Parsed, Reply, ReplyFramer, Skip};
-use super::command::Command;
+use super::command::{Command, MAX_COMMAND_LINE, MAX_COMMAND_LINE_8K};
 use super::error::{AgiError, HangupSource};
 use std::collections::VecDeque;
 use std::ops::Range;
@@ -374,6 +374,7 @@ type Callback<S> = Box<dyn for<'r> FnOnce(&mut Script<S>, Result<&Reply<'r>, Agi
 
 struct Step<S> {
     line: Result<Range<usize>, AgiError>,
+    name: &'static str,
     cb: Option<Callback<S>>,
 }
 
@@ -403,6 +404,13 @@ struct Step<S> {
 /// decides. Commands queued from inside a callback run next, in the order
 /// queued, before what was queued earlier. The script ends (and the FastAGI
 /// connection closes) when the queue is empty.
+///
+/// A command line longer than the server reads as one command is not sent:
+/// it fails with [`AgiError::CommandTooLong`] when its turn comes (to its
+/// callback, or stopping the script). The limit follows `agi_version` of the
+/// session's environment ([`Env::max_command_line`]: 8191 bytes from
+/// Asterisk 20.16.0, 21.11.0 and 22.6.0 on, 2047 before and for unknown
+/// versions); [`set_max_command_line`](Self::set_max_command_line) fixes it.
 pub struct Script<S> {
     /// Your per-call state, available in every callback.
     pub state: S,
@@ -415,6 +423,10 @@ pub struct Script<S> {
     hungup: bool,
     error: Option<AgiError>,
     on_end: Option<EndCallback<S>>,
+    /// Longest line sent, LF included.
+    limit: usize,
+    /// Set by the caller: `start` does not change it.
+    limit_fixed: bool,
 }
 
 impl<S> Script<S> {
@@ -430,11 +442,34 @@ impl<S> Script<S> {
             hungup: false,
             error: None,
             on_end: None,
+            limit: MAX_COMMAND_LINE,
+            limit_fixed: false,
         }
     }
 
-    fn push(&mut self, line: Result<Range<usize>, AgiError>, cb: Option<Callback<S>>) {
-        let step = Step { line, cb };
+    /// The longest command line (bytes, LF included) this script sends:
+    /// [`MAX_COMMAND_LINE`] until the session starts, then the server's
+    /// ([`Env::max_command_line`]) unless fixed with
+    /// [`set_max_command_line`](Self::set_max_command_line).
+    pub fn max_command_line(&self) -> usize {
+        self.limit
+    }
+
+    /// Fix the longest command line sent, whatever `agi_version` says (for
+    /// a build whose version string does not tell, e.g. `GIT-master-…`).
+    pub fn set_max_command_line(&mut self, limit: usize) -> &mut Self {
+        self.limit = limit;
+        self.limit_fixed = true;
+        self
+    }
+
+    fn push(
+        &mut self,
+        line: Result<Range<usize>, AgiError>,
+        name: &'static str,
+        cb: Option<Callback<S>>,
+    ) {
+        let step = Step { line, name, cb };
         if self.steps.capacity() == 0 {
             self.steps.reserve(8);
         }
@@ -452,14 +487,16 @@ impl<S> Script<S> {
             self.lines.reserve(128);
         }
         let start = self.lines.len();
-        cmd.encode(&mut self.lines)?;
+        // The server's limit is known only once the session starts; the
+        // line is checked against it when it is sent.
+        cmd.encode_limited(&mut self.lines, self.limit.max(MAX_COMMAND_LINE_8K))?;
         Ok(start..self.lines.len())
     }
 
     /// Queue a command; its result is ignored, an error stops the script.
     pub fn run<C: Command>(&mut self, cmd: C) -> &mut Self {
         let line = self.encode(&cmd);
-        self.push(line, None);
+        self.push(line, cmd.name(), None);
         self
     }
 
@@ -470,12 +507,13 @@ impl<S> Script<S> {
         F: FnOnce(&mut Script<S>, Result<C::Output, AgiError>) + 'static,
     {
         let line = self.encode(&cmd);
+        let name = cmd.name();
         let cb: Callback<S> =
             Box::new(move |s: &mut Script<S>, r: Result<&Reply<'_>, AgiError>| {
                 let out = r.and_then(|rep| cmd.parse_reply(rep));
                 f(s, out)
             });
-        self.push(line, Some(cb));
+        self.push(line, name, Some(cb));
         self
     }
 
@@ -533,12 +571,40 @@ impl<S> Script<S> {
 }
 
 impl<S> Handler for Script<S> {
+    fn start(&mut self, env: &Env) {
+        if !self.limit_fixed {
+            self.limit = env.max_command_line();
+        }
+    }
+
     fn next_command(&mut self, out: &mut Vec<u8>) -> bool {
         if self.error.is_some() {
             return false;
         }
         while let Some(step) = self.steps.pop_front() {
-            match step.line {
+            let line = match step.line {
+                Ok(range) if range.len() > self.limit => {
+                    self.dead += range.len();
+                    Err(AgiError::CommandTooLong {
+                        command: step.name,
+                        len: range.len(),
+                        limit: self.limit,
+                    })
+                }
+                // Refused when queued, against the largest limit: report
+                // the session's.
+                Err(AgiError::CommandTooLong {
+                    command,
+                    len,
+                    limit,
+                }) => Err(AgiError::CommandTooLong {
+                    command,
+                    len,
+                    limit: limit.min(self.limit),
+                }),
+                line => line,
+            };
+            match line {
                 Ok(range) => {
                     out.extend_from_slice(&self.lines[range.clone()]);
                     if self.steps.is_empty() {

@@ -40,6 +40,7 @@ pub struct StdioAgi<R, W> {
     eof: bool,
     skip: Skip,
     trace: Option<WireTrace>,
+    max_command_line: usize,
 }
 
 impl<R, W> std::fmt::Debug for StdioAgi<R, W> {
@@ -93,6 +94,7 @@ impl<R: BufRead, W: Write> StdioAgi<R, W> {
         Ok(StdioAgi {
             reader,
             writer,
+            max_command_line: env.max_command_line(),
             env,
             buf,
             framer: ReplyFramer::new(limits),
@@ -114,6 +116,20 @@ impl<R: BufRead, W: Write> StdioAgi<R, W> {
         self.hungup
     }
 
+    /// The longest command line (bytes, LF included) [`run`](Self::run)
+    /// sends: the server's, from `agi_version`
+    /// ([`Env::max_command_line`]), unless set with
+    /// [`set_max_command_line`](Self::set_max_command_line).
+    pub fn max_command_line(&self) -> usize {
+        self.max_command_line
+    }
+
+    /// Override the longest command line sent (for a build whose version
+    /// string does not tell, e.g. `GIT-master-…`).
+    pub fn set_max_command_line(&mut self, limit: usize) {
+        self.max_command_line = limit;
+    }
+
     /// Trace every command and reply (or stop tracing with `None`).
     pub fn set_trace(&mut self, trace: Option<WireTrace>) {
         self.trace = trace;
@@ -126,11 +142,12 @@ impl<R: BufRead, W: Write> StdioAgi<R, W> {
 
     /// Send a command and wait for its typed result.
     ///
-    /// An argument with CR, LF or NUL (or a line too long for Asterisk)
-    /// fails before anything is written.
+    /// An argument with CR, LF or NUL, or a line longer than
+    /// [`max_command_line`](Self::max_command_line), fails before anything
+    /// is written.
     pub fn run<C: Command>(&mut self, cmd: C) -> Result<C::Output, AgiError> {
         self.out.clear();
-        cmd.encode(&mut self.out)?;
+        cmd.encode_limited(&mut self.out, self.max_command_line)?;
         if self.eof {
             return Err(AgiError::HungUp(HangupSource::Eof));
         }
