@@ -864,7 +864,7 @@ impl Source for Server {
 }
 
 /// The server in a [`Driver`](crate::driver::Driver) (or a host loop
-/// following [`Drive`]): the tokens of [`Server::tokens`], and its
+/// following [`Drive`](crate::driver::Drive)): the tokens of [`Server::tokens`], and its
 /// environment and idle timeouts as deadlines.
 impl crate::driver::Drive for Server {
     fn token_count(&self) -> usize {

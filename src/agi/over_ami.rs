@@ -64,8 +64,9 @@
 //!
 //! The server is sans-IO underneath: [`AsyncAgiServer::handle_event`] takes
 //! an [`Event`] and a function that sends an [`Agi`] action (for instance
-//! [`Outbox::send`](crate::ami::Outbox::send) of a [`Connection`](crate::ami::Connection)),
-//! and [`AsyncAgiServer::handle_result`] takes an action's result.
+//! [`Connection::send`](crate::ami::Connection::send), once the event is
+//! copied out of the connection's buffer), and
+//! [`AsyncAgiServer::handle_result`] takes an action's result.
 //!
 //! # Sharing
 //!
