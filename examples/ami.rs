@@ -6,7 +6,10 @@
 //! COMMAND:
 //!   action NAME [Key=Value ...] [--list]   send an action; repeat a key to repeat the field
 //!   command "CLI TEXT"                     run a CLI command, print its output lines
-//!   events [NAME ...] [--count N]          print events (all, or these names) as they come
+//!   events [NAME ...] [--count N] [--reconnect] [--keepalive SECS]
+//!                                          print events (all, or these names) as they come;
+//!                                          --reconnect survives PBX restarts, printing each
+//!                                          change of the link on stderr as `link: ...`
 //! ```
 //!
 //! `action` prints the response, then any list items (and the list's final
@@ -29,7 +32,10 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use asterisk_io::ami::actions::{Command, Login};
-use asterisk_io::ami::{Action, Error, Manager, OwnedMessage, RawAction, ResultShape};
+use asterisk_io::ami::{
+    Action, Error, Keepalive, Manager, ManagerConfig, OwnedMessage, RawAction, Reconnect,
+    ResultShape,
+};
 
 /// Actions whose answer is bare CLI text (see `ResultShape::Text`).
 fn name_is_text(action: &RawAction) -> bool {
@@ -88,7 +94,8 @@ pub const SERVER_ERROR: i32 = 1;
 pub const FAILURE: i32 = 2;
 
 const USAGE: &str = "usage: ami --addr HOST:PORT --user U --secret S [--md5] [--timeout SECS] \
-(action NAME [Key=Value ...] [--list] | command \"CLI TEXT\" | events [NAME ...] [--count N])";
+(action NAME [Key=Value ...] [--list] | command \"CLI TEXT\" | \
+events [NAME ...] [--count N] [--reconnect] [--keepalive SECS])";
 
 /// What to do once logged in.
 #[derive(Debug, PartialEq, Eq)]
@@ -112,6 +119,10 @@ struct Opts {
     secret: String,
     md5: bool,
     timeout: Duration,
+    /// Connect again after the link drops (printing `link: ...` lines).
+    reconnect: bool,
+    /// Ping after this much silence; the link is down when the answer is as late.
+    keepalive: Option<Duration>,
     task: Task,
 }
 
@@ -127,6 +138,8 @@ fn parse(args: &[String]) -> Result<Opts, String> {
     let mut timeout = Duration::from_secs(10);
     let mut count = None;
     let mut list = false;
+    let mut reconnect = false;
+    let mut keepalive = None;
     let mut rest: Vec<&str> = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -153,6 +166,16 @@ fn parse(args: &[String]) -> Result<Opts, String> {
             "--count" => {
                 let v = value("--count")?;
                 count = Some(v.parse().map_err(|_| format!("bad --count {v:?}"))?);
+            }
+            "--reconnect" => reconnect = true,
+            "--keepalive" => {
+                let v = value("--keepalive")?;
+                let secs: f64 = v
+                    .parse()
+                    .ok()
+                    .filter(|s: &f64| s.is_finite() && *s > 0.0)
+                    .ok_or_else(|| format!("bad --keepalive {v:?}"))?;
+                keepalive = Some(Duration::from_secs_f64(secs));
             }
             "-h" | "--help" => return Err(String::new()),
             s if s.starts_with("--") && rest.is_empty() => {
@@ -215,6 +238,8 @@ fn parse(args: &[String]) -> Result<Opts, String> {
         secret,
         md5,
         timeout,
+        reconnect,
+        keepalive,
         task,
     })
 }
@@ -253,9 +278,28 @@ pub fn run(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
             return FAILURE;
         }
     };
-    let mut mgr = match Manager::connect(opts.addr.as_str()) {
+    let mut config = ManagerConfig::default();
+    if opts.reconnect {
+        // A PBX back within 30 s is reached again within a few seconds.
+        config = config.reconnect(Some(Reconnect::default().max(Duration::from_secs(4))));
+    }
+    if let Some(every) = opts.keepalive {
+        config = config.keepalive(Some(Keepalive::new(every, every)));
+    }
+    let mut mgr = match Manager::connect_with(opts.addr.as_str(), config) {
         Ok(m) => m,
         Err(e) => return failure(err, &e),
+    };
+    // Every change of the link's state: one `link: ...` line on stderr.
+    let links: Rc<RefCell<Vec<String>>> = Rc::default();
+    if opts.reconnect || opts.keepalive.is_some() {
+        let queue = links.clone();
+        mgr.on_link(move |event, _| queue.borrow_mut().push(format!("link: {event}")));
+    }
+    let print_links = |err: &mut dyn Write| {
+        for line in links.borrow_mut().drain(..) {
+            let _ = writeln!(err, "{line}");
+        }
     };
     let mut login = Login::new(opts.user.as_str(), opts.secret.as_str());
     if opts.md5 {
@@ -266,9 +310,11 @@ pub fn run(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
     }
     if let Err(e) = mgr.login(&login, opts.timeout) {
         // A refused login is a failure (2), not a server answer to our action.
+        print_links(err);
         let _ = writeln!(err, "ami: {e}");
         return FAILURE;
     }
+    print_links(err);
     let code = match opts.task {
         Task::Action { name, fields, list } => {
             let mut action = RawAction::new(name);
@@ -346,6 +392,7 @@ pub fn run(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
                     let _ = writeln!(out, "{block}");
                 }
                 let _ = out.flush();
+                print_links(err);
                 if let Err(e) = r {
                     if e.is_fatal() {
                         break failure(err, &e);

@@ -343,3 +343,67 @@ fn action_queues_prints_the_raw_text() {
     assert!(out.starts_with("support has 0 calls"), "{out}");
     assert!(out.contains("   No Members\n   No Callers\n"), "{out}");
 }
+
+/// `ami events --reconnect` keeps printing events across a PBX restart, and
+/// prints each change of the link on stderr as `link: ...`. The emulator
+/// thread closes every connection once, after a few events.
+#[test]
+fn events_with_reconnect_survive_a_restart_and_print_link_lines() {
+    let (tx, rx) = mpsc::channel();
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    let thread = std::thread::spawn(move || {
+        let config = EmulatorConfig::default().user("admin", "s3cret");
+        let mut emu = Emulator::bind("127.0.0.1:0".parse().unwrap(), config).unwrap();
+        tx.send(emu.local_addr().unwrap()).unwrap();
+        let mut n = 0u32;
+        let mut dropped = false;
+        while !flag.load(Ordering::Relaxed) {
+            emu.poll(Some(Duration::from_millis(20))).unwrap();
+            if emu.session_count() == 0 {
+                continue;
+            }
+            n += 1;
+            emu.emit_event("Tick", &[("Seq", &n.to_string())]);
+            if n == 5 && !dropped {
+                // The "PBX" restarts: every connection closes.
+                emu.poll(Some(Duration::ZERO)).unwrap();
+                emu.drop_clients();
+                dropped = true;
+            }
+        }
+    });
+    let emu = Emu {
+        addr: rx.recv().unwrap(),
+        stop,
+        thread: Some(thread),
+    };
+    let (code, out, err) = cli(&emu, &["events", "--reconnect", "--count", "12"]);
+    assert_eq!(code, 0, "{err}");
+    // Every event printed counts, across the restart (FullyBooted included).
+    let printed = out.lines().filter(|l| l.starts_with("Event: ")).count();
+    assert_eq!(printed, 12, "{out}");
+    let last_seq: u32 = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("Seq: "))
+        .last()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(last_seq > 5, "events after the restart: {out}");
+    let links: Vec<&str> = err.lines().filter(|l| l.starts_with("link: ")).collect();
+    assert_eq!(links.first(), Some(&"link: up"), "{err}");
+    assert!(
+        links.contains(&"link: down (closed by the server)"),
+        "{err}"
+    );
+    assert!(
+        links.iter().any(|l| l.starts_with("link: retry in ")),
+        "{err}"
+    );
+    assert_eq!(
+        links.iter().filter(|l| **l == "link: up").count(),
+        2,
+        "{err}"
+    );
+}
