@@ -385,8 +385,8 @@ fn events_with_reconnect_survive_a_restart_and_print_link_lines() {
     assert_eq!(printed, 12, "{out}");
     let last_seq: u32 = out
         .lines()
-        .filter_map(|l| l.strip_prefix("Seq: "))
-        .last()
+        .rev()
+        .find_map(|l| l.strip_prefix("Seq: "))
         .unwrap()
         .parse()
         .unwrap();
