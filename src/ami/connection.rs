@@ -588,7 +588,16 @@ impl Outbox {
         let mut seqs: Vec<u64> = self.pending.keys().copied().collect();
         seqs.sort_unstable();
         for seq in seqs {
-            let e = match self.pending.get(&seq) {
+            let e = match self.pending.get_mut(&seq) {
+                // Its answer was arriving: keep what came.
+                Some(p) if link && p.response.is_some() => {
+                    let mut partial = ActionResult::new(p.response.take().expect("checked"));
+                    partial.events = std::mem::take(&mut p.events);
+                    Error::Interrupted {
+                        partial: Box::new(partial),
+                        cause: Box::new(err.clone()),
+                    }
+                }
                 Some(p) if link && p.end <= self.written_total => {
                     Error::OutcomeUnknown(Box::new(err.clone()))
                 }

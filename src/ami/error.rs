@@ -126,6 +126,16 @@ pub enum Error {
     /// again. The link's own failure is inside.
     #[error("outcome unknown (the action was sent, the link failed before its answer): {0}")]
     OutcomeUnknown(Box<Error>),
+    /// The link failed while the action's answer was arriving: its response
+    /// came, and `partial` holds it with the list items (or nothing of the
+    /// async Originate's outcome) that arrived before the failure, `cause`.
+    #[error("the link failed while the answer was arriving ({} items so far): {cause}", partial.events.len())]
+    Interrupted {
+        /// What arrived: the response and the items so far.
+        partial: Box<super::response::ActionResult>,
+        /// The link's failure.
+        cause: Box<Error>,
+    },
     /// The link failed (or was down) before the action was written whole:
     /// Asterisk never saw it. The link's failure is inside.
     #[error("not sent (the link failed first): {0}")]
@@ -206,6 +216,7 @@ impl Error {
     pub fn root(&self) -> &Error {
         match self {
             Error::OutcomeUnknown(e) | Error::NotSent(e) => e.root(),
+            Error::Interrupted { cause, .. } => cause.root(),
             e => e,
         }
     }
