@@ -82,7 +82,12 @@ fn cli(emu: &Emu, rest: &[&str]) -> (i32, String, String) {
 }
 
 fn cli_as(emu: &Emu, secret: &str, rest: &[&str]) -> (i32, String, String) {
-    let addr = emu.addr.to_string();
+    cli_with(emu.addr, secret, rest)
+}
+
+/// Runs the command line against `addr` as `admin` with `secret`.
+fn cli_with(addr: SocketAddr, secret: &str, rest: &[&str]) -> (i32, String, String) {
+    let addr = addr.to_string();
     let mut args: Vec<String> = ["--addr", &addr, "--user", "admin", "--secret", secret]
         .iter()
         .map(|s| s.to_string())
@@ -292,19 +297,7 @@ fn old_asterisk(greeting: &'static str, replies: Vec<&'static str>) -> SocketAdd
 }
 
 fn cli_at(addr: SocketAddr, rest: &[&str]) -> (i32, String, String) {
-    let addr = addr.to_string();
-    let mut args: Vec<String> = ["--addr", &addr, "--user", "admin", "--secret", "x"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    args.extend(rest.iter().map(|s| s.to_string()));
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = ami::run(&args, &mut out, &mut err);
-    (
-        code,
-        String::from_utf8(out).unwrap(),
-        String::from_utf8(err).unwrap(),
-    )
+    cli_with(addr, "x", rest)
 }
 
 /// Asterisk 11 answers `QueueStatus` with no `EventList` headers: every

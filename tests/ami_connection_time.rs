@@ -2,6 +2,10 @@
 //! the caller passes `now`, the connection says when it next needs it, and
 //! no action is left pending without an end.
 
+#[allow(dead_code)]
+mod ami_support;
+use ami_support::last_action_id;
+
 use std::time::{Duration, Instant};
 
 use asterisk_io::ami::actions::{CoreShowChannels, Login, Ping};
@@ -14,16 +18,6 @@ fn open() -> Connection {
     c.feed(GREETING);
     assert!(c.next_input().is_none());
     c
-}
-
-/// The `ActionID:` of the last action written.
-fn last_action_id(c: &Connection) -> String {
-    String::from_utf8_lossy(c.pending_output())
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix("ActionID: "))
-        .unwrap()
-        .to_owned()
 }
 
 /// Every input available now, summarised.

@@ -3,6 +3,10 @@
 //! of actions in flight. The emulator plays the PBX, with its faults, in the
 //! same driver as the manager.
 
+#[allow(dead_code)]
+mod ami_support;
+use ami_support::thread_cpu;
+
 use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -229,13 +233,4 @@ fn without_a_policy_the_manager_ends_with_its_link() {
     assert_eq!(r.driver.get(r.mgr).link_state(), LinkState::Closed);
     let _ = LinkDown::Eof;
     let _ = LinkEvent::Up { reconnects: 0 };
-}
-
-/// CPU time this thread has used so far (Linux).
-fn thread_cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
-    let rest = &stat[stat.rfind(')').unwrap() + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
-    Duration::from_millis(ticks * 10)
 }

@@ -1,6 +1,9 @@
 //! Regression tests from a review of the AMI client: each test names the
 //! hole it closes.
 
+#[allow(dead_code)]
+mod ami_support;
+use ami_support::thread_cpu;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -151,16 +154,6 @@ fn poll_events_waits_after_the_host_deregisters() {
     ));
     mgr.close();
     server.join().unwrap();
-}
-
-/// CPU time this thread has used so far (Linux).
-fn thread_cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
-    let rest = &stat[stat.rfind(')').unwrap() + 2..];
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    // Fields 14 and 15 of stat (utime, stime) are 11 and 12 after the name.
-    let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
-    Duration::from_millis(ticks * 10)
 }
 
 /// `logoff` waits for the server to close after its `Goodbye`. When the

@@ -3,6 +3,10 @@
 //! comes from; the bytes are written here after the shape those sources
 //! produce.
 
+#[allow(dead_code)]
+mod ami_support;
+use ami_support::last_action_id;
+
 use asterisk_io::ami::actions::{Queues, Status};
 use asterisk_io::ami::{
     Action, ActionId, ActionResult, CommandOutput, Connection, Error, FromResult, Input, RawAction,
@@ -19,18 +23,9 @@ fn exchange<A: Action>(
     let mut c = Connection::default();
     c.feed(greeting.as_bytes());
     let id = c.send(action).unwrap();
-    let aid = action_id(&c);
+    let aid = last_action_id(&c);
     c.feed(reply.replace("@ID", &aid).as_bytes());
     drain(&mut c, id)
-}
-
-fn action_id(c: &Connection) -> String {
-    String::from_utf8_lossy(c.pending_output())
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix("ActionID: "))
-        .unwrap()
-        .to_owned()
 }
 
 fn drain(c: &mut Connection, id: ActionId) -> (Option<Result<ActionResult, Error>>, Vec<String>) {
@@ -111,7 +106,7 @@ fn a_response_with_a_line_without_colon_completes_with_what_parses() {
     let id = c
         .send(&RawAction::new("SIPshowpeer").field("Peer", "100"))
         .unwrap();
-    let reply = reply.replace("@ID", &action_id(&c));
+    let reply = reply.replace("@ID", &last_action_id(&c));
     c.feed(reply.as_bytes());
     let (result, events) = drain(&mut c, id);
     let r = result.expect("completed, not pending").unwrap();

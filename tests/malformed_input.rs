@@ -7,7 +7,7 @@
 
 mod ami_support;
 
-use ami_support::{drain, Got};
+use ami_support::{drain, last_action_id as last_id, Got};
 use asterisk_io::ami::actions::{
     Command, CoreShowChannels, Login, Originate, Ping, Setvar, UserEvent,
 };
@@ -34,16 +34,6 @@ fn small(max: usize) -> Connection {
     c.feed(GREETING);
     assert!(c.next_input().is_none());
     c
-}
-
-/// The ActionID the connection wrote last.
-fn last_id(c: &Connection) -> String {
-    let out = String::from_utf8_lossy(c.pending_output()).into_owned();
-    out.lines()
-        .rev()
-        .find_map(|l| l.strip_prefix("ActionID: "))
-        .unwrap()
-        .to_owned()
 }
 
 fn all(c: &mut Connection) -> Vec<Got> {

@@ -500,3 +500,23 @@ pub fn assert_same_request(a: &Pairs, b: &Pairs, what: impl std::fmt::Display) {
     };
     assert_eq!(norm(a), norm(b), "{what}");
 }
+
+/// The `ActionID:` of the last action `c` queued for writing.
+pub fn last_action_id(c: &Connection) -> String {
+    String::from_utf8_lossy(c.pending_output())
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("ActionID: "))
+        .expect("an action was queued")
+        .to_owned()
+}
+
+/// CPU time this thread has used so far (Linux).
+pub fn thread_cpu() -> std::time::Duration {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // Fields 14 and 15 of stat (utime, stime) are 11 and 12 after the name.
+    let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
+    std::time::Duration::from_millis(ticks * 10)
+}
