@@ -2,7 +2,6 @@
 //! the caller passes `now`, the connection says when it next needs it, and
 //! no action is left pending without an end.
 
-#[allow(dead_code)]
 mod ami_support;
 use ami_support::last_action_id;
 

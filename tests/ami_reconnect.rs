@@ -3,7 +3,6 @@
 //! of actions in flight. The emulator plays the PBX, with its faults, in the
 //! same driver as the manager.
 
-#[allow(dead_code)]
 mod ami_support;
 use ami_support::thread_cpu;
 

@@ -1,7 +1,6 @@
 //! Regression tests from a review of the AMI client: each test names the
 //! hole it closes.
 
-#[allow(dead_code)]
 mod ami_support;
 use ami_support::thread_cpu;
 use std::io::{self, Read, Write};

@@ -3,7 +3,6 @@
 //! comes from; the bytes are written here after the shape those sources
 //! produce.
 
-#[allow(dead_code)]
 mod ami_support;
 use ami_support::last_action_id;
 
