@@ -23,10 +23,10 @@
 //! * **Values holding a line feed.** `GET VARIABLE`, `GET FULL VARIABLE`,
 //!   `DATABASE GET` and `RECEIVE TEXT` answer `200 result=1 (VALUE)` with the
 //!   value printed as is, so a value with a line feed spreads over several
-//!   lines. A `200 result=1 (` line that does not end with `)` (and is not one
-//!   of Asterisk's `(word)` markers such as `(timeout) endpos=…`) opens a
-//!   value; the following lines belong to it up to and including the first
-//!   one that ends with `)`. A line that can only be a new frame — `HANGUP`,
+//!   lines. A `200 result=1 (` line with no `)` after its `(` opens a value
+//!   (a `)` on the line closes it there: `(value) endpos=…`, `(timeout)`);
+//!   the following lines belong to it up to and including the first one
+//!   that ends with `)`. A line that can only be a new frame — `HANGUP`,
 //!   a status code followed by `result=`, or a `510`, `511` or `520` line —
 //!   ends the value early (the reply then fails to parse, once, and the new
 //!   frame is read normally), so a peer that never closes its parenthesis
@@ -687,19 +687,6 @@ impl OwnedReply {
 /// The text Asterisk ends a usage block with, after the status code.
 const USAGE_END: &[u8] = b" End of proper usage.";
 
-/// Asterisk's one-word markers in `200 result=N (word)` replies: they are
-/// followed by attributes (`(timeout) endpos=…`), not a value.
-const MARKERS: [&[u8]; 8] = [
-    b"timeout",
-    b"hangup",
-    b"dtmf",
-    b"digit",
-    b"speech",
-    b"randomerror",
-    b"waitfor",
-    b"writefile",
-];
-
 /// Where a usage-block terminator (`CODE End of proper usage.`) glued to the
 /// end of a longer line starts, if the line ends with one.
 fn glued_terminator(line: &[u8], code: &[u8]) -> Option<usize> {
@@ -717,16 +704,13 @@ fn ends_block(line: &[u8], code: &[u8]) -> bool {
 
 /// True if `line` (the first line of a reply, without its line end) starts
 /// a `(` value and does not close it: the value went on past a line feed.
+/// A `)` anywhere after the `(` closes it on this line (`(value) endpos=0`,
+/// `(timeout) endpos=…`).
 pub(crate) fn opens_value(line: &[u8]) -> bool {
     let Some(inner) = line.strip_prefix(b"200 result=1 (") else {
         return false;
     };
-    !line.ends_with(b")")
-        && !MARKERS.iter().any(|m| {
-            inner
-                .strip_prefix(*m)
-                .is_some_and(|r| r.first() == Some(&b')'))
-        })
+    memchr::memchr(b')', inner).is_none()
 }
 
 /// True if `line` (without its line end) can only be the start of a new
@@ -1164,7 +1148,9 @@ mod tests {
 
         assert!(opens_value(b"200 result=1 (a"));
         assert!(opens_value(b"200 result=1 (timeout"));
-        assert!(opens_value(b"200 result=1 (a) b"));
+        // A `)` closes the value on its line; what follows is the reply's rest.
+        assert!(!opens_value(b"200 result=1 (a) b"));
+        assert!(!opens_value(b"200 result=1 () endpos=0"));
         assert!(!opens_value(b"200 result=1 (a)"));
         assert!(!opens_value(b"200 result=1 (timeout) endpos=5"));
         assert!(!opens_value(b"200 result=0 (a"));
