@@ -202,3 +202,51 @@ fn one_driver_runs_a_manager_an_emulator_and_a_fastagi_server() {
     assert!(driver.run_until(T, |_| read(&mut call, &mut got)).unwrap());
     assert_eq!(driver.get(agi).stats().active, 0);
 }
+
+/// One PBX floods its manager while another answers a `Ping`: each manager
+/// has its own budget per turn, so the ping's answer is not stuck behind
+/// the flood. Prints the latency it saw.
+#[test]
+fn a_flood_on_one_manager_does_not_hold_up_another() {
+    let mut driver = Driver::new().unwrap();
+    let flooding = emulator(&mut driver);
+    let quiet = emulator(&mut driver);
+    let config = ManagerConfig::default().max_messages_per_poll(256);
+    let a_addr = driver.get(flooding).local_addr().unwrap();
+    let a = driver
+        .add(Manager::connect_with(a_addr, config.clone()).unwrap())
+        .unwrap();
+    let b_addr = driver.get(quiet).local_addr().unwrap();
+    let b = driver
+        .add(Manager::connect_with(b_addr, config).unwrap())
+        .unwrap();
+    let seen = Rc::new(std::cell::Cell::new(0u64));
+    let s = seen.clone();
+    driver
+        .get_mut(a)
+        .on_any_event(move |_, _| s.set(s.get() + 1));
+    driver.login(a, &Login::new("admin", "s3cret"), T).unwrap();
+    driver.login(b, &Login::new("admin", "s3cret"), T).unwrap();
+    for n in 0..100_000 {
+        driver.get_mut(flooding).emit_event(
+            "Flood",
+            &[
+                ("Seq", &n.to_string()),
+                ("Pad", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"),
+            ],
+        );
+    }
+    // Let the flood start arriving.
+    driver.run_until(T, |_| seen.get() > 1_000).unwrap();
+    let start = Instant::now();
+    let pong = driver.call(b, &Ping, T).unwrap();
+    let latency = start.elapsed();
+    assert_eq!(pong.get_str("Ping"), Some("Pong"));
+    let behind = 100_000 - seen.get().min(100_000);
+    eprintln!("ping latency during a flood: {latency:?} ({behind} flood events still to come)");
+    assert!(
+        behind > 0,
+        "the flood was over before the ping: nothing measured"
+    );
+    assert!(latency < Duration::from_millis(500), "{latency:?}");
+}
