@@ -48,6 +48,8 @@ pub mod messaging;
 pub mod parking;
 pub mod pjsip;
 pub mod queues;
+#[cfg(test)]
+mod roundtrip;
 mod support;
 pub mod system;
 pub mod voicemail;
@@ -67,7 +69,7 @@ pub use parking::*;
 pub use pjsip::*;
 pub use queues::*;
 pub use support::{
-    AocUnit, AocUnits, ConfigChange, ConfigChanges, ConfigOp, EventClass, EventMask,
+    AocUnit, AocUnits, AuthType, ConfigChange, ConfigChanges, ConfigOp, EventClass, EventMask,
 };
 pub use system::*;
 pub use voicemail::*;
@@ -92,15 +94,6 @@ impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret(<redacted>)")
     }
-}
-
-/// How [`Login`] proves the secret.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AuthType {
-    /// The secret is sent as is.
-    Plain,
-    /// `Challenge` first, then `Key = md5hex(challenge + secret)`; the secret never crosses the wire.
-    Md5,
 }
 
 /// `Login`. Send it with [`Manager::login`](super::Manager::login), which

@@ -41,6 +41,31 @@ pub(crate) fn is_regex(s: &str) -> bool {
     s.starts_with('/')
 }
 
+/// How [`Login`](super::Login) proves the secret (and the `AuthType` of `Challenge`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthType {
+    /// The secret is sent as is.
+    Plain,
+    /// `Challenge` first, then `Key = md5hex(challenge + secret)`; the secret never crosses the wire.
+    Md5,
+}
+
+impl AuthType {
+    /// The name on the wire (`plain`, `MD5`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthType::Plain => "plain",
+            AuthType::Md5 => "MD5",
+        }
+    }
+}
+
+impl FieldValue for AuthType {
+    fn write_field(&self, key: &str, w: &mut FieldWriter<'_>) -> Result<(), EncodeError> {
+        w.raw(key, self.as_str().as_bytes())
+    }
+}
+
 /// A class of events, as `manager.conf`'s `read=` and the `Events` action name them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]

@@ -6,6 +6,7 @@
 use super::enums::FilterOperation;
 use super::enums::ModuleLoadType;
 use super::support::secs;
+use super::support::AuthType;
 use super::support::EventMask;
 use crate::ami::action::{Action, FieldWriter};
 use crate::ami::error::EncodeError;
@@ -15,15 +16,15 @@ use std::time::Duration;
 /// `Challenge`: asks for a challenge to log in with MD5.
 ///
 /// Answers with one response. Module `builtin`, since Asterisk 0.4.0.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Challenge {
     /// How to authenticate (`MD5`): `AuthType`.
-    pub auth_type: String,
+    pub auth_type: AuthType,
 }
 
 impl Challenge {
     /// The action with its required fields, the optional ones unset.
-    pub fn new(auth_type: impl Into<String>) -> Self {
+    pub fn new(auth_type: impl Into<AuthType>) -> Self {
         Challenge {
             auth_type: auth_type.into(),
         }

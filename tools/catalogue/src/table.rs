@@ -553,7 +553,8 @@ pub static ACTIONS: &[Action] = &[
     a("ShowDialPlan", Dialplan, List("ShowDialPlanComplete", &["ListDialplan"]),
         "Lists the dialplan, one `ListDialplan` event per priority."),
     // ---- system
-    a("Challenge", System, Single, "Asks for a challenge to log in with MD5."),
+    a("Challenge", System, Single, "Asks for a challenge to log in with MD5.")
+        .params(&[p("AuthType", Custom("AuthType"))]),
     a("Command", System, Command, "Runs a CLI command and returns its output.").hand(),
     a("CoreSettings", System, Single, "Reads versions and core settings."),
     a("CoreStatus", System, Single, "Reads uptime, last reload and the number of calls."),
