@@ -68,7 +68,10 @@ fn actions(spec: &Json) -> Result<Vec<Act<'static>>, String> {
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();
     for a in spec.get("actions").map(Json::items).unwrap_or(&[]) {
-        let name = a.get("name").and_then(Json::as_str).ok_or("action without a name")?;
+        let name = a
+            .get("name")
+            .and_then(Json::as_str)
+            .ok_or("action without a name")?;
         let row = table::ACTIONS
             .iter()
             .find(|r| r.name == name)
@@ -94,7 +97,11 @@ fn actions(spec: &Json) -> Result<Vec<Act<'static>>, String> {
         }
         out.push(Act {
             name: name.to_owned(),
-            module: a.get("module").and_then(Json::as_str).unwrap_or("").to_owned(),
+            module: a
+                .get("module")
+                .and_then(Json::as_str)
+                .unwrap_or("")
+                .to_owned(),
             since: a.get("since").map(Json::strings).unwrap_or_default(),
             params,
             row,
@@ -123,7 +130,9 @@ pub fn snake(s: &str) -> String {
         if ch.is_ascii_uppercase() && i > 0 {
             let prev = c[i - 1];
             let next_lower = c.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
-            if (prev.is_ascii_lowercase() || prev.is_ascii_digit() || (prev.is_ascii_uppercase() && next_lower))
+            if (prev.is_ascii_lowercase()
+                || prev.is_ascii_digit()
+                || (prev.is_ascii_uppercase() && next_lower))
                 && !out.ends_with('_')
             {
                 out.push('_');
@@ -258,7 +267,10 @@ fn write_expr(f: &Field) -> String {
 
 fn shape_words(s: Shape) -> String {
     fn items(v: &[&str]) -> String {
-        v.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ")
+        v.iter()
+            .map(|i| format!("`{i}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
     match s {
         Shape::Single => "Answers with one response.".into(),
@@ -268,7 +280,9 @@ fn shape_words(s: Shape) -> String {
         ),
         Shape::ListIfRegex(..) => "Answers with one response (see below for a `/regex/`).".into(),
         Shape::Command => "Answers with CLI output.".into(),
-        Shape::AsyncOriginate => "Answers with one response, then `OriginateResponse` when asynchronous.".into(),
+        Shape::AsyncOriginate => {
+            "Answers with one response, then `OriginateResponse` when asynchronous.".into()
+        }
     }
 }
 
@@ -419,7 +433,10 @@ fn action_code(a: &Act, uses: &mut BTreeSet<String>) -> Result<String, String> {
     match a.row.shape {
         Shape::List(end, _) => {
             uses.insert("crate::ami::action::ResultShape".into());
-            let _ = writeln!(s, "    fn shape(&self) -> ResultShape {{ ResultShape::List }}");
+            let _ = writeln!(
+                s,
+                "    fn shape(&self) -> ResultShape {{ ResultShape::List }}"
+            );
             let _ = writeln!(
                 s,
                 "    fn list_end(&self) -> Option<&str> {{ Some(\"{end}\") }}"
@@ -537,10 +554,21 @@ fn enums_file() -> String {
         let _ = writeln!(s, "}}\n");
         let _ = writeln!(s, "impl {} {{", e.name);
         let _ = writeln!(s, "    /// Every value, in the documentation's order.");
-        let _ = writeln!(s, "    pub const ALL: &'static [{}] = &[{}];", e.name,
-            e.variants.iter().map(|(v, _, _)| format!("{}::{v}", e.name)).collect::<Vec<_>>().join(", "));
+        let _ = writeln!(
+            s,
+            "    pub const ALL: &'static [{}] = &[{}];",
+            e.name,
+            e.variants
+                .iter()
+                .map(|(v, _, _)| format!("{}::{v}", e.name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         let _ = writeln!(s, "    /// The value on the wire.");
-        let _ = writeln!(s, "    pub fn as_str(self) -> &'static str {{ match self {{");
+        let _ = writeln!(
+            s,
+            "    pub fn as_str(self) -> &'static str {{ match self {{"
+        );
         for (v, w, _) in e.variants {
             let _ = writeln!(s, "        {}::{v} => \"{w}\",", e.name);
         }
@@ -588,7 +616,15 @@ fn catalogue_file(acts: &[Act]) -> Result<String, String> {
         let _ = writeln!(s, "        rust_type: \"{}\",", type_name(a));
         let _ = writeln!(s, "        subject: \"{}\",", a.row.group.module());
         let _ = writeln!(s, "        module: \"{}\",", a.module);
-        let _ = writeln!(s, "        since: &[{}],", a.since.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", "));
+        let _ = writeln!(
+            s,
+            "        since: &[{}],",
+            a.since
+                .iter()
+                .map(|v| format!("\"{v}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         let _ = writeln!(s, "        summary: \"{}\",", esc(a.row.doc));
         let _ = writeln!(s, "        note: \"{}\",", esc(a.row.note));
         let _ = writeln!(s, "        shape: ResultShape::{shape},");
@@ -601,20 +637,29 @@ fn catalogue_file(acts: &[Act]) -> Result<String, String> {
                 let _ = writeln!(s, "        list_end: None,");
             }
         }
-        let _ = writeln!(s, "        list_items: &[{}],", items.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", "));
+        let _ = writeln!(
+            s,
+            "        list_items: &[{}],",
+            items
+                .iter()
+                .map(|v| format!("\"{v}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         let _ = writeln!(s, "        open: {},", a.row.open);
         let _ = writeln!(s, "        params: &[");
         for p in &a.params {
             let tp = a.row.params.iter().find(|t| t.wire == p.wire);
             let ty = tp.map(|t| t.ty).unwrap_or(Ty::Text);
             let numbered = p.wire.ends_with("(0)") || p.wire.ends_with("-000000");
-            let presence = if numbered || ty == Ty::Vars || p.wire == "Variable" && a.name == "Originate" {
-                "Repeatable"
-            } else if p.required {
-                "Required"
-            } else {
-                "Optional"
-            };
+            let presence =
+                if numbered || ty == Ty::Vars || p.wire == "Variable" && a.name == "Originate" {
+                    "Repeatable"
+                } else if p.required {
+                    "Required"
+                } else {
+                    "Optional"
+                };
             let kind = match ty {
                 Ty::Text | Ty::Custom(_) | Ty::Skip => {
                     if p.wire.starts_with("UnitAmount") || p.wire.starts_with("UnitType") {
@@ -631,14 +676,20 @@ fn catalogue_file(acts: &[Act]) -> Result<String, String> {
                 Ty::Secs => "ParamKind::Seconds".to_owned(),
                 Ty::Enum(e) => format!(
                     "ParamKind::Enum(&[{}])",
-                    enum_values[e].iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ")
+                    enum_values[e]
+                        .iter()
+                        .map(|v| format!("\"{v}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
                 Ty::Vars => "ParamKind::Pair".to_owned(),
             };
             let kind = match (a.name.as_str(), p.wire.as_str()) {
                 ("Originate", "Timeout") => "ParamKind::Milliseconds".to_owned(),
                 ("Originate", "Priority") => "ParamKind::Text".to_owned(),
-                ("Originate", "EarlyMedia") | ("Originate", "Async") => "ParamKind::Boolean".to_owned(),
+                ("Originate", "EarlyMedia") | ("Originate", "Async") => {
+                    "ParamKind::Boolean".to_owned()
+                }
                 ("Originate", "Variable") => "ParamKind::Pair".to_owned(),
                 _ => kind,
             };
@@ -681,7 +732,10 @@ fn sample(f: &Field) -> (String, Vec<(String, String)>) {
         Ty::Millis => ("Duration::from_millis(1500)".into(), one("1500")),
         Ty::Secs => ("Duration::from_secs(90)".into(), one("90")),
         Ty::Enum(e) => {
-            let en = table::ENUMS.iter().find(|x| x.name == e).expect("enum in table");
+            let en = table::ENUMS
+                .iter()
+                .find(|x| x.name == e)
+                .expect("enum in table");
             let (v, w, _) = en.variants[en.variants.len() - 1];
             (format!("{e}::{v}"), one(w))
         }
@@ -693,10 +747,7 @@ fn sample(f: &Field) -> (String, Vec<(String, String)>) {
             ],
         ),
         Ty::Custom("AuthType") => ("AuthType::Md5".into(), one("MD5")),
-        Ty::Custom("EventMask") => (
-            "\"system,call\"".into(),
-            one("system,call"),
-        ),
+        Ty::Custom("EventMask") => ("\"system,call\"".into(), one("system,call")),
         Ty::Custom("AocUnits") => (
             "vec![AocUnit { amount: 3, unit_type: Some(2) }]".into(),
             vec![
@@ -726,7 +777,8 @@ fn roundtrip_file(acts: &[Act]) -> Result<String, String> {
     s.push_str("\n//! Every generated action, with every field set, writes the lines expected\n//! and passes the catalogue's check without a warning.\n\n");
     s.push_str("#![allow(clippy::bool_assert_comparison)]\n\n");
     s.push_str("use std::time::Duration;\n\nuse super::*;\nuse crate::ami::action::{Action, FieldWriter};\nuse crate::ami::catalogue;\n\n");
-    s.push_str(r#"/// Writes `a`, splits its lines the way Asterisk reads them, and checks them.
+    s.push_str(
+        r#"/// Writes `a`, splits its lines the way Asterisk reads them, and checks them.
 fn check<A: Action>(a: &A, wire: &str, expected: &[(&str, &str)]) {
     assert_eq!(a.name(), wire);
     let mut out = Vec::new();
@@ -751,16 +803,25 @@ fn check<A: Action>(a: &A, wire: &str, expected: &[(&str, &str)]) {
     assert_eq!(checked.shape(), a.shape(), "{wire}");
 }
 
-"#);
+"#,
+    );
     for a in acts.iter().filter(|a| !a.row.hand) {
         let fs = fields(a)?;
         let ty = type_name(a);
-        let _ = writeln!(s, "#[test]\nfn {}() {{", a.name.to_ascii_lowercase() + "_round_trip");
+        let _ = writeln!(
+            s,
+            "#[test]\nfn {}() {{",
+            a.name.to_ascii_lowercase() + "_round_trip"
+        );
         if fs.is_empty() {
             let _ = writeln!(s, "    check(&{ty}, \"{}\", &[]);\n}}\n", a.name);
             continue;
         }
-        let req: Vec<String> = fs.iter().filter(|f| f.required).map(|f| sample(f).0).collect();
+        let req: Vec<String> = fs
+            .iter()
+            .filter(|f| f.required)
+            .map(|f| sample(f).0)
+            .collect();
         let mut expr = format!("{ty}::new({})", req.join(", "));
         for f in fs.iter().filter(|f| !f.required) {
             let (e, _) = sample(f);
@@ -813,7 +874,9 @@ pub fn rustfmt(src: &str) -> Result<String, String> {
         .expect("piped")
         .write_all(src.as_bytes())
         .map_err(|e| format!("rustfmt: {e}"))?;
-    let out = child.wait_with_output().map_err(|e| format!("rustfmt: {e}"))?;
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("rustfmt: {e}"))?;
     if !out.status.success() {
         return Err(format!(
             "rustfmt failed: {}",

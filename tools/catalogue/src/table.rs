@@ -222,7 +222,7 @@ use Group::*;
 use Shape::*;
 use Ty::*;
 
-
+#[rustfmt::skip]
 pub static ENUMS: &[Enum] = &[
     Enum {
         name: "AocMessageType",
@@ -400,6 +400,7 @@ pub static ENUMS: &[Enum] = &[
     },
 ];
 
+#[rustfmt::skip]
 pub static ACTIONS: &[Action] = &[
     // ---- calls
     a("AbsoluteTimeout", Calls, Single, "Hangs a channel up after a delay.")
@@ -684,6 +685,7 @@ pub static ACTIONS: &[Action] = &[
 
 /// One-line docs of common parameters, by wire name (any action).
 /// A key `Action.Param` applies to one action only.
+#[rustfmt::skip]
 pub static PARAM_DOCS: &[(&str, &str)] = &[
     ("AOCMessage.UnitAmount(0)", "The unit entries, numbered in order"),
     ("UpdateConfig.Action-000000", "The changes, numbered in order"),
