@@ -26,8 +26,11 @@
 use std::fmt;
 
 use super::action::{Action, RawAction, ResultShape};
+use super::event_kind::EventKind;
+use super::events::FieldSpec;
 
 mod actions;
+mod events;
 
 /// One documented manager action.
 #[derive(Debug)]
@@ -320,6 +323,82 @@ impl ActionInfo {
     }
 }
 
+/// One event the catalogue types.
+#[derive(Debug)]
+pub struct EventInfo {
+    name: &'static str,
+    kind: EventKind,
+    rust_type: &'static str,
+    subject: &'static str,
+    documented: bool,
+    fields: &'static [FieldSpec],
+}
+
+impl EventInfo {
+    /// The name as Asterisk sends it (`Newexten`, `QueueMember`).
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Its [`EventKind`].
+    pub fn kind(&self) -> EventKind {
+        self.kind
+    }
+
+    /// The marker type of its view in [`events`](super::events) (`QueueMember`, `AocD`).
+    pub fn rust_type(&self) -> &'static str {
+        self.rust_type
+    }
+
+    /// The module of [`events`](super::events) it is filed under.
+    pub fn subject(&self) -> &'static str {
+        self.subject
+    }
+
+    /// False for the events Asterisk sends without documenting them
+    /// (most list items and list terminators).
+    pub fn is_documented(&self) -> bool {
+        self.documented
+    }
+
+    /// The headers its view covers, snapshots expanded (`DestChannel` ...).
+    pub fn fields(&self) -> &'static [FieldSpec] {
+        self.fields
+    }
+
+    /// The header a key names (ASCII case ignored; `ChanVariable(name)`
+    /// is a `ChanVariable`; `ActionID` is covered by every event, as text).
+    pub fn field(&self, key: &str) -> Option<&'static FieldSpec> {
+        static ACTION_ID: FieldSpec = FieldSpec {
+            name: "ActionID",
+            kind: super::events::FieldKind::Text,
+        };
+        if key.eq_ignore_ascii_case("ActionID") {
+            return Some(&ACTION_ID);
+        }
+        let key = match key.find('(') {
+            Some(i) if key.ends_with(')') => &key[..i],
+            _ => key,
+        };
+        self.fields
+            .iter()
+            .find(|f| f.name().eq_ignore_ascii_case(key))
+    }
+}
+
+/// Every event the catalogue types, sorted by lower-case name.
+pub fn events() -> &'static [EventInfo] {
+    events::EVENTS
+}
+
+/// Looks an event up by name (ASCII case ignored).
+pub fn event(name: &str) -> Option<&'static EventInfo> {
+    events::EVENTS
+        .binary_search_by(|e| cmp_ignore_case(e.name, name))
+        .ok()
+        .map(|i| &events::EVENTS[i])
+}
+
 /// Every documented action, sorted by lower-case name.
 pub fn actions() -> &'static [ActionInfo] {
     actions::ACTIONS
@@ -467,6 +546,25 @@ mod tests {
             ));
         }
         assert!(action("NoSuchAction").is_none());
+    }
+
+    #[test]
+    fn events_are_sorted_and_found() {
+        assert!(events()
+            .windows(2)
+            .all(|w| cmp_ignore_case(w[0].name, w[1].name).is_lt()));
+        for e in events() {
+            assert!(std::ptr::eq(event(e.name).unwrap(), e));
+            assert_eq!(EventKind::from_name(e.name.as_bytes()), e.kind);
+        }
+        let qm = event("queuemember").unwrap();
+        assert!(!qm.is_documented());
+        assert_eq!(
+            qm.field("paused").unwrap().kind(),
+            super::super::events::FieldKind::Bool
+        );
+        let dial = event("DialBegin").unwrap();
+        assert!(dial.field("DestChanVariable(FOO)").is_some());
     }
 
     #[test]

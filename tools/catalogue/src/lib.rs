@@ -8,6 +8,8 @@
 //! The binary writes them (or, with `--check`, compares); the library's
 //! test `tests/catalogue_generated.rs` includes this file to compare too.
 
+pub mod events_gen;
+pub mod events_table;
 pub mod json;
 pub mod table;
 
@@ -61,6 +63,8 @@ pub fn generate(spec_text: &str) -> Result<Vec<(String, String)>, String> {
         "src/ami/catalogue/actions.rs".into(),
         catalogue_file(&acts)?,
     ));
+    let evs = events_gen::events(&spec)?;
+    files.extend(events_gen::files(&evs)?);
     Ok(files)
 }
 
@@ -140,7 +144,16 @@ pub fn snake(s: &str) -> String {
         }
         out.push(ch.to_ascii_lowercase());
     }
-    let out = out.trim_end_matches('_').to_owned();
+    let mut out = out.trim_end_matches('_').to_owned();
+    let digits = out.bytes().take_while(u8::is_ascii_digit).count();
+    if digits > 0 {
+        // `100rel` -> `rel_100`: an identifier cannot start with a digit.
+        out = format!(
+            "{}_{}",
+            out[digits..].trim_start_matches('_'),
+            &out[..digits]
+        );
+    }
     if KEYWORDS.contains(&out.as_str()) {
         format!("{out}_")
     } else {
