@@ -367,14 +367,21 @@ impl EventInfo {
     }
 
     /// The header a key names (ASCII case ignored; `ChanVariable(name)`
-    /// is a `ChanVariable`; `ActionID` is covered by every event, as text).
+    /// is a `ChanVariable`). `ActionID` and `Privilege` (the classes of the
+    /// event), which any event may carry, are covered by every event, as text.
     pub fn field(&self, key: &str) -> Option<&'static FieldSpec> {
-        static ACTION_ID: FieldSpec = FieldSpec {
-            name: "ActionID",
-            kind: super::events::FieldKind::Text,
-        };
-        if key.eq_ignore_ascii_case("ActionID") {
-            return Some(&ACTION_ID);
+        static COMMON: [FieldSpec; 2] = [
+            FieldSpec {
+                name: "ActionID",
+                kind: super::events::FieldKind::Text,
+            },
+            FieldSpec {
+                name: "Privilege",
+                kind: super::events::FieldKind::Text,
+            },
+        ];
+        if let Some(c) = COMMON.iter().find(|c| c.name.eq_ignore_ascii_case(key)) {
+            return Some(c);
         }
         let key = match key.find('(') {
             Some(i) if key.ends_with(')') => &key[..i],
