@@ -633,6 +633,46 @@ fn kind_file(evs: &[Ev]) -> String {
         let _ = writeln!(s, "    (\"{l}\", EventKind::{}),", e.variant);
     }
     s.push_str("];\n\n");
+    // An open-addressing table over NAMES, filled here with the same hash
+    // the lookup computes.
+    let size = (by_lower.len() * 4).next_power_of_two();
+    assert!(by_lower.len() < 255, "slot indexes are u8");
+    let mut slots = vec![255u8; size];
+    for (i, (l, _)) in by_lower.iter().enumerate() {
+        let mut at = name_hash(l.as_bytes()) as usize & (size - 1);
+        while slots[at] != 255 {
+            at = (at + 1) & (size - 1);
+        }
+        slots[at] = i as u8;
+    }
+    s.push_str("/// A free slot of [`SLOTS`].\nconst EMPTY: u8 = 255;\n\n");
+    s.push_str("/// Indexes into [`NAMES`] by [`hash`] of the name, linearly probed.\n");
+    let _ = writeln!(s, "static SLOTS: [u8; {size}] = [");
+    for chunk in slots.chunks(16) {
+        let _ = writeln!(
+            s,
+            "    {},",
+            chunk
+                .iter()
+                .map(|b| b.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    s.push_str("];\n\n");
+    s.push_str(
+        r#"/// FNV-1a over the lower-cased name, with a final mix.
+#[inline]
+fn hash(name: &[u8]) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for &b in name {
+        h = (h ^ u32::from(b.to_ascii_lowercase())).wrapping_mul(0x0100_0193);
+    }
+    h ^ (h >> 15)
+}
+
+"#,
+    );
     s.push_str(
         r#"impl EventKind {
     /// How many kinds there are, [`EventKind::Other`] included (the last).
@@ -644,18 +684,21 @@ fn kind_file(evs: &[Ev]) -> String {
         self as usize
     }
 
-    /// Looks a name up, ASCII-case-insensitively, without allocating.
+    /// Looks a name up, ASCII-case-insensitively, without allocating: one
+    /// hash of the name and, almost always, one comparison, however many
+    /// names the catalogue holds.
     pub fn from_name(name: &[u8]) -> EventKind {
-        let mut buf = [0u8; 48];
-        if name.len() > buf.len() {
-            return EventKind::Other;
-        }
-        let lower = &mut buf[..name.len()];
-        lower.copy_from_slice(name);
-        lower.make_ascii_lowercase();
-        match NAMES.binary_search_by(|(n, _)| n.as_bytes().cmp(lower)) {
-            Ok(i) => NAMES[i].1,
-            Err(_) => EventKind::Other,
+        let mut i = hash(name) as usize & (SLOTS.len() - 1);
+        loop {
+            let slot = SLOTS[i];
+            if slot == EMPTY {
+                return EventKind::Other;
+            }
+            let (n, kind) = NAMES[usize::from(slot)];
+            if n.len() == name.len() && n.as_bytes().eq_ignore_ascii_case(name) {
+                return kind;
+            }
+            i = (i + 1) & (SLOTS.len() - 1);
         }
     }
 
@@ -690,11 +733,29 @@ mod tests {
         }
         assert_eq!(EventKind::from_name(b"NEWEXTEN"), EventKind::NewExten);
         assert_eq!(EventKind::from_name(b"NoSuchEvent"), EventKind::Other);
+        assert_eq!(EventKind::from_name(b""), EventKind::Other);
+        assert_eq!(EventKind::from_name(&[0xff; 300]), EventKind::Other);
+        // Every kind is found by every spelling of its name, and no
+        // near-miss of a name is taken for it.
+        for (n, k) in NAMES {
+            assert_eq!(EventKind::from_name(n.to_ascii_uppercase().as_bytes()), *k);
+            let longer = format!("{n}x");
+            assert_ne!(EventKind::from_name(longer.as_bytes()), *k);
+        }
     }
 }
 "#,
     );
     s
+}
+
+/// The hash `EventKind::from_name` computes (see `kind_file`).
+fn name_hash(name: &[u8]) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for &b in name {
+        h = (h ^ u32::from(b.to_ascii_lowercase())).wrapping_mul(0x0100_0193);
+    }
+    h ^ (h >> 15)
 }
 
 fn table_file(evs: &[Ev]) -> String {
