@@ -114,6 +114,31 @@ impl<'a> Event<'a> {
     }
 }
 
+impl super::response::ListResult {
+    /// The list's items that are `T` events, as typed views, in order
+    /// (`QueueStatus` gives `QueueParams`, `QueueMember` and `QueueEntry`
+    /// items: ask for each kind in turn).
+    ///
+    /// ```
+    /// use asterisk_io::ami::events::QueueMember;
+    /// # use asterisk_io::ami::{ListResult, OwnedMessage, Response};
+    /// # let list = ListResult {
+    /// #     response: Response::new(OwnedMessage::from_pairs(&[("Response", "Success")])),
+    /// #     items: vec![OwnedMessage::from_pairs(&[("Event", "QueueMember"), ("Name", "Alice"), ("Paused", "1")])],
+    /// #     complete: None,
+    /// # };
+    /// for m in list.items_of::<QueueMember>() {
+    ///     println!("{:?} paused: {:?}", m.name(), m.paused());
+    /// }
+    /// # assert_eq!(list.items_of::<QueueMember>().next().unwrap().paused(), Some(true));
+    /// ```
+    pub fn items_of<T: EventType>(&self) -> impl Iterator<Item = T::View<'_>> + '_ {
+        self.items
+            .iter()
+            .filter_map(|m| Event::from_message(m.view())?.parse::<T>())
+    }
+}
+
 /// The shortcuts older versions had on dial events.
 impl<'a> DialEndView<'a> {
     /// The dialed channel's name.

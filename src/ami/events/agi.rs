@@ -30,6 +30,11 @@ impl<'a> AGIExecEndView<'a> {
         self.snap.event()
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `Command`.
     pub fn command(&self) -> Option<Value<'a>> {
         self.event().get("Command")
@@ -99,6 +104,11 @@ impl<'a> AGIExecStartView<'a> {
         self.snap.event()
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `Command`.
     pub fn command(&self) -> Option<Value<'a>> {
         self.event().get("Command")
@@ -154,6 +164,11 @@ impl<'a> AsyncAGIView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `SubEvent`.
@@ -218,6 +233,11 @@ impl<'a> AsyncAGIEndView<'a> {
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
     }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
 }
 
 impl<'a> std::ops::Deref for AsyncAGIEndView<'a> {
@@ -266,6 +286,11 @@ impl<'a> AsyncAGIExecView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `CommandId`.
@@ -325,6 +350,11 @@ impl<'a> AsyncAGIStartView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `Env`.

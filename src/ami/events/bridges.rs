@@ -43,6 +43,11 @@ impl<'a> AttendedTransferView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// The `LocalOne` channel's snapshot (`LocalOneChannel` ... `LocalOneLinkedid`).
     pub fn local_one(&self) -> ChannelSnapshot<'a> {
         ChannelSnapshot::new(self.event(), &CH_LOCAL_ONE)
@@ -148,6 +153,11 @@ impl<'a> BlindTransferView<'a> {
         self.snap.event()
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// The `Transferee` channel's snapshot (`TransfereeChannel` ... `TransfereeLinkedid`).
     pub fn transferee(&self) -> ChannelSnapshot<'a> {
         ChannelSnapshot::new(self.event(), &CH_TRANSFEREE)
@@ -226,6 +236,11 @@ impl<'a> BridgeCreateView<'a> {
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
     }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
 }
 
 impl<'a> std::ops::Deref for BridgeCreateView<'a> {
@@ -275,6 +290,11 @@ impl<'a> BridgeDestroyView<'a> {
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
     }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
 }
 
 impl<'a> std::ops::Deref for BridgeDestroyView<'a> {
@@ -323,6 +343,11 @@ impl<'a> BridgeEnterView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The bridge's snapshot.
@@ -383,6 +408,11 @@ impl<'a> BridgeInfoChannelView<'a> {
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
     }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
 }
 
 impl<'a> std::ops::Deref for BridgeInfoChannelView<'a> {
@@ -432,6 +462,11 @@ impl<'a> BridgeInfoCompleteView<'a> {
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
     }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
 }
 
 impl<'a> std::ops::Deref for BridgeInfoCompleteView<'a> {
@@ -480,6 +515,11 @@ impl<'a> BridgeLeaveView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The bridge's snapshot.
@@ -534,6 +574,11 @@ impl<'a> BridgeListCompleteView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventList`.
     pub fn event_list(&self) -> Option<Value<'a>> {
         self.event().get("EventList")
@@ -583,6 +628,11 @@ impl<'a> BridgeListItemView<'a> {
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
     }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
 }
 
 impl<'a> std::ops::Deref for BridgeListItemView<'a> {
@@ -629,6 +679,11 @@ impl<'a> BridgeMergeView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The `From` bridge's snapshot (`FromBridgeUniqueid` ...).
@@ -679,6 +734,11 @@ impl<'a> BridgeTechnologyListCompleteView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventList`.
     pub fn event_list(&self) -> Option<Value<'a>> {
         self.event().get("EventList")
@@ -725,6 +785,11 @@ impl<'a> BridgeTechnologyListItemView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The bridging technology's name (`BridgeTechnology`).
@@ -787,6 +852,11 @@ impl<'a> BridgeVideoSourceUpdateView<'a> {
         self.snap.event()
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `BridgePreviousVideoSource`.
     pub fn bridge_previous_video_source(&self) -> Option<Value<'a>> {
         self.event().get("BridgePreviousVideoSource")
@@ -837,6 +907,11 @@ impl<'a> LocalBridgeView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The `LocalOne` channel's snapshot (`LocalOneChannel` ... `LocalOneLinkedid`).
@@ -902,6 +977,11 @@ impl<'a> LocalOptimizationBeginView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// The `LocalOne` channel's snapshot (`LocalOneChannel` ... `LocalOneLinkedid`).
     pub fn local_one(&self) -> ChannelSnapshot<'a> {
         ChannelSnapshot::new(self.event(), &CH_LOCAL_ONE)
@@ -963,6 +1043,11 @@ impl<'a> LocalOptimizationEndView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The `LocalOne` channel's snapshot (`LocalOneChannel` ... `LocalOneLinkedid`).

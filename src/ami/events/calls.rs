@@ -35,6 +35,11 @@ impl<'a> ChannelHungupView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// The channel's name (`Channel`).
     pub fn channel(&self) -> Option<Value<'a>> {
         self.event().get("Channel")
@@ -76,6 +81,11 @@ impl<'a> ChannelsHungupListCompleteView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `EventList`.
@@ -127,6 +137,11 @@ impl<'a> ChannelTalkingStartView<'a> {
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
     }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
 }
 
 impl<'a> std::ops::Deref for ChannelTalkingStartView<'a> {
@@ -175,6 +190,11 @@ impl<'a> ChannelTalkingStopView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// How long the digit lasts (`Duration`).
@@ -229,6 +249,11 @@ impl<'a> ChanSpyStartView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// The `Spyee` channel's snapshot (`SpyeeChannel` ... `SpyeeLinkedid`).
     pub fn spyee(&self) -> ChannelSnapshot<'a> {
         ChannelSnapshot::new(self.event(), &CH_SPYEE)
@@ -275,6 +300,11 @@ impl<'a> ChanSpyStopView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The `Spyee` channel's snapshot (`SpyeeChannel` ... `SpyeeLinkedid`).
@@ -325,6 +355,11 @@ impl<'a> CoreShowChannelView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `BridgeId`.
@@ -394,6 +429,11 @@ impl<'a> CoreShowChannelMapView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// The channel's name (`Channel`).
     pub fn channel(&self) -> Option<Value<'a>> {
         self.event().get("Channel")
@@ -440,6 +480,11 @@ impl<'a> CoreShowChannelMapCompleteView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `EventList`.
@@ -490,6 +535,11 @@ impl<'a> CoreShowChannelsCompleteView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventList`.
     pub fn event_list(&self) -> Option<Value<'a>> {
         self.event().get("EventList")
@@ -538,6 +588,11 @@ impl<'a> DialBeginView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The `Dest` channel's snapshot (`DestChannel` ... `DestLinkedid`).
@@ -595,6 +650,11 @@ impl<'a> DialEndView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The `Dest` channel's snapshot (`DestChannel` ... `DestLinkedid`).
@@ -661,6 +721,11 @@ impl<'a> DialStateView<'a> {
         self.snap.event()
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// The `Dest` channel's snapshot (`DestChannel` ... `DestLinkedid`).
     pub fn dest(&self) -> ChannelSnapshot<'a> {
         ChannelSnapshot::new(self.event(), &CH_DEST)
@@ -725,6 +790,11 @@ impl<'a> DTMFBeginView<'a> {
         self.snap.event()
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// The digit to play (`Digit`).
     pub fn digit(&self) -> Option<Value<'a>> {
         self.event().get("Digit")
@@ -780,6 +850,11 @@ impl<'a> DTMFEndView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The digit to play (`Digit`).
@@ -843,6 +918,11 @@ impl<'a> FlashView<'a> {
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
     }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
 }
 
 impl<'a> std::ops::Deref for FlashView<'a> {
@@ -889,6 +969,11 @@ impl<'a> HangupView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The hangup cause (a Q.850 code) (`Cause`, a Q.850 cause).
@@ -953,6 +1038,11 @@ impl<'a> HangupHandlerPopView<'a> {
         self.snap.event()
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `Handler`.
     pub fn handler(&self) -> Option<Value<'a>> {
         self.event().get("Handler")
@@ -1005,6 +1095,11 @@ impl<'a> HangupHandlerPushView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `Handler`.
@@ -1061,6 +1156,11 @@ impl<'a> HangupHandlerRunView<'a> {
         self.snap.event()
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `Handler`.
     pub fn handler(&self) -> Option<Value<'a>> {
         self.event().get("Handler")
@@ -1113,6 +1213,11 @@ impl<'a> HangupRequestView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The hangup cause (a Q.850 code) (`Cause`, a Q.850 cause).
@@ -1169,6 +1274,11 @@ impl<'a> HoldView<'a> {
         self.snap.event()
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `MusicClass`.
     pub fn music_class(&self) -> Option<Value<'a>> {
         self.event().get("MusicClass")
@@ -1219,6 +1329,11 @@ impl<'a> MixMonitorMuteView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// Which direction of audio (`Direction`).
@@ -1279,6 +1394,11 @@ impl<'a> MixMonitorStartView<'a> {
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
     }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
 }
 
 impl<'a> std::ops::Deref for MixMonitorStartView<'a> {
@@ -1328,6 +1448,11 @@ impl<'a> MixMonitorStopView<'a> {
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
     }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
 }
 
 impl<'a> std::ops::Deref for MixMonitorStopView<'a> {
@@ -1376,6 +1501,11 @@ impl<'a> MusicOnHoldStartView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `Class`.
@@ -1431,6 +1561,11 @@ impl<'a> MusicOnHoldStopView<'a> {
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
     }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
 }
 
 impl<'a> std::ops::Deref for MusicOnHoldStopView<'a> {
@@ -1479,6 +1614,11 @@ impl<'a> NewAccountCodeView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `OldAccountCode`.
@@ -1535,6 +1675,11 @@ impl<'a> NewCalleridView<'a> {
         self.snap.event()
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `CID-CallingPres`.
     pub fn cid_calling_pres(&self) -> Option<Value<'a>> {
         self.event().get("CID-CallingPres")
@@ -1588,6 +1733,11 @@ impl<'a> NewchannelView<'a> {
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
     }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
 }
 
 impl<'a> std::ops::Deref for NewchannelView<'a> {
@@ -1636,6 +1786,11 @@ impl<'a> NewConnectedLineView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 }
 
@@ -1686,6 +1841,11 @@ impl<'a> NewextenView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The extension (`Extension`).
@@ -1749,6 +1909,11 @@ impl<'a> NewstateView<'a> {
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
     }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
 }
 
 impl<'a> std::ops::Deref for NewstateView<'a> {
@@ -1793,6 +1958,11 @@ impl<'a> OriginateResponseView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `Response`.
@@ -1885,6 +2055,11 @@ impl<'a> PickupView<'a> {
         self.snap.event()
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// The `Target` channel's snapshot (`TargetChannel` ... `TargetLinkedid`).
     pub fn target(&self) -> ChannelSnapshot<'a> {
         ChannelSnapshot::new(self.event(), &CH_TARGET)
@@ -1934,6 +2109,11 @@ impl<'a> RenameView<'a> {
     pub fn event(&self) -> Event<'a> {
         self.ev
     }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
 }
 
 impl std::fmt::Debug for RenameView<'_> {
@@ -1971,6 +2151,11 @@ impl<'a> SoftHangupRequestView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The hangup cause (a Q.850 code) (`Cause`, a Q.850 cause).
@@ -2025,6 +2210,11 @@ impl<'a> StatusView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `Type`.
@@ -2157,6 +2347,11 @@ impl<'a> StatusCompleteView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `Items`, a number.
     pub fn items(&self) -> Option<u32> {
         self.event().get("Items").and_then(|v| v.parse())
@@ -2211,6 +2406,11 @@ impl<'a> UnholdView<'a> {
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
     }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
 }
 
 impl<'a> std::ops::Deref for UnholdView<'a> {
@@ -2257,6 +2457,11 @@ impl<'a> VarSetView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The variable's name (`Variable`).
@@ -2314,6 +2519,11 @@ impl<'a> WinkView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 }
 

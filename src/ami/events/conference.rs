@@ -33,6 +33,11 @@ impl<'a> ConfbridgeEndView<'a> {
         self.snap.event()
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// The conference's name (`Conference`).
     pub fn conference(&self) -> Option<Value<'a>> {
         self.event().get("Conference")
@@ -85,6 +90,11 @@ impl<'a> ConfbridgeJoinView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The bridge's snapshot.
@@ -156,6 +166,11 @@ impl<'a> ConfbridgeLeaveView<'a> {
         self.snap.event()
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// The bridge's snapshot.
     pub fn bridge(&self) -> BridgeSnapshot<'a> {
         BridgeSnapshot::new(self.event(), &BR)
@@ -218,6 +233,11 @@ impl<'a> ConfbridgeListView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The conference's name (`Conference`).
@@ -312,6 +332,11 @@ impl<'a> ConfbridgeListCompleteView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventList`.
     pub fn event_list(&self) -> Option<Value<'a>> {
         self.event().get("EventList")
@@ -358,6 +383,11 @@ impl<'a> ConfbridgeListRoomsView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The conference's name (`Conference`).
@@ -423,6 +453,11 @@ impl<'a> ConfbridgeListRoomsCompleteView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventList`.
     pub fn event_list(&self) -> Option<Value<'a>> {
         self.event().get("EventList")
@@ -471,6 +506,11 @@ impl<'a> ConfbridgeMuteView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The bridge's snapshot.
@@ -537,6 +577,11 @@ impl<'a> ConfbridgeRecordView<'a> {
         self.snap.event()
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// The conference's name (`Conference`).
     pub fn conference(&self) -> Option<Value<'a>> {
         self.event().get("Conference")
@@ -589,6 +634,11 @@ impl<'a> ConfbridgeStartView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The conference's name (`Conference`).
@@ -645,6 +695,11 @@ impl<'a> ConfbridgeStopRecordView<'a> {
         self.snap.event()
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// The conference's name (`Conference`).
     pub fn conference(&self) -> Option<Value<'a>> {
         self.event().get("Conference")
@@ -697,6 +752,11 @@ impl<'a> ConfbridgeTalkingView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The bridge's snapshot.
@@ -768,6 +828,11 @@ impl<'a> ConfbridgeUnmuteView<'a> {
         self.snap.event()
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// The bridge's snapshot.
     pub fn bridge(&self) -> BridgeSnapshot<'a> {
         BridgeSnapshot::new(self.event(), &BR)
@@ -830,6 +895,11 @@ impl<'a> MeetmeEndView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// The MeetMe conference number (`Meetme`).
     pub fn meetme(&self) -> Option<Value<'a>> {
         self.event().get("Meetme")
@@ -871,6 +941,11 @@ impl<'a> MeetmeJoinView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The MeetMe conference number (`Meetme`).
@@ -930,6 +1005,11 @@ impl<'a> MeetmeLeaveView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The MeetMe conference number (`Meetme`).
@@ -992,6 +1072,11 @@ impl<'a> MeetmeListView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The conference's name (`Conference`).
@@ -1092,6 +1177,11 @@ impl<'a> MeetmeListCompleteView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventList`.
     pub fn event_list(&self) -> Option<Value<'a>> {
         self.event().get("EventList")
@@ -1138,6 +1228,11 @@ impl<'a> MeetmeListRoomsView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The conference's name (`Conference`).
@@ -1208,6 +1303,11 @@ impl<'a> MeetmeListRoomsCompleteView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventList`.
     pub fn event_list(&self) -> Option<Value<'a>> {
         self.event().get("EventList")
@@ -1256,6 +1356,11 @@ impl<'a> MeetmeMuteView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The MeetMe conference number (`Meetme`).
@@ -1327,6 +1432,11 @@ impl<'a> MeetmeTalkingView<'a> {
         self.snap.event()
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// The MeetMe conference number (`Meetme`).
     pub fn meetme(&self) -> Option<Value<'a>> {
         self.event().get("Meetme")
@@ -1394,6 +1504,11 @@ impl<'a> MeetmeTalkRequestView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The MeetMe conference number (`Meetme`).

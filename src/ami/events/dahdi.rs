@@ -28,6 +28,11 @@ impl<'a> AlarmView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// The DAHDI channel number (`DAHDIChannel`).
     pub fn dahdi_channel(&self) -> Option<Value<'a>> {
         self.event().get("DAHDIChannel")
@@ -74,6 +79,11 @@ impl<'a> AlarmClearView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// The DAHDI channel number (`DAHDIChannel`).
     pub fn dahdi_channel(&self) -> Option<Value<'a>> {
         self.event().get("DAHDIChannel")
@@ -117,6 +127,11 @@ impl<'a> DAHDIChannelView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `DAHDIGroup`.
@@ -179,6 +194,11 @@ impl<'a> DAHDIShowChannelsView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The DAHDI channel number (`DAHDIChannel`).
@@ -269,6 +289,11 @@ impl<'a> DAHDIShowChannelsCompleteView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventList`.
     pub fn event_list(&self) -> Option<Value<'a>> {
         self.event().get("EventList")
@@ -320,6 +345,11 @@ impl<'a> DAHDIShowStatusView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The span's number (`Span`).
@@ -410,6 +440,11 @@ impl<'a> DAHDIShowStatusCompleteView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventList`.
     pub fn event_list(&self) -> Option<Value<'a>> {
         self.event().get("EventList")
@@ -463,6 +498,11 @@ impl<'a> DNDStateView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// The DAHDI channel number (`DAHDIChannel`).
     pub fn dahdi_channel(&self) -> Option<Value<'a>> {
         self.event().get("DAHDIChannel")
@@ -509,6 +549,11 @@ impl<'a> MCIDView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `MCallerIDNumValid`.
@@ -686,6 +731,11 @@ impl<'a> PRIShowSpansView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// The span's number (`Span`).
     pub fn span(&self) -> Option<Value<'a>> {
         self.event().get("Span")
@@ -754,6 +804,11 @@ impl<'a> PRIShowSpansCompleteView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventList`.
     pub fn event_list(&self) -> Option<Value<'a>> {
         self.event().get("EventList")
@@ -802,6 +857,11 @@ impl<'a> SpanAlarmView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// The span's number (`Span`).
     pub fn span(&self) -> Option<Value<'a>> {
         self.event().get("Span")
@@ -846,6 +906,11 @@ impl<'a> SpanAlarmClearView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The span's number (`Span`).

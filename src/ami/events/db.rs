@@ -26,6 +26,11 @@ impl<'a> DBGetCompleteView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventList`.
     pub fn event_list(&self) -> Option<Value<'a>> {
         self.event().get("EventList")
@@ -72,6 +77,11 @@ impl<'a> DBGetResponseView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The database family (the key's prefix) (`Family`).
@@ -127,6 +137,11 @@ impl<'a> DBGetTreeCompleteView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventList`.
     pub fn event_list(&self) -> Option<Value<'a>> {
         self.event().get("EventList")
@@ -173,6 +188,11 @@ impl<'a> DBGetTreeResponseView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The database key (`Key`).

@@ -27,6 +27,11 @@ impl<'a> DeviceStateChangeView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `Device`.
     pub fn device(&self) -> Option<Value<'a>> {
         self.event().get("Device")
@@ -73,6 +78,11 @@ impl<'a> DeviceStateListCompleteView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `EventList`.
@@ -123,6 +133,11 @@ impl<'a> ExtensionStateListCompleteView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventList`.
     pub fn event_list(&self) -> Option<Value<'a>> {
         self.event().get("EventList")
@@ -169,6 +184,11 @@ impl<'a> ExtensionStatusView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The extension (`Exten`).
@@ -232,6 +252,11 @@ impl<'a> ListDialplanView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The dialplan context (`Context`).
@@ -322,6 +347,11 @@ impl<'a> PresenceStateChangeView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `Presentity`.
     pub fn presentity(&self) -> Option<Value<'a>> {
         self.event().get("Presentity")
@@ -380,6 +410,11 @@ impl<'a> PresenceStateListCompleteView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventList`.
     pub fn event_list(&self) -> Option<Value<'a>> {
         self.event().get("EventList")
@@ -426,6 +461,11 @@ impl<'a> PresenceStatusView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The extension (`Exten`).
@@ -494,6 +534,11 @@ impl<'a> ShowDialPlanCompleteView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `EventList`.

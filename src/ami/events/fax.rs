@@ -28,6 +28,11 @@ impl<'a> FAXSessionView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// The fax session's number (`SessionNumber`).
     pub fn session_number(&self) -> Option<Value<'a>> {
         self.event().get("SessionNumber")
@@ -121,6 +126,11 @@ impl<'a> FAXSessionsCompleteView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `Total`, a number.
     pub fn total(&self) -> Option<u32> {
         self.event().get("Total").and_then(|v| v.parse())
@@ -162,6 +172,11 @@ impl<'a> FAXSessionsEntryView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The channel's name (`Channel`).
@@ -237,6 +252,11 @@ impl<'a> FAXStatsView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `CurrentSessions`.
     pub fn current_sessions(&self) -> Option<Value<'a>> {
         self.event().get("CurrentSessions")
@@ -305,6 +325,11 @@ impl<'a> FAXStatusView<'a> {
         self.snap.event()
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// What to do with the filter (`Operation`).
     pub fn operation(&self) -> Option<Value<'a>> {
         self.event().get("Operation")
@@ -370,6 +395,11 @@ impl<'a> ReceiveFAXView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `LocalStationID`.
@@ -449,6 +479,11 @@ impl<'a> SendFAXView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `LocalStationID`.

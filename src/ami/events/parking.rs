@@ -30,6 +30,11 @@ impl<'a> ParkedCallView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// The `Parkee` channel's snapshot (`ParkeeChannel` ... `ParkeeLinkedid`).
     pub fn parkee(&self) -> ChannelSnapshot<'a> {
         ChannelSnapshot::new(self.event(), &CH_PARKEE)
@@ -96,6 +101,11 @@ impl<'a> ParkedCallGiveUpView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The `Parkee` channel's snapshot (`ParkeeChannel` ... `ParkeeLinkedid`).
@@ -171,6 +181,11 @@ impl<'a> ParkedCallsCompleteView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventList`.
     pub fn event_list(&self) -> Option<Value<'a>> {
         self.event().get("EventList")
@@ -222,6 +237,11 @@ impl<'a> ParkedCallSwapView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The `Parkee` channel's snapshot (`ParkeeChannel` ... `ParkeeLinkedid`).
@@ -297,6 +317,11 @@ impl<'a> ParkedCallTimeOutView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// The `Parkee` channel's snapshot (`ParkeeChannel` ... `ParkeeLinkedid`).
     pub fn parkee(&self) -> ChannelSnapshot<'a> {
         ChannelSnapshot::new(self.event(), &CH_PARKEE)
@@ -370,6 +395,11 @@ impl<'a> ParkinglotView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `Name`.
     pub fn name(&self) -> Option<Value<'a>> {
         self.event().get("Name")
@@ -428,6 +458,11 @@ impl<'a> ParkinglotsCompleteView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventList`.
     pub fn event_list(&self) -> Option<Value<'a>> {
         self.event().get("EventList")
@@ -474,6 +509,11 @@ impl<'a> UnParkedCallView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The `Parkee` channel's snapshot (`ParkeeChannel` ... `ParkeeLinkedid`).

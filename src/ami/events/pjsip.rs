@@ -26,6 +26,11 @@ impl<'a> AorDetailView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `ObjectType`.
     pub fn object_type(&self) -> Option<Value<'a>> {
         self.event().get("ObjectType")
@@ -162,6 +167,11 @@ impl<'a> AorListView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `ObjectType`.
     pub fn object_type(&self) -> Option<Value<'a>> {
         self.event().get("ObjectType")
@@ -283,6 +293,11 @@ impl<'a> AorListCompleteView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventList`.
     pub fn event_list(&self) -> Option<Value<'a>> {
         self.event().get("EventList")
@@ -329,6 +344,11 @@ impl<'a> AuthDetailView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `ObjectType`.
@@ -444,6 +464,11 @@ impl<'a> AuthListView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `ObjectType`.
     pub fn object_type(&self) -> Option<Value<'a>> {
         self.event().get("ObjectType")
@@ -550,6 +575,11 @@ impl<'a> AuthListCompleteView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventList`.
     pub fn event_list(&self) -> Option<Value<'a>> {
         self.event().get("EventList")
@@ -596,6 +626,11 @@ impl<'a> ContactListView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `ObjectType`.
@@ -731,6 +766,11 @@ impl<'a> ContactListCompleteView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventList`.
     pub fn event_list(&self) -> Option<Value<'a>> {
         self.event().get("EventList")
@@ -777,6 +817,11 @@ impl<'a> ContactStatusView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The URI to send to (`URI`).
@@ -840,6 +885,11 @@ impl<'a> ContactStatusDetailView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `AOR`.
@@ -960,6 +1010,11 @@ impl<'a> ContactStatusDetailCompleteView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventList`.
     pub fn event_list(&self) -> Option<Value<'a>> {
         self.event().get("EventList")
@@ -1006,6 +1061,11 @@ impl<'a> EndpointDetailView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `ObjectType`.
@@ -1751,6 +1811,11 @@ impl<'a> EndpointDetailCompleteView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventList`.
     pub fn event_list(&self) -> Option<Value<'a>> {
         self.event().get("EventList")
@@ -1797,6 +1862,11 @@ impl<'a> EndpointListView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `ObjectType`.
@@ -1882,6 +1952,11 @@ impl<'a> EndpointListCompleteView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventList`.
     pub fn event_list(&self) -> Option<Value<'a>> {
         self.event().get("EventList")
@@ -1928,6 +2003,11 @@ impl<'a> IdentifyDetailView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `ObjectType`.
@@ -2006,6 +2086,11 @@ impl<'a> InboundRegistrationDetailView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `ObjectType`.
@@ -2136,6 +2221,11 @@ impl<'a> InboundRegistrationDetailCompleteView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventList`.
     pub fn event_list(&self) -> Option<Value<'a>> {
         self.event().get("EventList")
@@ -2182,6 +2272,11 @@ impl<'a> InboundSubscriptionDetailView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `Role`.
@@ -2267,6 +2362,11 @@ impl<'a> InboundSubscriptionDetailCompleteView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventList`.
     pub fn event_list(&self) -> Option<Value<'a>> {
         self.event().get("EventList")
@@ -2313,6 +2413,11 @@ impl<'a> OutboundRegistrationDetailView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `ObjectType`.
@@ -2473,6 +2578,11 @@ impl<'a> OutboundRegistrationDetailCompleteView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventList`.
     pub fn event_list(&self) -> Option<Value<'a>> {
         self.event().get("EventList")
@@ -2529,6 +2639,11 @@ impl<'a> OutboundSubscriptionDetailView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `Role`.
@@ -2614,6 +2729,11 @@ impl<'a> OutboundSubscriptionDetailCompleteView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventList`.
     pub fn event_list(&self) -> Option<Value<'a>> {
         self.event().get("EventList")
@@ -2660,6 +2780,11 @@ impl<'a> PJSIPMaintenanceStatusView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The endpoint's name (`Endpoint`).
@@ -2710,6 +2835,11 @@ impl<'a> PJSIPMaintenanceStatusCompleteView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventList`.
     pub fn event_list(&self) -> Option<Value<'a>> {
         self.event().get("EventList")
@@ -2756,6 +2886,11 @@ impl<'a> ResourceListDetailView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `ObjectType`.
@@ -2826,6 +2961,11 @@ impl<'a> ResourceListDetailCompleteView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventList`.
     pub fn event_list(&self) -> Option<Value<'a>> {
         self.event().get("EventList")
@@ -2872,6 +3012,11 @@ impl<'a> TransportDetailView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `ObjectType`.

@@ -33,6 +33,11 @@ impl<'a> AgentCalledView<'a> {
         self.snap.event()
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// The `Dest` channel's snapshot (`DestChannel` ... `DestLinkedid`).
     pub fn dest(&self) -> ChannelSnapshot<'a> {
         ChannelSnapshot::new(self.event(), &CH_DEST)
@@ -100,6 +105,11 @@ impl<'a> AgentCompleteView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The `Dest` channel's snapshot (`DestChannel` ... `DestLinkedid`).
@@ -186,6 +196,11 @@ impl<'a> AgentConnectView<'a> {
         self.snap.event()
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// The `Dest` channel's snapshot (`DestChannel` ... `DestLinkedid`).
     pub fn dest(&self) -> ChannelSnapshot<'a> {
         ChannelSnapshot::new(self.event(), &CH_DEST)
@@ -265,6 +280,11 @@ impl<'a> AgentDumpView<'a> {
         self.snap.event()
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// The `Dest` channel's snapshot (`DestChannel` ... `DestLinkedid`).
     pub fn dest(&self) -> ChannelSnapshot<'a> {
         ChannelSnapshot::new(self.event(), &CH_DEST)
@@ -332,6 +352,11 @@ impl<'a> AgentLoginView<'a> {
         self.snap.event()
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// The agent's id (`Agent`).
     pub fn agent(&self) -> Option<Value<'a>> {
         self.event().get("Agent")
@@ -384,6 +409,11 @@ impl<'a> AgentLogoffView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The agent's id (`Agent`).
@@ -443,6 +473,11 @@ impl<'a> AgentRingNoAnswerView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The `Dest` channel's snapshot (`DestChannel` ... `DestLinkedid`).
@@ -519,6 +554,11 @@ impl<'a> AgentsView<'a> {
         self.snap.event()
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// The agent's id (`Agent`).
     pub fn agent(&self) -> Option<Value<'a>> {
         self.event().get("Agent")
@@ -593,6 +633,11 @@ impl<'a> AgentsCompleteView<'a> {
     pub fn event(&self) -> Event<'a> {
         self.ev
     }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
 }
 
 impl std::fmt::Debug for AgentsCompleteView<'_> {
@@ -632,6 +677,11 @@ impl<'a> QueueCallerAbandonView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The queue's name (`Queue`).
@@ -703,6 +753,11 @@ impl<'a> QueueCallerJoinView<'a> {
         self.snap.event()
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// The queue's name (`Queue`).
     pub fn queue(&self) -> Option<Value<'a>> {
         self.event().get("Queue")
@@ -767,6 +822,11 @@ impl<'a> QueueCallerLeaveView<'a> {
         self.snap.event()
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// The queue's name (`Queue`).
     pub fn queue(&self) -> Option<Value<'a>> {
         self.event().get("Queue")
@@ -827,6 +887,11 @@ impl<'a> QueueEntryView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The queue's name (`Queue`).
@@ -915,6 +980,11 @@ impl<'a> QueueMemberView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The queue's name (`Queue`).
@@ -1030,6 +1100,11 @@ impl<'a> QueueMemberAddedView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The queue's name (`Queue`).
@@ -1152,6 +1227,11 @@ impl<'a> QueueMemberPauseView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// The queue's name (`Queue`).
     pub fn queue(&self) -> Option<Value<'a>> {
         self.event().get("Queue")
@@ -1270,6 +1350,11 @@ impl<'a> QueueMemberPenaltyView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The queue's name (`Queue`).
@@ -1392,6 +1477,11 @@ impl<'a> QueueMemberRemovedView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// The queue's name (`Queue`).
     pub fn queue(&self) -> Option<Value<'a>> {
         self.event().get("Queue")
@@ -1510,6 +1600,11 @@ impl<'a> QueueMemberRinginuseView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The queue's name (`Queue`).
@@ -1632,6 +1727,11 @@ impl<'a> QueueMemberStatusView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// The queue's name (`Queue`).
     pub fn queue(&self) -> Option<Value<'a>> {
         self.event().get("Queue")
@@ -1752,6 +1852,11 @@ impl<'a> QueueParamsView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `Max`, a number.
     pub fn max(&self) -> Option<u32> {
         self.event().get("Max").and_then(|v| v.parse())
@@ -1852,6 +1957,11 @@ impl<'a> QueueStatusCompleteView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventList`.
     pub fn event_list(&self) -> Option<Value<'a>> {
         self.event().get("EventList")
@@ -1898,6 +2008,11 @@ impl<'a> QueueSummaryView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// The queue's name (`Queue`).
@@ -1971,6 +2086,11 @@ impl<'a> QueueSummaryCompleteView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `EventList`.

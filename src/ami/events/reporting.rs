@@ -30,6 +30,11 @@ impl<'a> AocDView<'a> {
         self.snap.event()
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `Charge`.
     pub fn charge(&self) -> Option<Value<'a>> {
         self.event().get("Charge")
@@ -130,6 +135,11 @@ impl<'a> AocEView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `ChargingAssociation`.
@@ -254,6 +264,11 @@ impl<'a> AocSView<'a> {
         self.snap.event()
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `Chargeable`.
     pub fn chargeable(&self) -> Option<Value<'a>> {
         self.event().get("Chargeable")
@@ -362,6 +377,11 @@ impl<'a> CdrView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `AccountCode`.
@@ -488,6 +508,11 @@ impl<'a> CELView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `EventName`.
@@ -623,6 +648,11 @@ impl<'a> RTCPReceivedView<'a> {
         self.snap.event()
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `SSRC`.
     pub fn ssrc(&self) -> Option<Value<'a>> {
         self.event().get("SSRC")
@@ -755,6 +785,11 @@ impl<'a> RTCPSentView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.snap.event()
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `SSRC`.

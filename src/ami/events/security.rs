@@ -26,6 +26,11 @@ impl<'a> AuthMethodNotAllowedView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventTV`.
     pub fn event_tv(&self) -> Option<Value<'a>> {
         self.event().get("EventTV")
@@ -117,6 +122,11 @@ impl<'a> ChallengeResponseFailedView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `EventTV`.
@@ -222,6 +232,11 @@ impl<'a> ChallengeSentView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventTV`.
     pub fn event_tv(&self) -> Option<Value<'a>> {
         self.event().get("EventTV")
@@ -315,6 +330,11 @@ impl<'a> FailedACLView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventTV`.
     pub fn event_tv(&self) -> Option<Value<'a>> {
         self.event().get("EventTV")
@@ -406,6 +426,11 @@ impl<'a> InvalidAccountIDView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventTV`.
     pub fn event_tv(&self) -> Option<Value<'a>> {
         self.event().get("EventTV")
@@ -492,6 +517,11 @@ impl<'a> InvalidPasswordView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `EventTV`.
@@ -597,6 +627,11 @@ impl<'a> InvalidTransportView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventTV`.
     pub fn event_tv(&self) -> Option<Value<'a>> {
         self.event().get("EventTV")
@@ -690,6 +725,11 @@ impl<'a> LoadAverageLimitView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventTV`.
     pub fn event_tv(&self) -> Option<Value<'a>> {
         self.event().get("EventTV")
@@ -778,6 +818,11 @@ impl<'a> MemoryLimitView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventTV`.
     pub fn event_tv(&self) -> Option<Value<'a>> {
         self.event().get("EventTV")
@@ -864,6 +909,11 @@ impl<'a> RequestBadFormatView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `EventTV`.
@@ -964,6 +1014,11 @@ impl<'a> RequestNotAllowedView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventTV`.
     pub fn event_tv(&self) -> Option<Value<'a>> {
         self.event().get("EventTV")
@@ -1062,6 +1117,11 @@ impl<'a> RequestNotSupportedView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventTV`.
     pub fn event_tv(&self) -> Option<Value<'a>> {
         self.event().get("EventTV")
@@ -1155,6 +1215,11 @@ impl<'a> SessionLimitView<'a> {
         self.ev
     }
 
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
     /// `EventTV`.
     pub fn event_tv(&self) -> Option<Value<'a>> {
         self.event().get("EventTV")
@@ -1241,6 +1306,11 @@ impl<'a> SuccessfulAuthView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `EventTV`.
@@ -1334,6 +1404,11 @@ impl<'a> UnexpectedAddressView<'a> {
     /// The event itself: every header, by name, including any this view does not cover.
     pub fn event(&self) -> Event<'a> {
         self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
     }
 
     /// `EventTV`.

@@ -398,7 +398,15 @@ fn view_code(e: &Ev, uses: &mut BTreeSet<String>) -> Result<String, String> {
         "    /// The event itself: every header, by name, including any this view does not cover."
     );
     let _ = writeln!(s, "    pub fn event(&self) -> Event<'a> {{ {ev_expr} }}");
-    let mut names: BTreeSet<String> = ["event".to_owned()].into_iter().collect();
+    let _ = writeln!(s, "\n    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.");
+    let _ = writeln!(
+        s,
+        "    pub fn action_id(&self) -> Option<Value<'a>> {{ self.event().get(\"ActionID\") }}"
+    );
+    uses.insert("crate::ami::message::Value".into());
+    let mut names: BTreeSet<String> = ["event".to_owned(), "action_id".to_owned()]
+        .into_iter()
+        .collect();
     if deref_channel {
         for m in [
             "channel",
