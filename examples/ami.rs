@@ -4,7 +4,8 @@
 //! cargo run --example ami -- --addr HOST:PORT --user U --secret S [--md5] [--timeout SECS] COMMAND
 //!
 //! COMMAND:
-//!   action NAME [Key=Value ...] [--list]   send an action; repeat a key to repeat the field
+//!   action NAME [Key=Value ...] [--list] [--raw]
+//!                                          send an action; repeat a key to repeat the field
 //!   command "CLI TEXT"                     run a CLI command, print its output lines
 //!   events [NAME ...] [--count N] [--reconnect] [--keepalive SECS]
 //!                                          print events (all, or these names) as they come;
@@ -13,16 +14,20 @@
 //! ```
 //!
 //! `action` prints the response, then any list items (and the list's final
-//! event), as `Key: Value` blocks separated by blank lines. Actions known to
-//! answer with an event list (`Status`, `CoreShowChannels`, `DBGet`,
-//! `QueueStatus`, `PJSIPShowEndpoints`, ... see [`LIST_ACTIONS`]) collect
-//! their items; `--list` does it for any other action.
+//! event), as `Key: Value` blocks separated by blank lines. The action is
+//! first looked up in [`asterisk_io::ami::catalogue`]: a missing required
+//! parameter is refused (exit status 2, naming it) before anything is sent,
+//! and an undocumented parameter or an odd value is a warning on stderr.
+//! The catalogue also says which actions answer with an event list
+//! (`Status`, `CoreShowChannels`, `DBGet`, `QueueStatus`, ... and `Hangup`
+//! of a `/regex/`); `--list` collects list items for any other action.
+//! `--raw` skips the check, for the day the documentation is wrong.
 //!
 //! Exit status: 0 on success; 1 when the server answered `Response: Error`
 //! (its `Message:` goes to stderr); 2 on a connection, protocol or
 //! authentication failure, a timeout, or a refused argument (a missing
-//! `=`, or a CR or LF inside a value: that would be header injection, and
-//! nothing is sent).
+//! `=`, a CR or LF inside a value: that would be header injection, or a
+//! required parameter missing; nothing is sent).
 //!
 //! The logic is in [`run`], so that `tests/ami_cli.rs` can call it.
 
@@ -33,58 +38,15 @@ use std::time::Duration;
 
 use asterisk_io::ami::actions::{Command, Login};
 use asterisk_io::ami::{
-    Action, Error, Keepalive, Manager, ManagerConfig, OwnedMessage, RawAction, Reconnect,
+    catalogue, Error, Keepalive, Manager, ManagerConfig, OwnedMessage, RawAction, Reconnect,
     ResultShape,
 };
 
-/// Actions whose answer is bare CLI text (see `ResultShape::Text`).
-fn name_is_text(action: &RawAction) -> bool {
-    action.name().eq_ignore_ascii_case("Queues")
+/// Actions whose answer is bare CLI text (see `ResultShape::Text`): `Queues`
+/// of Asterisk 14 and older, which the Asterisk 22 catalogue does not know.
+fn name_is_text(name: &str) -> bool {
+    name.eq_ignore_ascii_case("Queues")
 }
-
-/// Actions known to answer with an event list.
-pub const LIST_ACTIONS: &[&str] = &[
-    "Agents",
-    "BridgeInfo",
-    "BridgeList",
-    "BridgeTechnologyList",
-    "ConfbridgeList",
-    "ConfbridgeListRooms",
-    "CoreShowChannels",
-    "DAHDIShowChannels",
-    "DBGet",
-    "DBGetTree",
-    "DeviceStateList",
-    "ExtensionStateList",
-    "FAXSessions",
-    "IAXpeerlist",
-    "IAXregistry",
-    "MeetmeList",
-    "MeetmeListRooms",
-    "MWIGet",
-    "ParkedCalls",
-    "Parkinglots",
-    "PJSIPShowAors",
-    "PJSIPShowAuths",
-    "PJSIPShowContacts",
-    "PJSIPShowEndpoint",
-    "PJSIPShowEndpoints",
-    "PJSIPShowRegistrationInboundContactStatuses",
-    "PJSIPShowRegistrationsInbound",
-    "PJSIPShowRegistrationsOutbound",
-    "PJSIPShowResourceLists",
-    "PJSIPShowSubscriptionsInbound",
-    "PJSIPShowSubscriptionsOutbound",
-    "PresenceStateList",
-    "QueueStatus",
-    "QueueSummary",
-    "ShowDialPlan",
-    "SIPpeers",
-    "SIPpeerstatus",
-    "SIPshowregistry",
-    "Status",
-    "VoicemailUsersList",
-];
 
 /// Exit status: success.
 pub const OK: i32 = 0;
@@ -94,7 +56,7 @@ pub const SERVER_ERROR: i32 = 1;
 pub const FAILURE: i32 = 2;
 
 const USAGE: &str = "usage: ami --addr HOST:PORT --user U --secret S [--md5] [--timeout SECS] \
-(action NAME [Key=Value ...] [--list] | command \"CLI TEXT\" | \
+(action NAME [Key=Value ...] [--list] [--raw] | command \"CLI TEXT\" | \
 events [NAME ...] [--count N] [--reconnect] [--keepalive SECS])";
 
 /// What to do once logged in.
@@ -104,6 +66,7 @@ enum Task {
         name: String,
         fields: Vec<(String, String)>,
         list: bool,
+        raw: bool,
     },
     Command(String),
     Events {
@@ -140,6 +103,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
     let mut list = false;
     let mut reconnect = false;
     let mut keepalive = None;
+    let mut raw = false;
     let mut rest: Vec<&str> = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -154,6 +118,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
             "--secret" => secret = Some(value("--secret")?.to_string()),
             "--md5" => md5 = true,
             "--list" => list = true,
+            "--raw" => raw = true,
             "--timeout" => {
                 let v = value("--timeout")?;
                 let secs: f64 = v
@@ -211,11 +176,11 @@ fn parse(args: &[String]) -> Result<Opts, String> {
                 }
                 fields.push((k.to_string(), v.to_string()));
             }
-            let known = LIST_ACTIONS.iter().any(|l| l.eq_ignore_ascii_case(name));
             Task::Action {
                 name: name.to_string(),
                 fields,
-                list: list || known,
+                list,
+                raw,
             }
         }
         Some((&"command", [text])) => {
@@ -278,6 +243,42 @@ pub fn run(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
             return FAILURE;
         }
     };
+    // The catalogue's verdict comes before any connection: a refused action
+    // sends nothing.
+    let mut shape = ResultShape::Single;
+    if let Task::Action {
+        name, fields, raw, ..
+    } = &opts.task
+    {
+        if name_is_text(name) {
+            shape = ResultShape::Text;
+        } else {
+            let action = fields
+                .iter()
+                .fold(RawAction::new(name.as_str()), |a, (k, v)| {
+                    a.field(k.as_str(), v.as_str())
+                });
+            match catalogue::check(&action) {
+                Ok(checked) => {
+                    shape = checked.shape();
+                    if !raw {
+                        for w in checked.warnings() {
+                            let _ = writeln!(err, "ami: warning: {w}");
+                        }
+                    }
+                }
+                Err(e) if !raw => {
+                    let _ = writeln!(err, "ami: {e} (--raw sends it anyway)");
+                    return FAILURE;
+                }
+                Err(_) => {
+                    shape = catalogue::action(name)
+                        .map(|info| info.shape_for(fields))
+                        .unwrap_or(ResultShape::Single);
+                }
+            }
+        }
+    }
     let mut config = ManagerConfig::default();
     if opts.reconnect {
         // A PBX back within 30 s is reached again within a few seconds.
@@ -316,19 +317,19 @@ pub fn run(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
     }
     print_links(err);
     let code = match opts.task {
-        Task::Action { name, fields, list } => {
+        Task::Action {
+            name, fields, list, ..
+        } => {
             let mut action = RawAction::new(name);
             for (k, v) in fields {
                 action = action.field(k, v);
             }
-            if list {
-                action = action.list();
-            }
-            // `Queues` (Asterisk 14 and older) answers with bare CLI text.
-            let text = name_is_text(&action);
-            if text {
-                action = action.with_shape(ResultShape::Text);
-            }
+            action = if list {
+                action.list()
+            } else {
+                action.with_shape(shape)
+            };
+            let text = shape == ResultShape::Text;
             match mgr.call(&action, opts.timeout) {
                 Ok(r) if text && r.response.is_success() => {
                     for line in r.output.iter().flat_map(|o| &o.lines) {

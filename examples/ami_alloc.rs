@@ -9,8 +9,9 @@
 //! with each event's name and a header looked at, as a handler would.
 //!
 //! The same is then measured one level up: a `Manager` on a real loopback
-//! socket, with a catch-all handler, reading the events a helper thread
-//! writes. Only allocations made on the manager's thread are counted there.
+//! socket, with a catch-all handler and typed handlers (`Manager::on` for
+//! six of the most frequent events, reading typed fields and snapshots),
+//! reading the events a helper thread writes. Only allocations made on the manager's thread are counted there.
 //!
 //! Run it with `cargo run --release --example ami_alloc`. It prints
 //! `allocations_per_event=X` (the connection) and
@@ -25,7 +26,7 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use asterisk_io::ami::{Connection, Input, Manager};
+use asterisk_io::ami::{events, Connection, Input, Manager};
 
 /// Counts calls to `alloc`/`alloc_zeroed`/`realloc` (and bytes), in total
 /// and on the current thread, and forwards everything to the system allocator.
@@ -138,6 +139,45 @@ fn manager_pass(input: Vec<u8>, per_pass: usize) -> (usize, u64) {
             s.set(s.get() + 1);
         }
     });
+    // Typed handlers too: dispatch by kind, and reading typed fields and
+    // snapshots through the views, allocate nothing either.
+    let typed = Rc::new(Cell::new(0usize));
+    let t = typed.clone();
+    mgr.on(events::Newexten, move |e, _| {
+        t.set(
+            t.get()
+                + e.priority().unwrap_or(0) as usize
+                + e.application().map_or(0, |a| a.as_bytes().len()),
+        )
+    });
+    let t = typed.clone();
+    mgr.on(events::DeviceStateChange, move |e, _| {
+        t.set(t.get() + usize::from(e.state() == Some(events::DeviceState::InUse)))
+    });
+    let t = typed.clone();
+    mgr.on(events::Hangup, move |h, _| {
+        t.set(
+            t.get()
+                + h.cause().map_or(0, |c| usize::from(c.code()))
+                + h.uniqueid().map_or(0, |u| u.as_bytes().len()),
+        )
+    });
+    let t = typed.clone();
+    mgr.on(events::Newchannel, move |n, _| {
+        t.set(t.get() + n.channel_state().map_or(0, |s| s.code() as usize))
+    });
+    let t = typed.clone();
+    mgr.on(events::DialEnd, move |d, _| {
+        t.set(
+            t.get()
+                + d.dest().channel().map_or(0, |c| c.as_bytes().len())
+                + usize::from(d.dial_status() == Some(events::DialStatus::Answer)),
+        )
+    });
+    let t = typed.clone();
+    mgr.on(events::VarSet, move |v, _| {
+        t.set(t.get() + v.variable().map_or(0, |x| x.as_bytes().len()) + v.chan_variables().count())
+    });
     let deadline = Instant::now() + Duration::from_secs(60);
     let wait = |mgr: &mut Manager, until: usize| {
         while seen.get() < until {
@@ -153,6 +193,7 @@ fn manager_pass(input: Vec<u8>, per_pass: usize) -> (usize, u64) {
     wait(&mut mgr, 2 * per_pass);
     let allocs = thread_allocs() - before;
     let events = seen.get() - per_pass;
+    assert!(typed.get() > 0, "the typed handlers ran");
     drop(go_tx);
     writer.join().expect("writer");
     (events, allocs)

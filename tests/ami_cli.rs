@@ -165,6 +165,54 @@ fn fields_and_errors() {
 }
 
 #[test]
+fn catalogue_refuses_a_missing_parameter_before_connecting() {
+    // Nobody listens here: a refusal that names the parameter (and not a
+    // connection error) shows that nothing was even connected.
+    let addr = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().to_string()
+    };
+    let run = |rest: &[&str]| {
+        let mut args: Vec<String> = ["--addr", &addr, "--user", "a", "--secret", "b"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        args.extend(rest.iter().map(|s| s.to_string()));
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let code = ami::run(&args, &mut out, &mut err);
+        (
+            code,
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(err).unwrap(),
+        )
+    };
+    let (code, out, err) = run(&["action", "queueadd", "Queue=support"]);
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    assert_eq!(
+        err.trim(),
+        "ami: QueueAdd needs the parameter Interface (--raw sends it anyway)"
+    );
+    // --raw goes on to connect (and fails to, here).
+    let (code, _, err) = run(&["action", "QueueAdd", "Queue=support", "--raw"]);
+    assert_eq!(code, 2);
+    assert!(!err.contains("needs the parameter"), "{err}");
+}
+
+#[test]
+fn catalogue_warnings_and_shapes() {
+    let emu = emulator(false);
+    // An undocumented parameter is a warning; the action is still sent.
+    let (code, out, err) = cli(&emu, &["action", "Ping", "Colour=blue"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Ping: Pong"), "{out}");
+    assert_eq!(
+        err.trim(),
+        "ami: warning: Ping does not document the parameter Colour"
+    );
+}
+
+#[test]
 fn auth_and_connection_failures_are_2() {
     let emu = emulator(false);
     let (code, _, err) = cli_as(&emu, "wrong", &["action", "Ping"]);
@@ -243,7 +291,11 @@ fn binary_exit_codes() {
     let ok = run(&["action", "Ping"]);
     assert_eq!(ok.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&ok.stdout).contains("Ping: Pong"));
-    assert_eq!(run(&["action", "QueueAdd"]).status.code(), Some(1));
+    // A required parameter missing: refused before sending, unless --raw.
+    let missing = run(&["action", "QueueAdd"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("Queue"));
+    assert_eq!(run(&["action", "QueueAdd", "--raw"]).status.code(), Some(1));
     assert_eq!(
         run(&["action", "Setvar", "Value=a\rb"]).status.code(),
         Some(2)

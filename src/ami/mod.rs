@@ -5,13 +5,15 @@
 //!
 //! - [`codec`]: the framer (bytes to blocks and header indexes) and the greeting.
 //! - [`Message`] / [`OwnedMessage`]: validated `Key: Value` blocks.
-//! - [`Action`] and [`actions`]: typed requests that write themselves.
+//! - [`Action`] and [`actions`]: typed requests that write themselves;
+//!   [`catalogue`] describes every action at run time.
 //! - [`Event`], [`Response`], [`ActionResult`]: what comes back.
 //! - [`Connection`]: the protocol state machine, with no I/O.
 //! - [`Manager`]: the mio shell that moves bytes and calls handlers.
 
 pub mod action;
 pub mod actions;
+pub mod catalogue;
 pub mod codec;
 pub mod connection;
 mod dispatch;
