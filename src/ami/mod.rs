@@ -23,6 +23,8 @@ mod link;
 mod manager;
 mod message;
 mod response;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use action::{
     Action, ActionId, FieldValue, FieldWriter, RawAction, ResultShape, SessionEffect,
@@ -30,7 +32,7 @@ pub use action::{
 pub use codec::{FramerConfig, Greeting};
 pub use connection::{Connection, Input, ManagerConfig, State};
 pub use dispatch::{Ctx, Flow, HandlerId, HandlerResult, ManagerStats, ResultStatus};
-pub use error::{EncodeError, Error, Gone, ProtocolError, Skipped};
+pub use error::{EncodeError, Error, Gone, ProtocolError, Skipped, TlsError};
 pub use event::Event;
 pub use event_kind::EventKind;
 pub use events::EventType;
@@ -42,3 +44,5 @@ pub use response::{
     ActionResult, CommandOutput, FromResult, ListResult, OriginateOutcome, OriginateResult,
     Response,
 };
+#[cfg(feature = "tls")]
+pub use tls::TlsSettings;
