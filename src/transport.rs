@@ -158,12 +158,9 @@ impl TlsStream {
                 return Err(self.failure(error));
             }
             // Handshake messages to answer go out now: the shell may have
-            // no AMI output to write.
-            match self.write_records() {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(e),
-            }
+            // no AMI output to write. A socket that fails here fails the
+            // shell's next flush too; what was read is handed over first.
+            let _ = self.write_records();
         }
     }
 
@@ -171,11 +168,11 @@ impl TlsStream {
         loop {
             let n = self.tls.writer().write(buf)?;
             if n > 0 || buf.is_empty() {
-                match self.write_records() {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                    Err(e) => return Err(e),
-                }
+                // The `n` bytes are rustls' now: report them written, or the
+                // caller would hand them over twice. A socket still
+                // connecting, full or broken keeps the records for the
+                // shell's next flush, which reports a failure.
+                let _ = self.write_records();
                 return Ok(n);
             }
             // rustls' buffer is full: move records to the socket first.

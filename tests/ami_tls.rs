@@ -127,8 +127,56 @@ fn a_good_certificate_logs_in_and_pings_over_tls() {
             .emit_event("Poke", &[("Data", &"x".repeat(500))]);
     }
     assert!(driver.run_until(T, |_| *seen.borrow() == 100).unwrap());
+    // Actions queued before the handshake went out once each: nothing
+    // answered twice.
+    assert_eq!(driver.get(mgr).stats().unmatched, 0);
+    assert_eq!(driver.get(mgr2).stats().unmatched, 0);
     driver.logoff(mgr, T).unwrap();
     assert!(driver.get(mgr).is_closed());
+}
+
+/// A standalone manager (its own poll) sends its login and many pings at
+/// once, before the TCP connect and the handshake are done: each goes out
+/// once, and all are answered.
+#[test]
+fn actions_queued_before_the_handshake_go_out_once() {
+    let pki = pki(&["127.0.0.1"]);
+    let config = EmulatorConfig::default()
+        .user("admin", "s3cret")
+        .tls(pki.chain_pem.as_bytes(), pki.key_pem.as_bytes())
+        .unwrap();
+    let mut emu = Emulator::bind("127.0.0.1:0".parse().unwrap(), config).unwrap();
+    let settings = TlsSettings::new().ca_pem(pki.ca_pem);
+    let mut mgr = Manager::connect_with(
+        emu.local_addr().unwrap(),
+        ManagerConfig::default().tls(Some(settings)),
+    )
+    .unwrap();
+    let login = mgr.start_login(&Login::new("admin", "s3cret")).unwrap();
+    let pings: Vec<_> = (0..200).map(|_| mgr.send(&Ping).unwrap()).collect();
+    let deadline = Instant::now() + T;
+    let mut done = 0;
+    let mut ids = vec![login];
+    ids.extend(pings);
+    while done < ids.len() && Instant::now() < deadline {
+        emu.poll(Some(Duration::from_millis(1))).unwrap();
+        mgr.poll_events(Some(Duration::from_millis(1))).unwrap();
+        while done < ids.len() {
+            match mgr.take_result(ids[done]) {
+                asterisk_io::ami::ResultStatus::Ready(r) => {
+                    r.unwrap();
+                    done += 1;
+                }
+                _ => break,
+            }
+        }
+    }
+    assert_eq!(done, ids.len());
+    for _ in 0..10 {
+        emu.poll(Some(Duration::from_millis(1))).unwrap();
+        mgr.poll_events(Some(Duration::from_millis(1))).unwrap();
+    }
+    assert_eq!(mgr.stats().unmatched, 0);
 }
 
 #[test]
