@@ -78,6 +78,11 @@ impl Transport {
         }
     }
 
+    /// True when the bytes go through a TLS session.
+    pub(crate) fn is_tls(&self) -> bool {
+        !matches!(self, Transport::Plain(_))
+    }
+
     /// True when the transport has bytes of its own to send (TLS records).
     pub(crate) fn wants_write(&self) -> bool {
         match self {

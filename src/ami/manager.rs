@@ -100,6 +100,7 @@ impl std::fmt::Debug for Manager {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Manager")
             .field("peer", &self.peer)
+            .field("tls", &self.stream.is_tls())
             .field("state", &self.conn.state())
             .field("pending", &self.conn.pending_count())
             .finish_non_exhaustive()
