@@ -304,6 +304,59 @@ fn a_reconnect_makes_a_fresh_tls_session() {
     assert_eq!(driver.get(mgr).stats().reconnects, 1);
 }
 
+/// A TLS client meets a plain AMI server: the greeting is no TLS record.
+#[test]
+fn a_tls_client_against_a_plain_server_fails_at_once() {
+    let mut driver = Driver::new().unwrap();
+    let config = EmulatorConfig::default().user("admin", "s3cret");
+    let emu = driver
+        .add(Emulator::bind("127.0.0.1:0".parse().unwrap(), config).unwrap())
+        .unwrap();
+    let settings = TlsSettings::new().danger_accept_any_certificate();
+    let mgr = tls_manager(
+        &mut driver,
+        emu,
+        ManagerConfig::default().tls(Some(settings)),
+    );
+    let e = tls_failure(&mut driver, mgr);
+    assert!(
+        matches!(&e, TlsError::Other(m) if m.contains("speak TLS")),
+        "{e:?}"
+    );
+}
+
+/// A client certificate and key are read from PEM files (a server that
+/// asks for none is not sent them).
+#[test]
+fn a_client_certificate_from_pem_files() {
+    let server = pki(&["127.0.0.1"]);
+    let client = pki(&["ami-client"]);
+    let dir = std::env::temp_dir();
+    let id = std::process::id();
+    let cert = dir.join(format!("asterisk-io-client-{id}.crt"));
+    let key = dir.join(format!("asterisk-io-client-{id}.key"));
+    std::fs::write(&cert, &client.chain_pem).unwrap();
+    std::fs::write(&key, &client.key_pem).unwrap();
+    let mut driver = Driver::new().unwrap();
+    let emu = tls_emulator(&mut driver, &server.chain_pem, &server.key_pem);
+    let settings = TlsSettings::new()
+        .ca_pem(server.ca_pem)
+        .client_cert(&cert, &key);
+    let mgr = tls_manager(
+        &mut driver,
+        emu,
+        ManagerConfig::default().tls(Some(settings)),
+    );
+    let r = login_and_ping(&mut driver, mgr);
+    // A key file that holds a certificate is refused when connecting.
+    let bad = TlsSettings::new().client_cert(&cert, &cert);
+    let e = Manager::connect_with("127.0.0.1:9", ManagerConfig::default().tls(Some(bad)));
+    let _ = std::fs::remove_file(&cert);
+    let _ = std::fs::remove_file(&key);
+    r.unwrap();
+    assert!(matches!(e, Err(Error::Tls(TlsError::Settings(_)))), "{e:?}");
+}
+
 #[test]
 fn debug_prints_no_key_material() {
     let pki = pki(&["127.0.0.1"]);

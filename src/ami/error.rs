@@ -290,6 +290,10 @@ impl TlsError {
             }
             rustls::Error::InvalidCertificate(c) => TlsError::BadCertificate(format!("{c:?}")),
             rustls::Error::AlertReceived(a) => TlsError::AlertReceived(format!("{a:?}")),
+            // Plain AMI's greeting is no TLS record.
+            rustls::Error::InvalidMessage(_) => TlsError::Other(format!(
+                "{e} (does this port speak TLS? Asterisk's TLS port is tlsbindaddr, usually 5039)"
+            )),
             other => TlsError::Other(other.to_string()),
         }
     }
