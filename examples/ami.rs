@@ -1,7 +1,8 @@
 //! `ami`: a small manager command line.
 //!
 //! ```text
-//! cargo run --example ami -- --addr HOST:PORT --user U --secret S [--md5] [--timeout SECS] COMMAND
+//! cargo run --example ami -- --addr HOST:PORT --user U --secret S [--md5] [--timeout SECS]
+//!     [--tls [--ca FILE] [--server-name NAME] [--tls-insecure]] COMMAND
 //!
 //! COMMAND:
 //!   action NAME [Key=Value ...] [--list] [--raw]
@@ -28,6 +29,12 @@
 //! authentication failure, a timeout, or a refused argument (a missing
 //! `=`, a CR or LF inside a value: that would be header injection, or a
 //! required parameter missing; nothing is sent).
+//!
+//! `--tls` speaks AMI over TLS (Asterisk's `tlsenable=yes`, port 5039); it
+//! needs the `tls` feature (`cargo run --features tls --example ami`), and
+//! is a failure (2) without it. The server's certificate is checked against
+//! the public roots, or the CAs in `--ca FILE`, for the host of `--addr`
+//! (or `--server-name`); `--tls-insecure` accepts any certificate (a lab PBX).
 //!
 //! The logic is in [`run`], so that `tests/ami_cli.rs` can call it.
 
@@ -56,6 +63,7 @@ pub const SERVER_ERROR: i32 = 1;
 pub const FAILURE: i32 = 2;
 
 const USAGE: &str = "usage: ami --addr HOST:PORT --user U --secret S [--md5] [--timeout SECS] \
+[--tls [--ca FILE] [--server-name NAME] [--tls-insecure]] \
 (action NAME [Key=Value ...] [--list] [--raw] | command \"CLI TEXT\" | \
 events [NAME ...] [--count N] [--reconnect] [--keepalive SECS])";
 
@@ -86,7 +94,17 @@ struct Opts {
     reconnect: bool,
     /// Ping after this much silence; the link is down when the answer is as late.
     keepalive: Option<Duration>,
+    /// AMI over TLS.
+    tls: Option<TlsOpts>,
     task: Task,
+}
+
+/// `--tls` and its options.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct TlsOpts {
+    ca: Option<String>,
+    server_name: Option<String>,
+    insecure: bool,
 }
 
 fn has_crlf(s: &str) -> bool {
@@ -104,6 +122,8 @@ fn parse(args: &[String]) -> Result<Opts, String> {
     let mut reconnect = false;
     let mut keepalive = None;
     let mut raw = false;
+    let mut tls_on = false;
+    let mut tls = TlsOpts::default();
     let mut rest: Vec<&str> = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -133,6 +153,10 @@ fn parse(args: &[String]) -> Result<Opts, String> {
                 count = Some(v.parse().map_err(|_| format!("bad --count {v:?}"))?);
             }
             "--reconnect" => reconnect = true,
+            "--tls" => tls_on = true,
+            "--ca" => tls.ca = Some(value("--ca")?.to_string()),
+            "--server-name" => tls.server_name = Some(value("--server-name")?.to_string()),
+            "--tls-insecure" => tls.insecure = true,
             "--keepalive" => {
                 let v = value("--keepalive")?;
                 let secs: f64 = v
@@ -150,6 +174,9 @@ fn parse(args: &[String]) -> Result<Opts, String> {
         }
     }
     let addr = addr.ok_or("--addr is required")?;
+    if !tls_on && tls != TlsOpts::default() {
+        return Err("--ca, --server-name and --tls-insecure need --tls".into());
+    }
     let user = user.ok_or("--user is required")?;
     let secret = secret.ok_or("--secret is required")?;
     for (what, v) in [("--user", &user), ("--secret", &secret)] {
@@ -205,6 +232,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
         timeout,
         reconnect,
         keepalive,
+        tls: tls_on.then_some(tls),
         task,
     })
 }
@@ -286,6 +314,15 @@ pub fn run(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
     }
     if let Some(every) = opts.keepalive {
         config = config.keepalive(Some(Keepalive::new(every, every)));
+    }
+    if let Some(tls) = &opts.tls {
+        config = match with_tls(config, tls, &opts.addr) {
+            Ok(c) => c,
+            Err(msg) => {
+                let _ = writeln!(err, "ami: {msg}");
+                return FAILURE;
+            }
+        };
     }
     let mut mgr = match Manager::connect_with(opts.addr.as_str(), config) {
         Ok(m) => m,
@@ -411,6 +448,33 @@ pub fn run(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
     }
     let _ = out.flush();
     code
+}
+
+/// `config` speaking TLS as `--tls` and its options say. The certificate
+/// must carry the host of `--addr` unless `--server-name` names another.
+#[cfg(feature = "tls")]
+fn with_tls(config: ManagerConfig, tls: &TlsOpts, addr: &str) -> Result<ManagerConfig, String> {
+    let mut settings = asterisk_io::ami::TlsSettings::new();
+    let host = addr.rsplit_once(':').map_or(addr, |(host, _port)| host);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match &tls.server_name {
+        Some(name) => settings = settings.server_name(name.as_str()),
+        // An IP address is checked as the address connected to.
+        None if host.parse::<std::net::IpAddr>().is_err() => settings = settings.server_name(host),
+        None => {}
+    }
+    if let Some(ca) = &tls.ca {
+        settings = settings.ca_file(ca);
+    }
+    if tls.insecure {
+        settings = settings.danger_accept_any_certificate();
+    }
+    Ok(config.tls(Some(settings)))
+}
+
+#[cfg(not(feature = "tls"))]
+fn with_tls(_: ManagerConfig, _: &TlsOpts, _: &str) -> Result<ManagerConfig, String> {
+    Err("--tls needs TLS support: build with `--features tls`".into())
 }
 
 #[allow(dead_code)] // `tests/ami_cli.rs` includes this file as a module.

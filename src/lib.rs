@@ -83,6 +83,7 @@ pub mod driver;
 pub mod emu;
 pub mod net;
 mod scan;
+mod transport;
 
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

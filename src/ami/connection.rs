@@ -104,6 +104,10 @@ pub struct ManagerConfig {
     /// TCP keepalive on the socket (default: the first probe after 60 s of
     /// silence, then every 10 s; `None`: the system's default, usually off).
     pub tcp_keepalive: Option<crate::net::TcpKeepalive>,
+    /// Speak TLS on the socket (default `None`: plain TCP). Only with the
+    /// `tls` feature. See [`TlsSettings`](super::TlsSettings).
+    #[cfg(feature = "tls")]
+    pub tls: Option<super::TlsSettings>,
 }
 
 impl Default for ManagerConfig {
@@ -118,11 +122,21 @@ impl Default for ManagerConfig {
             reconnect: None,
             keepalive: None,
             tcp_keepalive: Some(crate::net::DEFAULT_KEEPALIVE),
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
 
 impl ManagerConfig {
+    /// Sets [`ManagerConfig::tls`]: AMI over TLS (Asterisk's `tlsenable=yes`,
+    /// port 5039 by default).
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: Option<super::TlsSettings>) -> Self {
+        self.tls = tls;
+        self
+    }
+
     /// Sets [`ManagerConfig::framer`].
     pub fn framer(mut self, framer: FramerConfig) -> Self {
         self.framer = framer;

@@ -175,6 +175,43 @@ pub enum Error {
     /// action completed. Pending actions are never re-sent.
     #[error("connection closed: {0}")]
     Closed(&'static str),
+    /// The TLS layer failed: the server's certificate was refused, the
+    /// handshake broke, or the TLS settings could not be used (only with
+    /// the `tls` feature).
+    #[error("TLS: {0}")]
+    Tls(TlsError),
+}
+
+/// Why a TLS link failed (see [`Error::Tls`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsError {
+    /// The server's certificate chain does not lead to a trusted CA: give
+    /// the CA that signed it (`TlsSettings::ca_file`).
+    #[error(
+        "the server's certificate is not trusted (unknown issuer); give its CA with a CA file"
+    )]
+    Untrusted,
+    /// The server's certificate is valid, but not for the name checked.
+    #[error("the server's certificate is not valid for the name {name:?}; set the server name the certificate carries")]
+    WrongName {
+        /// The name the certificate was checked against.
+        name: String,
+    },
+    /// The server's certificate was refused for another reason (expired,
+    /// malformed, wrong usage...).
+    #[error("the server's certificate was refused: {0}")]
+    BadCertificate(String),
+    /// The peer ended the handshake with an alert.
+    #[error("the peer refused the TLS session: {0}")]
+    AlertReceived(String),
+    /// The TLS settings could not be used (a CA or key file that is missing
+    /// or holds no PEM item, say).
+    #[error("TLS settings: {0}")]
+    Settings(String),
+    /// Any other TLS failure.
+    #[error("{0}")]
+    Other(String),
 }
 
 /// Why an action's result cannot be had (see [`ResultStatus::Gone`](super::ResultStatus::Gone)).
@@ -229,6 +266,7 @@ impl Error {
             Error::Io(_)
             | Error::Closed(_)
             | Error::AuthFailed { .. }
+            | Error::Tls(_)
             | Error::KeepaliveTimeout(_) => true,
             Error::Protocol { kind, .. } => matches!(kind, ProtocolError::BadGreeting(_)),
             _ => false,
@@ -238,6 +276,36 @@ impl Error {
 
 impl From<io::Error> for Error {
     fn from(e: io::Error) -> Self {
+        #[cfg(feature = "tls")]
+        if let Some(f) = e
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<crate::transport::TlsFailure>())
+        {
+            return Error::Tls(TlsError::from_rustls(&f.error, &f.name));
+        }
         Error::Io(Arc::new(e))
+    }
+}
+
+#[cfg(feature = "tls")]
+impl TlsError {
+    pub(crate) fn from_rustls(e: &rustls::Error, name: &str) -> TlsError {
+        use rustls::CertificateError as C;
+        match e {
+            rustls::Error::InvalidCertificate(C::UnknownIssuer) => TlsError::Untrusted,
+            rustls::Error::InvalidCertificate(C::NotValidForName)
+            | rustls::Error::InvalidCertificate(C::NotValidForNameContext { .. }) => {
+                TlsError::WrongName {
+                    name: name.to_owned(),
+                }
+            }
+            rustls::Error::InvalidCertificate(c) => TlsError::BadCertificate(format!("{c:?}")),
+            rustls::Error::AlertReceived(a) => TlsError::AlertReceived(format!("{a:?}")),
+            // Plain AMI's greeting is no TLS record.
+            rustls::Error::InvalidMessage(_) => TlsError::Other(format!(
+                "{e} (does this port speak TLS? Asterisk's TLS port is tlsbindaddr, usually 5039)"
+            )),
+            other => TlsError::Other(other.to_string()),
+        }
     }
 }

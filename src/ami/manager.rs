@@ -8,6 +8,8 @@
 
 use std::io::{self, ErrorKind};
 use std::net::{SocketAddr, ToSocketAddrs};
+#[cfg(feature = "tls")]
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::event::Source;
@@ -28,6 +30,7 @@ use super::link::{Jitter, Keepalive, LinkDown, LinkEvent, LinkState, Reconnect};
 use super::message::Message;
 use super::response::{ActionResult, FromResult};
 use crate::driver::Drive;
+use crate::transport::Transport;
 
 /// Where the manager's socket is registered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,7 +54,8 @@ const INTEREST: Interest = Interest::READABLE.add(Interest::WRITABLE);
 /// A manager connection driven by the caller's loop. See the [crate docs](crate) for a host loop.
 pub struct Manager {
     conn: Connection,
-    stream: TcpStream,
+    /// The socket, plain or under TLS.
+    stream: Transport,
     /// The manager's own poll, made the first time a standalone manager waits.
     poll: Option<Poll>,
     events: Events,
@@ -84,12 +88,19 @@ struct Link {
     /// A clone of the host's registry, kept only when reconnecting under a
     /// host's `Poll` (a new socket must be registered there).
     host_registry: Option<Registry>,
+    /// The TLS settings made once, for every link (each gets a fresh session).
+    #[cfg(feature = "tls")]
+    tls: Option<(
+        Arc<rustls::ClientConfig>,
+        rustls::pki_types::ServerName<'static>,
+    )>,
 }
 
 impl std::fmt::Debug for Manager {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Manager")
             .field("peer", &self.peer)
+            .field("tls", &self.stream.is_tls())
             .field("state", &self.conn.state())
             .field("pending", &self.conn.pending_count())
             .finish_non_exhaustive()
@@ -112,10 +123,11 @@ impl Manager {
         let peer = addr.to_socket_addrs()?.next().ok_or_else(|| {
             io::Error::new(ErrorKind::InvalidInput, "address resolved to nothing")
         })?;
-        let stream = TcpStream::connect(peer)?;
-        if let Some(k) = &config.tcp_keepalive {
-            let _ = crate::net::set_keepalive(&stream, k);
-        }
+        #[cfg(feature = "tls")]
+        let tls = match &config.tls {
+            Some(settings) => Some((settings.client_config()?, settings.name_for(peer)?)),
+            None => None,
+        };
         let link = Link {
             state: LinkState::Connecting { attempt: 0 },
             reconnect: config.reconnect.clone(),
@@ -128,7 +140,10 @@ impl Manager {
             ping_out: false,
             ending: false,
             host_registry: None,
+            #[cfg(feature = "tls")]
+            tls,
         };
+        let stream = link.open(peer)?;
         Ok(Manager {
             dispatcher: Dispatcher::new(config.action_timeout, config.max_stored_results),
             conn: Connection::new(config),
@@ -451,7 +466,7 @@ impl Manager {
     }
 
     fn shutdown(&mut self) {
-        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+        self.stream.shutdown();
         self.deliver_done();
     }
 
@@ -698,16 +713,13 @@ impl Manager {
         };
         self.conn.refuse_sends(None);
         self.link.last_input = now;
-        let stream = match TcpStream::connect(self.peer) {
+        let stream = match self.link.open(self.peer) {
             Ok(stream) => stream,
             Err(e) => {
-                self.conn.close_with(e.into());
+                self.conn.close_with(e);
                 return;
             }
         };
-        if let Some(k) = &self.link.tcp_keepalive {
-            let _ = crate::net::set_keepalive(&stream, k);
-        }
         let mut old = std::mem::replace(&mut self.stream, stream);
         let registered = match self.registration {
             Registration::Standalone => match &self.poll {
@@ -755,7 +767,7 @@ impl Manager {
         if self.dispatcher.book.take_close_request() {
             self.link.ending = true;
             self.link.state = LinkState::Closed;
-            let _ = self.stream.shutdown(std::net::Shutdown::Both);
+            self.stream.shutdown();
             self.dispatcher.run(&mut self.conn, usize::MAX);
         }
         if !self.dispatcher.book.internal.is_empty() {
@@ -765,24 +777,29 @@ impl Manager {
     }
 
     /// Writes queued output until done or the socket would block (its
-    /// writable edge then wakes the poll).
+    /// writable edge then wakes the poll), then the transport's own records
+    /// (a TLS handshake goes on while the AMI outbox is empty).
     fn flush(&mut self) -> Result<(), Error> {
+        let mut written = Ok(());
         if self.conn.wants_write() {
-            match self.conn.write_to(&mut self.stream) {
-                Ok(_) => {}
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        ErrorKind::WouldBlock | ErrorKind::NotConnected | ErrorKind::Interrupted
-                    ) => {}
-                Err(e) => {
-                    let err = Error::from(e);
-                    self.conn.close_with(err.clone());
-                    return Err(err);
-                }
-            }
+            written = self.conn.write_to(&mut self.stream).map(|_| ());
         }
-        Ok(())
+        if written.is_ok() && self.stream.wants_write() {
+            written = self.stream.flush();
+        }
+        match written {
+            Err(e)
+                if !matches!(
+                    e.kind(),
+                    ErrorKind::WouldBlock | ErrorKind::NotConnected | ErrorKind::Interrupted
+                ) =>
+            {
+                let err = Error::from(e);
+                self.conn.close_with(err.clone());
+                Err(err)
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Work to do without new readiness: buffered input, or an action
@@ -802,6 +819,24 @@ impl Manager {
     /// input may be waiting.
     pub(crate) fn on_tick(&mut self, registry: &Registry) {
         let _ = self.pump(Some(registry));
+    }
+}
+
+impl Link {
+    /// A new socket to `peer`, under a fresh TLS session when the settings
+    /// ask for TLS.
+    fn open(&self, peer: SocketAddr) -> Result<Transport, Error> {
+        let stream = TcpStream::connect(peer)?;
+        if let Some(k) = &self.tcp_keepalive {
+            let _ = crate::net::set_keepalive(&stream, k);
+        }
+        #[cfg(feature = "tls")]
+        if let Some((config, name)) = &self.tls {
+            let session = rustls::ClientConnection::new(config.clone(), name.clone())
+                .map_err(|e| Error::Tls(super::TlsError::Other(e.to_string())))?;
+            return Ok(Transport::tls(stream, session, name.to_str().into_owned()));
+        }
+        Ok(Transport::Plain(stream))
     }
 }
 
@@ -908,13 +943,13 @@ impl Drive for Manager {
 #[cfg(unix)]
 impl std::os::fd::AsFd for Manager {
     fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
-        self.stream.as_fd()
+        self.stream.tcp().as_fd()
     }
 }
 
 #[cfg(unix)]
 impl std::os::fd::AsRawFd for Manager {
     fn as_raw_fd(&self) -> std::os::fd::RawFd {
-        self.stream.as_raw_fd()
+        self.stream.tcp().as_raw_fd()
     }
 }

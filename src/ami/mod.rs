@@ -25,6 +25,8 @@ mod link;
 mod manager;
 mod message;
 mod response;
+#[cfg(feature = "tls")]
+mod tls;
 
 pub use action::{
     Action, ActionId, FieldValue, FieldWriter, RawAction, ResultShape, SessionEffect,
@@ -32,7 +34,7 @@ pub use action::{
 pub use codec::{FramerConfig, Greeting};
 pub use connection::{Connection, Input, ManagerConfig, State};
 pub use dispatch::{Ctx, Flow, HandlerId, HandlerResult, ManagerStats, ResultStatus};
-pub use error::{EncodeError, Error, Gone, ProtocolError, Skipped};
+pub use error::{EncodeError, Error, Gone, ProtocolError, Skipped, TlsError};
 pub use event::Event;
 pub use event_kind::EventKind;
 pub use events::EventType;
@@ -44,3 +46,5 @@ pub use response::{
     ActionResult, CommandOutput, FromResult, ListResult, OriginateOutcome, OriginateResult,
     Response,
 };
+#[cfg(feature = "tls")]
+pub use tls::TlsSettings;

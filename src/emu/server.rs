@@ -12,11 +12,12 @@ use mio::{Events, Interest, Poll, Registry, Token};
 
 use super::session::{pairs, ClientSession, Effect, EmulatorConfig};
 use crate::driver::Drive;
+use crate::transport::Transport;
 
 const INTEREST: Interest = Interest::READABLE.add(Interest::WRITABLE);
 
 struct Client {
-    stream: TcpStream,
+    stream: Transport,
     session: ClientSession,
     /// The last write would block: wait for the socket's writable edge.
     blocked: bool,
@@ -176,7 +177,7 @@ impl Emulator {
     fn accept(&mut self, registry: &Registry) -> io::Result<()> {
         loop {
             match self.listener.accept() {
-                Ok((mut stream, _)) => {
+                Ok((stream, _)) => {
                     let slot = match self.clients.iter().position(Option::is_none) {
                         Some(i) => i,
                         None if self.clients.len() < self.config.max_clients => {
@@ -186,6 +187,7 @@ impl Emulator {
                         // Full: the connection is closed at once.
                         None => continue,
                     };
+                    let mut stream = self.wrap(stream)?;
                     let token = Token(self.base().0 + 1 + slot);
                     registry.register(&mut stream, token, INTEREST)?;
                     self.clients[slot] = Some(Client {
@@ -199,6 +201,16 @@ impl Emulator {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// The accepted socket, under a TLS session when the emulator serves TLS.
+    fn wrap(&self, stream: TcpStream) -> io::Result<Transport> {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.config.tls {
+            let session = rustls::ServerConnection::new(tls.clone()).map_err(io::Error::other)?;
+            return Ok(Transport::tls(stream, session, String::new()));
+        }
+        Ok(Transport::Plain(stream))
     }
 
     fn serve(&mut self, slot: usize, registry: &Registry) {
@@ -251,7 +263,25 @@ impl Emulator {
                 continue;
             };
             let mut failed = false;
-            while !c.session.output().is_empty() {
+            while !c.session.output().is_empty() || c.stream.wants_write() {
+                if c.session.output().is_empty() {
+                    // Records of the transport's own (a TLS handshake).
+                    match c.stream.flush() {
+                        Ok(()) => break,
+                        Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                        Err(e)
+                            if e.kind() == ErrorKind::WouldBlock
+                                || e.kind() == ErrorKind::NotConnected =>
+                        {
+                            c.blocked = true;
+                            break;
+                        }
+                        Err(_) => {
+                            failed = true;
+                            break;
+                        }
+                    }
+                }
                 match c.stream.write(c.session.output()) {
                     Ok(n) => c.session.consume_output(n),
                     Err(e) if e.kind() == ErrorKind::Interrupted => {}
@@ -268,7 +298,8 @@ impl Emulator {
                     }
                 }
             }
-            if failed || (c.session.is_closing() && c.session.output().is_empty()) {
+            let drained = c.session.output().is_empty() && !c.stream.wants_write();
+            if failed || (c.session.is_closing() && drained) {
                 self.drop_client(slot, registry);
             }
         }
@@ -318,7 +349,7 @@ impl Drive for Emulator {
     fn has_work(&self, _now: Instant) -> bool {
         // Output queued by the host (an injected event, say) or by sessions.
         self.clients.iter().flatten().any(|c| {
-            let unsent = !c.session.output().is_empty();
+            let unsent = !c.session.output().is_empty() || c.stream.wants_write();
             (unsent && !c.blocked) || (c.session.is_closing() && !unsent)
         })
     }

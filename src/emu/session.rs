@@ -101,6 +101,10 @@ pub struct EmulatorConfig {
     /// accepted and closed at once. It also bounds the tokens the emulator
     /// uses in a host's poll.
     pub max_clients: usize,
+    /// The TLS server settings, when the emulator serves AMI over TLS
+    /// (see [`EmulatorConfig::tls`]).
+    #[cfg(feature = "tls")]
+    pub(crate) tls: Option<std::sync::Arc<rustls::ServerConfig>>,
 }
 
 impl std::fmt::Debug for EmulatorConfig {
@@ -113,6 +117,7 @@ impl std::fmt::Debug for EmulatorConfig {
             .field("scripts", &self.scripts.keys().collect::<Vec<_>>())
             .field("commands", &self.commands.keys().collect::<Vec<_>>())
             .field("max_clients", &self.max_clients)
+            .field("tls", &self.serves_tls())
             .finish_non_exhaustive()
     }
 }
@@ -138,6 +143,8 @@ impl Default for EmulatorConfig {
             commands,
             challenge: "894967376".into(),
             max_clients: 1024,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -159,6 +166,48 @@ impl EmulatorConfig {
     pub fn max_clients(mut self, n: usize) -> Self {
         self.max_clients = n;
         self
+    }
+
+    /// True when the emulator serves AMI over TLS.
+    pub fn serves_tls(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.tls.is_some();
+        #[cfg(not(feature = "tls"))]
+        false
+    }
+
+    /// Serves AMI over TLS (the `tls` feature), as Asterisk does with
+    /// `tlsenable=yes`: `cert_chain_pem` is the server's certificate chain
+    /// (its own certificate first) and `key_pem` its private key, both PEM
+    /// text. Fails when either holds no usable PEM item.
+    #[cfg(feature = "tls")]
+    pub fn tls(
+        mut self,
+        cert_chain_pem: &[u8],
+        key_pem: &[u8],
+    ) -> Result<Self, crate::ami::TlsError> {
+        use crate::ami::TlsError;
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let chain = CertificateDer::pem_slice_iter(cert_chain_pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| TlsError::Settings(format!("certificate chain: {e}")))?;
+        if chain.is_empty() {
+            return Err(TlsError::Settings(
+                "certificate chain: no certificate".into(),
+            ));
+        }
+        let key = PrivateKeyDer::from_pem_slice(key_pem)
+            .map_err(|e| TlsError::Settings(format!("private key: {e}")))?;
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| TlsError::Settings(e.to_string()))?
+            .with_no_client_auth()
+            .with_single_cert(chain, key)
+            .map_err(|e| TlsError::Settings(format!("certificate and key: {e}")))?;
+        self.tls = Some(std::sync::Arc::new(config));
+        Ok(self)
     }
 
     /// Sets the output of a CLI command.
