@@ -198,3 +198,39 @@ fn greetings_of_every_generation_and_of_astmanproxy() {
         assert_eq!((g.product.as_str(), g.version.as_str()), (product, version));
     }
 }
+
+/// Asterisk 1.4 – 11 event names (`app_dial.c` `Dial` with `SubEvent`,
+/// `main/channel.c` `Bridge` and `Masquerade`, `app_queue.c` `Join` and
+/// `Leave`, `res_agi.c` `AGIExec`, 1.4's `Link`/`Unlink`) are known kinds
+/// with typed views, matched the way Asterisk spells them.
+#[test]
+fn event_names_of_asterisk_11_and_older_are_known() {
+    use asterisk_io::ami::events::Dial;
+    use asterisk_io::ami::{Event, EventKind, OwnedMessage};
+    for name in [
+        "Dial",
+        "Bridge",
+        "Masquerade",
+        "Join",
+        "Leave",
+        "AGIExec",
+        "Link",
+        "Unlink",
+    ] {
+        assert_ne!(
+            EventKind::from_name(name.as_bytes()),
+            EventKind::Other,
+            "{name}"
+        );
+    }
+    let msg = OwnedMessage::from_pairs(&[
+        ("Event", "Dial"),
+        ("SubEvent", "End"),
+        ("Channel", "SIP/100-00000001"),
+        ("UniqueID", "1353.1"),
+        ("DialStatus", "ANSWER"),
+    ]);
+    let ev = Event::from_message(msg.view()).unwrap();
+    let dial = ev.parse::<Dial>().expect("a typed Dial");
+    assert_eq!(dial.sub_event().unwrap(), "End");
+}

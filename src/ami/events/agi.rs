@@ -10,6 +10,77 @@ use crate::ami::event::Event;
 use crate::ami::event_kind::EventKind;
 use crate::ami::message::Value;
 
+/// `AGIExec`: an AGI command starts or ends on a channel, in Asterisk 11 and older (`SubEvent` says which; `AGIExecStart`/`AGIExecEnd` since 12).
+///
+/// Not in Asterisk's documentation: its headers are read from the code that sends it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AGIExec;
+
+/// A borrowed `AGIExec` event.
+#[derive(Clone, Copy)]
+pub struct AGIExecView<'a> {
+    ev: Event<'a>,
+}
+
+impl<'a> AGIExecView<'a> {
+    /// The event itself: every header, by name, including any this view does not cover.
+    pub fn event(&self) -> Event<'a> {
+        self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
+    /// `SubEvent`.
+    pub fn sub_event(&self) -> Option<Value<'a>> {
+        self.event().get("SubEvent")
+    }
+
+    /// The channel's name (`Channel`).
+    pub fn channel(&self) -> Option<Value<'a>> {
+        self.event().get("Channel")
+    }
+
+    /// `CommandId`.
+    pub fn command_id(&self) -> Option<Value<'a>> {
+        self.event().get("CommandId")
+    }
+
+    /// `Command`.
+    pub fn command(&self) -> Option<Value<'a>> {
+        self.event().get("Command")
+    }
+
+    /// `ResultCode`.
+    pub fn result_code(&self) -> Option<Value<'a>> {
+        self.event().get("ResultCode")
+    }
+
+    /// `Result`.
+    pub fn result(&self) -> Option<Value<'a>> {
+        self.event().get("Result")
+    }
+}
+
+impl std::fmt::Debug for AGIExecView<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("AGIExecView").field(&self.event()).finish()
+    }
+}
+
+impl EventType for AGIExec {
+    const NAME: &'static str = "AGIExec";
+    type View<'a> = AGIExecView<'a>;
+    fn view(ev: Event<'_>) -> AGIExecView<'_> {
+        AGIExecView { ev }
+    }
+    fn kind() -> EventKind {
+        EventKind::AGIExec
+    }
+}
+
 /// `AGIExecEnd`: the `AGIExecEnd` event.
 ///
 /// Documented by Asterisk 22 (class `agi`, since 12.0.0).

@@ -217,6 +217,87 @@ impl EventType for BlindTransfer {
     }
 }
 
+/// `Bridge`: two channels were bridged or unbridged, in Asterisk 1.6 to 11 (`Bridgestate: Link` or `Unlink`; `BridgeEnter`/`BridgeLeave` since 12).
+///
+/// Not in Asterisk's documentation: its headers are read from the code that sends it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Bridge;
+
+/// A borrowed `Bridge` event.
+#[derive(Clone, Copy)]
+pub struct BridgeView<'a> {
+    ev: Event<'a>,
+}
+
+impl<'a> BridgeView<'a> {
+    /// The event itself: every header, by name, including any this view does not cover.
+    pub fn event(&self) -> Event<'a> {
+        self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
+    /// `Bridgestate`.
+    pub fn bridgestate(&self) -> Option<Value<'a>> {
+        self.event().get("Bridgestate")
+    }
+
+    /// `Bridgetype`.
+    pub fn bridgetype(&self) -> Option<Value<'a>> {
+        self.event().get("Bridgetype")
+    }
+
+    /// The first channel (`Channel1`).
+    pub fn channel1(&self) -> Option<Value<'a>> {
+        self.event().get("Channel1")
+    }
+
+    /// The second channel (`Channel2`).
+    pub fn channel2(&self) -> Option<Value<'a>> {
+        self.event().get("Channel2")
+    }
+
+    /// `Uniqueid1`.
+    pub fn uniqueid1(&self) -> Option<Value<'a>> {
+        self.event().get("Uniqueid1")
+    }
+
+    /// `Uniqueid2`.
+    pub fn uniqueid2(&self) -> Option<Value<'a>> {
+        self.event().get("Uniqueid2")
+    }
+
+    /// `CallerID1`.
+    pub fn caller_id1(&self) -> Option<Value<'a>> {
+        self.event().get("CallerID1")
+    }
+
+    /// `CallerID2`.
+    pub fn caller_id2(&self) -> Option<Value<'a>> {
+        self.event().get("CallerID2")
+    }
+}
+
+impl std::fmt::Debug for BridgeView<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("BridgeView").field(&self.event()).finish()
+    }
+}
+
+impl EventType for Bridge {
+    const NAME: &'static str = "Bridge";
+    type View<'a> = BridgeView<'a>;
+    fn view(ev: Event<'_>) -> BridgeView<'_> {
+        BridgeView { ev }
+    }
+    fn kind() -> EventKind {
+        EventKind::Bridge
+    }
+}
+
 /// `BridgeCreate`: a bridge was created.
 ///
 /// Documented by Asterisk 22 (class `call`, since 12.0.0).

@@ -570,6 +570,104 @@ impl EventType for CoreShowChannelsComplete {
     }
 }
 
+/// `Dial`: a dial begins or ends, in Asterisk 1.8 to 11 (`SubEvent: Begin` or `End`; `DialBegin`/`DialEnd` since 12).
+///
+/// Not in Asterisk's documentation: its headers are read from the code that sends it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dial;
+
+/// A borrowed `Dial` event.
+#[derive(Clone, Copy)]
+pub struct DialView<'a> {
+    ev: Event<'a>,
+}
+
+impl<'a> DialView<'a> {
+    /// The event itself: every header, by name, including any this view does not cover.
+    pub fn event(&self) -> Event<'a> {
+        self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
+    /// `SubEvent`.
+    pub fn sub_event(&self) -> Option<Value<'a>> {
+        self.event().get("SubEvent")
+    }
+
+    /// The channel's name (`Channel`).
+    pub fn channel(&self) -> Option<Value<'a>> {
+        self.event().get("Channel")
+    }
+
+    /// Where to send the message (a technology URI) (`Destination`).
+    pub fn destination(&self) -> Option<Value<'a>> {
+        self.event().get("Destination")
+    }
+
+    /// `CallerIDNum`.
+    pub fn caller_id_num(&self) -> Option<Value<'a>> {
+        self.event().get("CallerIDNum")
+    }
+
+    /// `CallerIDName`.
+    pub fn caller_id_name(&self) -> Option<Value<'a>> {
+        self.event().get("CallerIDName")
+    }
+
+    /// `ConnectedLineNum`.
+    pub fn connected_line_num(&self) -> Option<Value<'a>> {
+        self.event().get("ConnectedLineNum")
+    }
+
+    /// `ConnectedLineName`.
+    pub fn connected_line_name(&self) -> Option<Value<'a>> {
+        self.event().get("ConnectedLineName")
+    }
+
+    /// `UniqueID`.
+    pub fn unique_id(&self) -> Option<Value<'a>> {
+        self.event().get("UniqueID")
+    }
+
+    /// `DestUniqueID`.
+    pub fn dest_unique_id(&self) -> Option<Value<'a>> {
+        self.event().get("DestUniqueID")
+    }
+
+    /// `Dialstring`.
+    pub fn dialstring(&self) -> Option<Value<'a>> {
+        self.event().get("Dialstring")
+    }
+
+    /// `DialStatus`.
+    pub fn dial_status(&self) -> Option<DialStatus> {
+        self.event()
+            .get("DialStatus")
+            .and_then(DialStatus::from_value)
+    }
+}
+
+impl std::fmt::Debug for DialView<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("DialView").field(&self.event()).finish()
+    }
+}
+
+impl EventType for Dial {
+    const NAME: &'static str = "Dial";
+    type View<'a> = DialView<'a>;
+    fn view(ev: Event<'_>) -> DialView<'_> {
+        DialView { ev }
+    }
+    fn kind() -> EventKind {
+        EventKind::Dial
+    }
+}
+
 /// `DialBegin`: a dial attempt started.
 ///
 /// Documented by Asterisk 22 (class `call`, since 12.0.0).
@@ -1311,6 +1409,292 @@ impl EventType for Hold {
     }
 }
 
+/// `Join`: a caller joined a queue, in Asterisk 11 and older (`QueueCallerJoin` since 12).
+///
+/// Not in Asterisk's documentation: its headers are read from the code that sends it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Join;
+
+/// A borrowed `Join` event.
+#[derive(Clone, Copy)]
+pub struct JoinView<'a> {
+    ev: Event<'a>,
+}
+
+impl<'a> JoinView<'a> {
+    /// The event itself: every header, by name, including any this view does not cover.
+    pub fn event(&self) -> Event<'a> {
+        self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
+    /// The channel's name (`Channel`).
+    pub fn channel(&self) -> Option<Value<'a>> {
+        self.event().get("Channel")
+    }
+
+    /// `CallerIDNum`.
+    pub fn caller_id_num(&self) -> Option<Value<'a>> {
+        self.event().get("CallerIDNum")
+    }
+
+    /// `CallerIDName`.
+    pub fn caller_id_name(&self) -> Option<Value<'a>> {
+        self.event().get("CallerIDName")
+    }
+
+    /// `ConnectedLineNum`.
+    pub fn connected_line_num(&self) -> Option<Value<'a>> {
+        self.event().get("ConnectedLineNum")
+    }
+
+    /// `ConnectedLineName`.
+    pub fn connected_line_name(&self) -> Option<Value<'a>> {
+        self.event().get("ConnectedLineName")
+    }
+
+    /// The queue's name (`Queue`).
+    pub fn queue(&self) -> Option<Value<'a>> {
+        self.event().get("Queue")
+    }
+
+    /// `Position`, a number.
+    pub fn position(&self) -> Option<u32> {
+        self.event().get("Position").and_then(|v| v.parse())
+    }
+
+    /// `Count`, a number.
+    pub fn count(&self) -> Option<u32> {
+        self.event().get("Count").and_then(|v| v.parse())
+    }
+
+    /// The channel's unique id (`Uniqueid`).
+    pub fn uniqueid(&self) -> Option<Value<'a>> {
+        self.event().get("Uniqueid")
+    }
+}
+
+impl std::fmt::Debug for JoinView<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("JoinView").field(&self.event()).finish()
+    }
+}
+
+impl EventType for Join {
+    const NAME: &'static str = "Join";
+    type View<'a> = JoinView<'a>;
+    fn view(ev: Event<'_>) -> JoinView<'_> {
+        JoinView { ev }
+    }
+    fn kind() -> EventKind {
+        EventKind::Join
+    }
+}
+
+/// `Leave`: a caller left a queue, in Asterisk 11 and older (`QueueCallerLeave` since 12).
+///
+/// Not in Asterisk's documentation: its headers are read from the code that sends it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Leave;
+
+/// A borrowed `Leave` event.
+#[derive(Clone, Copy)]
+pub struct LeaveView<'a> {
+    ev: Event<'a>,
+}
+
+impl<'a> LeaveView<'a> {
+    /// The event itself: every header, by name, including any this view does not cover.
+    pub fn event(&self) -> Event<'a> {
+        self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
+    /// The channel's name (`Channel`).
+    pub fn channel(&self) -> Option<Value<'a>> {
+        self.event().get("Channel")
+    }
+
+    /// The queue's name (`Queue`).
+    pub fn queue(&self) -> Option<Value<'a>> {
+        self.event().get("Queue")
+    }
+
+    /// `Count`, a number.
+    pub fn count(&self) -> Option<u32> {
+        self.event().get("Count").and_then(|v| v.parse())
+    }
+
+    /// `Position`, a number.
+    pub fn position(&self) -> Option<u32> {
+        self.event().get("Position").and_then(|v| v.parse())
+    }
+
+    /// The channel's unique id (`Uniqueid`).
+    pub fn uniqueid(&self) -> Option<Value<'a>> {
+        self.event().get("Uniqueid")
+    }
+}
+
+impl std::fmt::Debug for LeaveView<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("LeaveView").field(&self.event()).finish()
+    }
+}
+
+impl EventType for Leave {
+    const NAME: &'static str = "Leave";
+    type View<'a> = LeaveView<'a>;
+    fn view(ev: Event<'_>) -> LeaveView<'_> {
+        LeaveView { ev }
+    }
+    fn kind() -> EventKind {
+        EventKind::Leave
+    }
+}
+
+/// `Link`: two channels were bridged, in Asterisk 1.4 (`Bridge` with `Bridgestate: Link` from 1.6).
+///
+/// Not in Asterisk's documentation: its headers are read from the code that sends it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Link;
+
+/// A borrowed `Link` event.
+#[derive(Clone, Copy)]
+pub struct LinkView<'a> {
+    ev: Event<'a>,
+}
+
+impl<'a> LinkView<'a> {
+    /// The event itself: every header, by name, including any this view does not cover.
+    pub fn event(&self) -> Event<'a> {
+        self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
+    /// The first channel (`Channel1`).
+    pub fn channel1(&self) -> Option<Value<'a>> {
+        self.event().get("Channel1")
+    }
+
+    /// The second channel (`Channel2`).
+    pub fn channel2(&self) -> Option<Value<'a>> {
+        self.event().get("Channel2")
+    }
+
+    /// `Uniqueid1`.
+    pub fn uniqueid1(&self) -> Option<Value<'a>> {
+        self.event().get("Uniqueid1")
+    }
+
+    /// `Uniqueid2`.
+    pub fn uniqueid2(&self) -> Option<Value<'a>> {
+        self.event().get("Uniqueid2")
+    }
+
+    /// `CallerID1`.
+    pub fn caller_id1(&self) -> Option<Value<'a>> {
+        self.event().get("CallerID1")
+    }
+
+    /// `CallerID2`.
+    pub fn caller_id2(&self) -> Option<Value<'a>> {
+        self.event().get("CallerID2")
+    }
+}
+
+impl std::fmt::Debug for LinkView<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("LinkView").field(&self.event()).finish()
+    }
+}
+
+impl EventType for Link {
+    const NAME: &'static str = "Link";
+    type View<'a> = LinkView<'a>;
+    fn view(ev: Event<'_>) -> LinkView<'_> {
+        LinkView { ev }
+    }
+    fn kind() -> EventKind {
+        EventKind::Link
+    }
+}
+
+/// `Masquerade`: one channel took another's place, in Asterisk 11 and older.
+///
+/// Not in Asterisk's documentation: its headers are read from the code that sends it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Masquerade;
+
+/// A borrowed `Masquerade` event.
+#[derive(Clone, Copy)]
+pub struct MasqueradeView<'a> {
+    ev: Event<'a>,
+}
+
+impl<'a> MasqueradeView<'a> {
+    /// The event itself: every header, by name, including any this view does not cover.
+    pub fn event(&self) -> Event<'a> {
+        self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
+    /// `Clone`.
+    pub fn clone_channel(&self) -> Option<Value<'a>> {
+        self.event().get("Clone")
+    }
+
+    /// `CloneState`.
+    pub fn clone_channel_state(&self) -> Option<Value<'a>> {
+        self.event().get("CloneState")
+    }
+
+    /// `Original`.
+    pub fn original(&self) -> Option<Value<'a>> {
+        self.event().get("Original")
+    }
+
+    /// `OriginalState`.
+    pub fn original_state(&self) -> Option<Value<'a>> {
+        self.event().get("OriginalState")
+    }
+}
+
+impl std::fmt::Debug for MasqueradeView<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("MasqueradeView")
+            .field(&self.event())
+            .finish()
+    }
+}
+
+impl EventType for Masquerade {
+    const NAME: &'static str = "Masquerade";
+    type View<'a> = MasqueradeView<'a>;
+    fn view(ev: Event<'_>) -> MasqueradeView<'_> {
+        MasqueradeView { ev }
+    }
+    fn kind() -> EventKind {
+        EventKind::Masquerade
+    }
+}
+
 /// `MixMonitorMute`: the `MixMonitorMute` event.
 ///
 /// Documented by Asterisk 22 (class `call`, since 16.17.0, 18.3.0).
@@ -1655,7 +2039,7 @@ impl EventType for NewAccountCode {
     }
 }
 
-/// `NewCallerid`: a channel's caller ID changed.
+/// `NewCallerid`: the `NewCallerid` event.
 ///
 /// Documented by Asterisk 22 (class `call`, since 12.0.0).
 ///
@@ -2436,6 +2820,77 @@ impl EventType for Unhold {
     }
     fn kind() -> EventKind {
         EventKind::Unhold
+    }
+}
+
+/// `Unlink`: two channels were unbridged, in Asterisk 1.4.
+///
+/// Not in Asterisk's documentation: its headers are read from the code that sends it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unlink;
+
+/// A borrowed `Unlink` event.
+#[derive(Clone, Copy)]
+pub struct UnlinkView<'a> {
+    ev: Event<'a>,
+}
+
+impl<'a> UnlinkView<'a> {
+    /// The event itself: every header, by name, including any this view does not cover.
+    pub fn event(&self) -> Event<'a> {
+        self.ev
+    }
+
+    /// The ActionID of the action this event answers (list items, `OriginateResponse` ...), if any.
+    pub fn action_id(&self) -> Option<Value<'a>> {
+        self.event().get("ActionID")
+    }
+
+    /// The first channel (`Channel1`).
+    pub fn channel1(&self) -> Option<Value<'a>> {
+        self.event().get("Channel1")
+    }
+
+    /// The second channel (`Channel2`).
+    pub fn channel2(&self) -> Option<Value<'a>> {
+        self.event().get("Channel2")
+    }
+
+    /// `Uniqueid1`.
+    pub fn uniqueid1(&self) -> Option<Value<'a>> {
+        self.event().get("Uniqueid1")
+    }
+
+    /// `Uniqueid2`.
+    pub fn uniqueid2(&self) -> Option<Value<'a>> {
+        self.event().get("Uniqueid2")
+    }
+
+    /// `CallerID1`.
+    pub fn caller_id1(&self) -> Option<Value<'a>> {
+        self.event().get("CallerID1")
+    }
+
+    /// `CallerID2`.
+    pub fn caller_id2(&self) -> Option<Value<'a>> {
+        self.event().get("CallerID2")
+    }
+}
+
+impl std::fmt::Debug for UnlinkView<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("UnlinkView").field(&self.event()).finish()
+    }
+}
+
+impl EventType for Unlink {
+    const NAME: &'static str = "Unlink";
+    type View<'a> = UnlinkView<'a>;
+    fn view(ev: Event<'_>) -> UnlinkView<'_> {
+        UnlinkView { ev }
+    }
+    fn kind() -> EventKind {
+        EventKind::Unlink
     }
 }
 

@@ -25,6 +25,14 @@ pub enum FTy {
 /// `(name, what it is, headers)`.
 #[rustfmt::skip]
 pub static UNDOCUMENTED: &[(&str, &str, &[&str])] = &[
+    ("AGIExec", "An AGI command starts or ends on a channel, in Asterisk 11 and older (`SubEvent` says which; `AGIExecStart`/`AGIExecEnd` since 12).", &["SubEvent", "Channel", "CommandId", "Command", "ResultCode", "Result"]),
+    ("Bridge", "Two channels were bridged or unbridged, in Asterisk 1.6 to 11 (`Bridgestate: Link` or `Unlink`; `BridgeEnter`/`BridgeLeave` since 12).", &["Bridgestate", "Bridgetype", "Channel1", "Channel2", "Uniqueid1", "Uniqueid2", "CallerID1", "CallerID2"]),
+    ("Dial", "A dial begins or ends, in Asterisk 1.8 to 11 (`SubEvent: Begin` or `End`; `DialBegin`/`DialEnd` since 12).", &["SubEvent", "Channel", "Destination", "CallerIDNum", "CallerIDName", "ConnectedLineNum", "ConnectedLineName", "UniqueID", "DestUniqueID", "Dialstring", "DialStatus"]),
+    ("Join", "A caller joined a queue, in Asterisk 11 and older (`QueueCallerJoin` since 12).", &["Channel", "CallerIDNum", "CallerIDName", "ConnectedLineNum", "ConnectedLineName", "Queue", "Position", "Count", "Uniqueid"]),
+    ("Leave", "A caller left a queue, in Asterisk 11 and older (`QueueCallerLeave` since 12).", &["Channel", "Queue", "Count", "Position", "Uniqueid"]),
+    ("Link", "Two channels were bridged, in Asterisk 1.4 (`Bridge` with `Bridgestate: Link` from 1.6).", &["Channel1", "Channel2", "Uniqueid1", "Uniqueid2", "CallerID1", "CallerID2"]),
+    ("Masquerade", "One channel took another's place, in Asterisk 11 and older.", &["Clone", "CloneState", "Original", "OriginalState"]),
+    ("Unlink", "Two channels were unbridged, in Asterisk 1.4.", &["Channel1", "Channel2", "Uniqueid1", "Uniqueid2", "CallerID1", "CallerID2"]),
     ("AsyncAGI", "The AsyncAGI event of Asterisk 11 and older (one event, `SubEvent` says which).", &["SubEvent", "Channel", "Env", "CommandID", "Result"]),
     ("BridgeListComplete", "Ends the list of `BridgeList`.", &["EventList", "ListItems"]),
     ("BridgeListItem", "One bridge, listed by `BridgeList`.", &["BridgeUniqueid", "BridgeType", "BridgeTechnology", "BridgeCreator", "BridgeName", "BridgeNumChannels", "BridgeVideoSourceMode", "BridgeVideoSource"]),
@@ -100,6 +108,8 @@ pub static WIRE_HEADERS: &[(&str, &str)] = &[
 pub static ACCESSOR_NAMES: &[(&str, &str)] = &[
     ("MessageWaiting.New", "new_messages"),
     ("MessageWaiting.Old", "old_messages"),
+    ("Masquerade.Clone", "clone_channel"),
+    ("Masquerade.CloneState", "clone_channel_state"),
 ];
 
 /// Headers a documented event carries that its documentation leaves out.
@@ -217,7 +227,6 @@ pub static EVENT_DOCS: &[(&str, &str)] = &[
     ("MusicOnHoldStart", "A channel started hearing music on hold."),
     ("MusicOnHoldStop", "A channel stopped hearing music on hold."),
     ("NewAccountCode", "A channel's account code changed."),
-    ("NewCallerid", "A channel's caller ID changed."),
     ("Newchannel", "A channel was created."),
     ("NewConnectedLine", "A channel's connected line changed."),
     ("NewExten", "A channel entered a new dialplan step."),
