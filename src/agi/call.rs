@@ -317,6 +317,26 @@ impl CallTask {
         F: FnOnce(Call) -> Fut + 'static,
         Fut: Future<Output = Result<(), AgiError>> + 'static,
     {
+        let mut t = CallTask::blank();
+        t.make = Some(Box::new(move |call| Box::pin(f(call))));
+        t
+    }
+
+    /// A task whose future `f` makes right away (it runs once the session
+    /// starts): for factories that are `FnMut`.
+    pub fn with<F, Fut>(f: F) -> CallTask
+    where
+        F: FnOnce(Call) -> Fut,
+        Fut: Future<Output = Result<(), AgiError>> + 'static,
+    {
+        let mut t = CallTask::blank();
+        t.future = Some(Box::pin(f(Call {
+            shared: t.shared.clone(),
+        })));
+        t
+    }
+
+    fn blank() -> CallTask {
         let wake = Arc::new(TaskWake {
             woken: AtomicBool::new(false),
             host: Mutex::new(None),
@@ -336,7 +356,7 @@ impl CallTask {
                 want_now: Cell::new(false),
                 timers: RefCell::new(Vec::new()),
             }),
-            make: Some(Box::new(move |call| Box::pin(f(call)))),
+            make: None,
             future: None,
             waker: Waker::from(wake.clone()),
             wake,
@@ -388,8 +408,8 @@ impl Handler for CallTask {
             self.future = Some(make(Call {
                 shared: self.shared.clone(),
             }));
-            self.poll();
         }
+        self.poll();
     }
 
     fn next_command(&mut self, out: &mut Vec<u8>) -> bool {
