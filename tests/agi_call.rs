@@ -2,11 +2,16 @@
 //! reply bytes: no sockets, no clock (time is handed in).
 
 use asterisk_io::agi::call::{oneshot, Call, CallTask, Canceled};
-use asterisk_io::agi::commands::{Answer, Exec, GetData, GetVariable, Hangup, StreamFile};
+use asterisk_io::agi::commands::{
+    Answer, Exec, GetData, GetVariable, Hangup, SayNumber, StreamFile, WaitForDigit,
+};
 use asterisk_io::agi::session::{Direction, Session};
 use asterisk_io::agi::{AgiError, HangupSource, Limits};
 use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 const ENV: &[u8] = b"agi_network: yes\nagi_network_script: ivr\nagi_channel: SIP/a-1\n\n";
@@ -307,4 +312,109 @@ fn woken_task_wakes_the_host_waker() {
     assert!(!d.resume());
     assert_eq!(d.sent(), "HANGUP\n");
     let _ = HangupSource::Eof;
+}
+
+/// Polls `a` then `b`; the first ready wins and the other is dropped.
+struct First<A, B>(Pin<Box<A>>, Pin<Box<B>>);
+
+impl<A: Future, B: Future> Future for First<A, B> {
+    type Output = Result<A::Output, B::Output>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Poll::Ready(a) = self.0.as_mut().poll(cx) {
+            return Poll::Ready(Ok(a));
+        }
+        self.1.as_mut().poll(cx).map(Err)
+    }
+}
+
+/// A command whose future is dropped while it is in flight (a timeout won
+/// the race): its late reply goes to no one, and the next command waits
+/// for it, since AGI runs one command at a time.
+#[test]
+fn command_dropped_mid_flight_its_reply_is_not_taken_for_the_next() {
+    let t0 = Instant::now();
+    let log = Log::default();
+    let l = log.clone();
+    let task = CallTask::new(move |call: Call| async move {
+        let race = First(
+            Box::pin(call.run(WaitForDigit::new(-1))),
+            Box::pin(call.sleep(Duration::from_secs(3))),
+        )
+        .await;
+        push(&l, format!("digit won: {}", race.is_ok()));
+        let p = call.run(StreamFile::new("too-slow", "")).await?;
+        push(&l, format!("endpos {:?}", p.endpos));
+        Ok(())
+    });
+    let mut d = Drv {
+        session: Session::new(Limits::default()),
+        out: Vec::new(),
+    };
+    let mut task = Some(task);
+    d.time(t0);
+    d.session
+        .handle_input(ENV, &mut d.out, |_| task.take(), &mut |_, _| {});
+    d.time(t0);
+    assert_eq!(d.sent(), "WAIT FOR DIGIT -1\n");
+    assert!(!d.time(t0 + Duration::from_secs(3)));
+    assert_eq!(*log.borrow(), ["digit won: false"]);
+    // STREAM FILE waits for the WAIT FOR DIGIT reply.
+    assert_eq!(d.sent(), "");
+    assert!(!d.feed(b"200 result=49\n"));
+    assert_eq!(d.sent(), "STREAM FILE too-slow \"\"\n");
+    assert_eq!(log.borrow().len(), 1);
+    assert!(d.feed(b"200 result=0 endpos=1234\n"));
+    assert_eq!(*log.borrow(), ["digit won: false", "endpos Some(1234)"]);
+}
+
+/// Thousands of sessions stepped in memory, interleaved: every other one
+/// waits for a value the host delivers after all the others went ahead.
+#[test]
+fn thousands_of_interleaved_sessions() {
+    const N: usize = 5000;
+    let done = Rc::new(RefCell::new(0usize));
+    let mut senders = Vec::new();
+    let mut drvs: Vec<Drv> = (0..N)
+        .map(|i| {
+            let (tx, rx) = oneshot::<usize>();
+            let rx = (i % 2 == 0).then_some(rx);
+            senders.push(tx);
+            let done = done.clone();
+            Drv::start(CallTask::new(move |call: Call| async move {
+                call.run(Answer).await?;
+                let n = match rx {
+                    Some(rx) => rx.await.unwrap(),
+                    None => i,
+                };
+                assert_eq!(n, i);
+                call.run(SayNumber::new(n as i64, "")).await?;
+                *done.borrow_mut() += 1;
+                Ok(())
+            }))
+        })
+        .collect();
+    for d in &mut drvs {
+        assert_eq!(d.sent(), "ANSWER\n");
+        d.feed(b"200 result=0\n");
+    }
+    for (i, d) in drvs.iter_mut().enumerate() {
+        if i % 2 == 1 {
+            assert_eq!(d.sent(), format!("SAY NUMBER {i} \"\"\n"));
+            assert!(d.feed(b"200 result=0\n"));
+        } else {
+            assert_eq!(d.sent(), "");
+        }
+    }
+    assert_eq!(*done.borrow(), N / 2);
+    for (i, tx) in senders.into_iter().enumerate() {
+        let _ = tx.send(i);
+    }
+    for (i, d) in drvs.iter_mut().enumerate() {
+        if i % 2 == 0 {
+            assert!(!d.resume());
+            assert_eq!(d.sent(), format!("SAY NUMBER {i} \"\"\n"));
+            assert!(d.feed(b"200 result=0\n"));
+        }
+    }
+    assert_eq!(*done.borrow(), N);
 }

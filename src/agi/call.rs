@@ -40,7 +40,7 @@
 //! future still waits for a timer or a value, the future is dropped, as a
 //! `Script` drops what it still had queued.
 
-use super::codec::{Env, OwnedReply, Reply};
+use super::codec::{Env, Reply};
 use super::command::{Command, MAX_COMMAND_LINE};
 use super::error::{AgiError, HangupSource};
 use super::session::Handler;
@@ -70,8 +70,10 @@ struct Shared {
     slot: Cell<u64>,
     in_flight: Cell<bool>,
     next_id: Cell<u64>,
-    /// The final reply to command `.0`.
-    reply: RefCell<Option<(u64, Result<OwnedReply, AgiError>)>>,
+    /// The final reply to command `.0` (`Ok`: its frame is in `reply_raw`).
+    reply: RefCell<Option<(u64, Result<(), AgiError>)>>,
+    /// The frame of the last reply (reused, so no allocation per reply).
+    reply_raw: RefCell<Vec<u8>>,
     hungup: Cell<Option<HangupSource>>,
     /// The session is over: every later command fails with this.
     over: RefCell<Option<AgiError>>,
@@ -219,7 +221,8 @@ impl<C: Command> Future for Run<C> {
         match reply.take() {
             Some((id, r)) if id == this.id => {
                 this.id = u64::MAX;
-                Poll::Ready(r.and_then(|o| this.cmd.parse_reply(&o.reply())))
+                let raw = sh.reply_raw.borrow();
+                Poll::Ready(r.and_then(|()| this.cmd.parse_reply(&Reply::parse(&raw)?)))
             }
             other => {
                 *reply = other;
@@ -350,6 +353,7 @@ impl CallTask {
                 in_flight: Cell::new(false),
                 next_id: Cell::new(0),
                 reply: RefCell::new(None),
+                reply_raw: RefCell::new(Vec::new()),
                 hungup: Cell::new(None),
                 over: RefCell::new(None),
                 now: Cell::new(None),
@@ -439,7 +443,12 @@ impl Handler for CallTask {
                 sh.hungup.set(Some(HangupSource::DeadChannel));
             }
         }
-        *sh.reply.borrow_mut() = Some((id, reply.map(|r| r.to_owned())));
+        let reply = reply.map(|r| {
+            let mut raw = sh.reply_raw.borrow_mut();
+            raw.clear();
+            raw.extend_from_slice(r.raw);
+        });
+        *sh.reply.borrow_mut() = Some((id, reply));
         self.poll();
     }
 

@@ -8,7 +8,7 @@
 //!  Asterisk ─────────▶ codec (Env, Reply) ◀───────── Command::encode
 //!                          │        ▲
 //!                          ▼        │
-//!                 Session core / Script (sans-IO)
+//!        Session core / Script / CallTask (async sessions) (sans-IO)
 //!                          │
 //!        ┌─────────────────┼─────────────────────┐
 //!      stdio::StdioAgi     fastagi::Server (mio)   asyncagi + over_ami (AMI events)
