@@ -90,6 +90,9 @@ fn start() -> Host {
         let lt = log_tx.clone();
         server.route_async("sleepy", move |call: Call| {
             let lt = lt.clone();
+            // The environment is there before the future runs.
+            let channel = call.env().channel().unwrap_or("").to_string();
+            assert_eq!(channel, "SIP/100-00000001");
             async move {
                 call.run(Answer).await?;
                 let t = Instant::now();

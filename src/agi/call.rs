@@ -171,7 +171,7 @@ impl Call {
             .env
             .borrow()
             .clone()
-            .expect("a Call exists only once the session started")
+            .expect("a Call is made with or after its environment")
     }
 
     /// The last instant the host gave the session, if any.
@@ -325,14 +325,16 @@ impl CallTask {
         t
     }
 
-    /// A task whose future `f` makes right away (it runs once the session
-    /// starts): for factories that are `FnMut`.
-    pub fn with<F, Fut>(f: F) -> CallTask
+    /// A task for the session with environment `env`, whose future `f`
+    /// makes right away (it runs once the session starts): for factories
+    /// that are `FnMut` and see the environment, as routes do.
+    pub fn with<F, Fut>(env: &Env, f: F) -> CallTask
     where
         F: FnOnce(Call) -> Fut,
         Fut: Future<Output = Result<(), AgiError>> + 'static,
     {
         let mut t = CallTask::blank();
+        *t.shared.env.borrow_mut() = Some(env.clone());
         t.future = Some(Box::pin(f(Call {
             shared: t.shared.clone(),
         })));
@@ -407,7 +409,10 @@ impl Handler for CallTask {
         if !self.limit_fixed {
             self.shared.limit.set(env.max_command_line());
         }
-        *self.shared.env.borrow_mut() = Some(env.clone());
+        let known = self.shared.env.borrow().as_ref() == Some(env);
+        if !known {
+            *self.shared.env.borrow_mut() = Some(env.clone());
+        }
         if let Some(make) = self.make.take() {
             self.future = Some(make(Call {
                 shared: self.shared.clone(),

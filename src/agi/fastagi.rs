@@ -311,7 +311,7 @@ impl Server {
         F: FnMut(Call) -> Fut + 'static,
         Fut: Future<Output = Result<(), AgiError>> + 'static,
     {
-        let factory: Factory = Box::new(move |_env| Box::new(CallTask::with(&mut f)));
+        let factory: Factory = Box::new(move |env| Box::new(CallTask::with(env, &mut f)));
         self.routes
             .push((normalize(path).to_string(), factory, true));
         self
@@ -324,7 +324,7 @@ impl Server {
         F: FnMut(Call) -> Fut + 'static,
         Fut: Future<Output = Result<(), AgiError>> + 'static,
     {
-        let factory: Factory = Box::new(move |_env| Box::new(CallTask::with(&mut f)));
+        let factory: Factory = Box::new(move |env| Box::new(CallTask::with(env, &mut f)));
         self.fallback = Some((factory, true));
         self
     }

@@ -368,7 +368,9 @@ impl AsyncAgiServer {
         F: FnMut(super::call::Call) -> Fut + 'static,
         Fut: std::future::Future<Output = Result<(), AgiError>> + 'static,
     {
-        self.route(name, move |_env: &Env| super::call::CallTask::with(&mut f))
+        self.route(name, move |env: &Env| {
+            super::call::CallTask::with(env, &mut f)
+        })
     }
 
     /// Let the sessions whose futures were woken (a
