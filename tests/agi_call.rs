@@ -418,3 +418,23 @@ fn thousands_of_interleaved_sessions() {
     }
     assert_eq!(*done.borrow(), N);
 }
+
+/// Garbage and oversized replies are typed errors of the command awaited,
+/// never a panic; the session goes on.
+#[test]
+fn garbage_reply_is_an_error_of_the_awaited_command() {
+    let log = Log::default();
+    let l = log.clone();
+    let mut d = Drv::start(CallTask::new(move |call: Call| async move {
+        let r = call.run(Answer).await;
+        push(&l, format!("{}", r.is_err()));
+        let r = call.run(GetVariable::new("X")).await;
+        push(&l, format!("{r:?}"));
+        Ok(())
+    }));
+    assert_eq!(d.sent(), "ANSWER\n");
+    d.feed(b"garbage \xff line\n");
+    assert_eq!(d.sent(), "GET VARIABLE X\n");
+    assert!(d.feed(b"200 result=1 (ok)\n"));
+    assert_eq!(*log.borrow(), ["true", "Ok(Some(\"ok\"))"]);
+}

@@ -32,6 +32,14 @@ use std::time::Instant;
 /// [`next_command`](Self::next_command) → [`on_reply`](Self::on_reply) until
 /// `next_command` returns `false`; [`on_hangup`](Self::on_hangup) whenever
 /// the `HANGUP` line arrives; [`on_end`](Self::on_end) exactly once at the end.
+///
+/// A handler that waits for something other than its reply (an async
+/// session, [`CallTask`](super::call::CallTask)) also answers
+/// [`waiting`](Self::waiting), takes the host's waker, the time and
+/// wakeups ([`set_waker`](Self::set_waker), [`handle_time`](Self::handle_time),
+/// [`on_wake`](Self::on_wake)) and reports its next timer
+/// ([`poll_timeout`](Self::poll_timeout)); the defaults suit a handler that
+/// only reacts to replies.
 pub trait Handler {
     /// The session started with this environment.
     fn start(&mut self, env: &Env) {
@@ -39,7 +47,8 @@ pub trait Handler {
     }
     /// Append the next command line (LF-terminated, e.g. with
     /// [`Command::encode`]) to `out` and return `true`, or return `false`
-    /// when the script is finished (the connection is then closed).
+    /// when the script is finished (the connection is then closed) or,
+    /// if [`waiting`](Self::waiting) says so, has nothing to send yet.
     fn next_command(&mut self, out: &mut Vec<u8>) -> bool;
     /// The final reply to the command last written (or why there is none).
     fn on_reply(&mut self, reply: Result<&Reply<'_>, AgiError>);
