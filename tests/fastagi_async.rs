@@ -291,3 +291,30 @@ fn many_concurrent_async_sessions() {
         assert_eq!(host.log.recv().unwrap(), "cleanup Ok(())");
     }
 }
+
+/// `HANGUP` from Asterisk while the IVR reads a digit: the next command
+/// gets 511, the cleanup runs with `HungUp(DeadChannel)`, the server closes.
+#[test]
+fn hangup_line_then_511_ends_the_ivr_with_cleanup() {
+    let host = start();
+    let mut p = Peer::call(host.addr, "ivr");
+    p.expect("ANSWER", "200 result=0\n");
+    p.expect(MENU, "HANGUP\n200 result=-1\n");
+    // GET DATA's -1 is a failure: the IVR's `?` ends it.
+    p.expect_closed();
+    let line = host.log.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert!(line.starts_with("cleanup Err(Failed"), "{line}");
+
+    let mut p = Peer::call(host.addr, "ivr");
+    p.expect("ANSWER", "200 result=0\n");
+    p.expect(MENU, "HANGUP\n200 result=3\n");
+    p.expect(
+        "STREAM FILE invalid \"\"",
+        "511 Command Not Permitted on a dead channel or intercept routine\n",
+    );
+    p.expect_closed();
+    assert_eq!(
+        host.log.recv_timeout(Duration::from_secs(10)).unwrap(),
+        "cleanup Err(HungUp(DeadChannel))"
+    );
+}
