@@ -8,10 +8,30 @@
 //! BENCH "1", STREAM FILE beep "", HANGUP, then the socket is closed. This
 //! is the high-concurrency shape: no per-call state, no callbacks, every
 //! command fire-and-forget (an error ends the session early). Stops after
-//! `--sessions N` sessions if given, printing counters to stderr.
+//! `--sessions N` sessions if given, printing counters to stderr. With
+//! `--async` the same session runs as an `async fn` (`Server::route_async`)
+//! instead of a `Script`; `--help` lists the flags.
+use asterisk_io::agi::call::Call;
 use asterisk_io::agi::commands::{Answer, GetVariable, Hangup, SetVariable, StreamFile};
-use asterisk_io::agi::{Env, Script, Server};
+use asterisk_io::agi::{AgiError, Env, Script, Server};
 use std::net::SocketAddr;
+
+const USAGE: &str = "usage: fastagi_bench --listen IP:PORT [--sessions N] [--async]
+
+  --listen IP:PORT  where to listen (required)
+  --sessions N      stop after N sessions and print the counters
+  --async           run the session as an async fn (Server::route_async)
+                    instead of a Script
+  --help            this text";
+
+async fn bench_async(call: Call) -> Result<(), AgiError> {
+    call.run(Answer).await?;
+    call.run(GetVariable::new("CALLERID(num)")).await?;
+    call.run(SetVariable::new("BENCH", "1")).await?;
+    call.run(StreamFile::new("beep", "")).await?;
+    call.run(Hangup::new()).await?;
+    Ok(())
+}
 
 fn bench(_env: &Env) -> Script<()> {
     let mut s = Script::new(());
@@ -26,26 +46,36 @@ fn bench(_env: &Env) -> Script<()> {
 fn main() {
     let mut listen: Option<SocketAddr> = None;
     let mut sessions: Option<u64> = None;
+    let mut use_async = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--listen" => listen = args.next().and_then(|v| v.parse().ok()),
             "--sessions" => sessions = args.next().and_then(|v| v.parse().ok()),
+            "--async" => use_async = true,
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                return;
+            }
             _ => {
-                eprintln!("usage: fastagi_bench --listen IP:PORT [--sessions N]");
+                eprintln!("{USAGE}");
                 std::process::exit(2);
             }
         }
     }
     let Some(addr) = listen else {
-        eprintln!("usage: fastagi_bench --listen IP:PORT [--sessions N]");
+        eprintln!("{USAGE}");
         std::process::exit(2);
     };
     let mut server = Server::bind(addr).unwrap_or_else(|e| {
         eprintln!("fastagi_bench: cannot listen on {addr}: {e}");
         std::process::exit(1);
     });
-    server.fallback(bench);
+    if use_async {
+        server.fallback_async(bench_async);
+    } else {
+        server.fallback(bench);
+    }
     eprintln!(
         "fastagi_bench listening on {}",
         server.local_addr().expect("bound")

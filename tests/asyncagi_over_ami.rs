@@ -757,3 +757,56 @@ fn replay_recording_through_a_connection() {
     assert!(log[want.len()].starts_with("status Some("), "{log:?}");
     assert_eq!(log.last().map(String::as_str), Some("end None"));
 }
+
+/// An async session over the manager: commands, a value the host delivers
+/// later (then `resume_on`), and a timer (`handle_time_on` with the host's
+/// clock), then the break.
+#[test]
+fn async_session_waits_for_a_host_value_and_a_timer() {
+    use asterisk_io::agi::call::{oneshot, Call};
+    let mut rig = rig(queued());
+    let log: Log = Rc::default();
+    let l = log.clone();
+    let (tx, rx) = oneshot::<String>();
+    let rx = RefCell::new(Some(rx));
+    rig.agi.route_async("ivr", move |call: Call| {
+        let l = l.clone();
+        let rx = rx.borrow_mut().take().expect("one call");
+        async move {
+            call.run(Answer).await?;
+            let name = rx.await.unwrap_or_default();
+            l.borrow_mut().push(format!("got {name}"));
+            call.sleep(Duration::from_millis(50)).await?;
+            l.borrow_mut().push("slept".into());
+            call.run(StreamFile::new(name, "")).await?;
+            Ok(())
+        }
+    });
+    rig.start(CHAN, &["ivr"]);
+    let seen = rig.play(CHAN, |r| r.agi.stats().commands == 1);
+    assert_eq!(seen, ["ANSWER"]);
+    // Let the ANSWER reply arrive; the session then waits for the value.
+    for _ in 0..20 {
+        rig.step();
+        rig.agi.resume_on(&mut rig.mgr);
+    }
+    assert!(rig.agi.is_active(CHAN));
+    assert_eq!(rig.agi.in_flight(CHAN), None);
+    assert_eq!(rig.agi.stats().commands, 1);
+    tx.send("welcome".into()).unwrap();
+    let t0 = Instant::now();
+    rig.agi.handle_time_on(t0, &mut rig.mgr);
+    rig.agi.resume_on(&mut rig.mgr);
+    assert_eq!(*log.borrow(), ["got welcome"]);
+    assert_eq!(rig.agi.poll_timeout(), Some(t0 + Duration::from_millis(50)));
+    rig.agi
+        .handle_time_on(t0 + Duration::from_millis(49), &mut rig.mgr);
+    assert_eq!(log.borrow().len(), 1);
+    rig.agi
+        .handle_time_on(t0 + Duration::from_millis(50), &mut rig.mgr);
+    assert_eq!(*log.borrow(), ["got welcome", "slept"]);
+    let seen = rig.play(CHAN, |r| r.agi.stats().ended == 1);
+    assert_eq!(seen, ["STREAM FILE welcome \"\""]);
+    // 2 commands and the ASYNCAGI BREAK.
+    assert_eq!(rig.agi.stats().commands, 3);
+}

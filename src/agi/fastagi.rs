@@ -60,6 +60,7 @@
 //! `net.core.somaxconn`). [`Server::bind_with_backlog`] chooses another
 //! value, and [`Server::from_listener`] takes a listener you made yourself.
 
+use super::call::{Call, CallTask};
 use super::codec::{Env, Limits};
 use super::error::AgiError;
 use super::session::{Direction, Handler, Session};
@@ -69,9 +70,14 @@ pub use crate::net::{TcpKeepalive, DEFAULT_KEEPALIVE};
 use mio::event::{Event, Source};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Registry, Token};
+use std::cell::Cell;
+use std::future::Future;
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::SocketAddr;
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Wake, Waker};
 use std::time::{Duration, Instant};
 
 /// The listen backlog of [`Server::bind`]: room for 1024 connections that
@@ -96,6 +102,32 @@ const STOP_CHECK: Duration = Duration::from_millis(100);
 
 type Factory = Box<dyn FnMut(&Env) -> Box<dyn Handler>>;
 
+/// Async sessions woken and waiting for [`Server::run_ready`].
+#[derive(Default)]
+struct ReadyQueue {
+    any: AtomicBool,
+    list: Mutex<Vec<(usize, u64)>>,
+}
+
+/// The host waker of one async session: queues its slot and connection id.
+struct ConnWake {
+    queue: Arc<ReadyQueue>,
+    slot: usize,
+    id: u64,
+}
+
+impl Wake for ConnWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref()
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        if let Ok(mut l) = self.queue.list.lock() {
+            l.push((self.slot, self.id));
+        }
+        self.queue.any.store(true, Ordering::Release);
+    }
+}
+
 struct Conn {
     stream: TcpStream,
     session: Session<Box<dyn Handler>>,
@@ -107,6 +139,8 @@ struct Conn {
     accepted: Instant,
     /// When the peer last sent something (the accept to begin with).
     last_input: Instant,
+    /// Routed to an async session ([`Server::route_async`]).
+    is_async: bool,
 }
 
 impl Conn {
@@ -142,8 +176,13 @@ pub struct Server {
     registered: bool,
     conns: Vec<Option<Conn>>,
     free: Vec<usize>,
-    routes: Vec<(String, Factory)>,
-    fallback: Option<Factory>,
+    /// Path, factory, and whether its sessions are async ([`CallTask`]).
+    routes: Vec<(String, Factory, bool)>,
+    fallback: Option<(Factory, bool)>,
+    /// Async sessions woken since the last [`Server::handle_timeout`].
+    ready: Arc<ReadyQueue>,
+    /// An instant in the past: the deadline reported while sessions are ready.
+    epoch: Instant,
     scratch: Vec<u8>,
     limits: Limits,
     trace: Option<WireTrace>,
@@ -228,6 +267,8 @@ impl Server {
             free: Vec::new(),
             routes: Vec::new(),
             fallback: None,
+            ready: Arc::new(ReadyQueue::default()),
+            epoch: Instant::now(),
             scratch: vec![0; 16 * 1024],
             limits: Limits::default(),
             trace: None,
@@ -256,7 +297,35 @@ impl Server {
         H: Handler + 'static,
     {
         let f: Factory = Box::new(move |env| Box::new(factory(env)));
-        self.routes.push((normalize(path).to_string(), f));
+        self.routes.push((normalize(path).to_string(), f, false));
+        self
+    }
+
+    /// Serve script path `path` with sessions written as `async` code: for
+    /// each call, `f` gets a [`Call`] handle and returns the session's
+    /// future (see [`agi::call`](super::call)). Such a session may wait for
+    /// timers and for values the host delivers; the server runs it on its
+    /// own loop, with [`Script`](super::Script) sessions next to it.
+    pub fn route_async<F, Fut>(&mut self, path: &str, mut f: F) -> &mut Self
+    where
+        F: FnMut(Call) -> Fut + 'static,
+        Fut: Future<Output = Result<(), AgiError>> + 'static,
+    {
+        let factory: Factory = Box::new(move |env| Box::new(CallTask::with(env, &mut f)));
+        self.routes
+            .push((normalize(path).to_string(), factory, true));
+        self
+    }
+
+    /// Like [`fallback`](Self::fallback), with `async` sessions as
+    /// [`route_async`](Self::route_async) runs them.
+    pub fn fallback_async<F, Fut>(&mut self, mut f: F) -> &mut Self
+    where
+        F: FnMut(Call) -> Fut + 'static,
+        Fut: Future<Output = Result<(), AgiError>> + 'static,
+    {
+        let factory: Factory = Box::new(move |env| Box::new(CallTask::with(env, &mut f)));
+        self.fallback = Some((factory, true));
         self
     }
 
@@ -267,7 +336,7 @@ impl Server {
         F: FnMut(&Env) -> H + 'static,
         H: Handler + 'static,
     {
-        self.fallback = Some(Box::new(move |env| Box::new(factory(env))));
+        self.fallback = Some((Box::new(move |env| Box::new(factory(env))), false));
         self
     }
 
@@ -371,7 +440,62 @@ impl Server {
     /// call at that instant may close nothing; it then computes the next
     /// instant afresh.)
     pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.ready.any.load(Ordering::Acquire) {
+            return Some(self.epoch);
+        }
         self.next_deadline
+    }
+
+    /// Let the async sessions woken since the last call run (a
+    /// [`Sender`](super::call::Sender) completed, ...): they send their
+    /// next command, or end. [`handle_timeout`](Self::handle_timeout) does
+    /// this first; returns how many sessions ran.
+    pub fn run_ready(&mut self, registry: &Registry, now: Instant) -> usize {
+        if !self.ready.any.swap(false, Ordering::AcqRel) {
+            return 0;
+        }
+        let woken = match self.ready.list.lock() {
+            Ok(mut l) => std::mem::take(&mut *l),
+            Err(_) => return 0,
+        };
+        let mut ran = 0;
+        for (slot, id) in woken {
+            if self.conns.get(slot).and_then(Option::as_ref).map(|c| c.id) == Some(id) {
+                self.wake_conn(registry, slot, now);
+                ran += 1;
+            }
+        }
+        ran
+    }
+
+    /// Tell the async session in `slot` the time and let it run if woken;
+    /// flush what it sends, close it if it is over.
+    fn wake_conn(&mut self, registry: &Registry, slot: usize, now: Instant) {
+        let Some(token) = self.token_of(slot) else {
+            return;
+        };
+        let Server { conns, trace, .. } = self;
+        let Some(Some(conn)) = conns.get_mut(slot) else {
+            return;
+        };
+        let id = conn.id;
+        let mut tap = |d: Direction, b: &[u8]| {
+            if let Some(t) = trace.as_mut() {
+                t.record(id, d, b);
+            }
+        };
+        conn.session.handle_time(now, &mut conn.out, &mut tap);
+        conn.session.resume(&mut conn.out, &mut tap);
+        let mut close = false;
+        if conn.out.len() > conn.out_pos && !conn.want_write {
+            close = flush(conn, registry, token);
+        }
+        if close || (conn.session.is_done() && conn.out.len() == conn.out_pos) {
+            self.release(registry, slot);
+            return;
+        }
+        let timer = conn.session.poll_timeout();
+        self.next_deadline = earliest(self.next_deadline, timer);
     }
 
     fn deadline(&self, c: &Conn) -> Option<Instant> {
@@ -380,7 +504,12 @@ impl Server {
             _ => None,
         };
         let idle = self.idle_timeout.and_then(|d| c.last_input.checked_add(d));
-        earliest(env, idle)
+        let timer = if c.is_async {
+            c.session.poll_timeout()
+        } else {
+            None
+        };
+        earliest(earliest(env, idle), timer)
     }
 
     fn scan_deadlines(&self) -> Option<Instant> {
@@ -397,6 +526,7 @@ impl Server {
     /// before [`poll_timeout`](Self::poll_timeout); [`run`](Self::run)
     /// calls it after every wakeup.
     pub fn handle_timeout(&mut self, registry: &Registry, now: Instant) -> usize {
+        self.run_ready(registry, now);
         match self.next_deadline {
             Some(due) if due <= now => {}
             _ => return 0,
@@ -404,6 +534,13 @@ impl Server {
         let mut closed = 0;
         let mut next = None;
         for slot in 0..self.conns.len() {
+            let Some(c) = &self.conns[slot] else {
+                continue;
+            };
+            if c.is_async && c.session.poll_timeout().is_some_and(|t| t <= now) {
+                // A session's own timer: fire it.
+                self.wake_conn(registry, slot, now);
+            }
             let Some(c) = &self.conns[slot] else {
                 continue;
             };
@@ -602,6 +739,7 @@ impl Server {
                         want_write: false,
                         accepted: now,
                         last_input: now,
+                        is_async: false,
                     };
                     self.next_deadline = earliest(self.next_deadline, self.deadline(&conn));
                     self.conns[slot] = Some(conn);
@@ -628,6 +766,7 @@ impl Server {
             fallback,
             scratch,
             trace,
+            ready,
             ..
         } = self;
         let Some(Some(conn)) = conns.get_mut(slot) else {
@@ -639,14 +778,19 @@ impl Server {
                 t.record(id, d, b);
             }
         };
+        let routed_async = Cell::new(false);
         let mut route = |env: &Env| -> Option<Box<dyn Handler>> {
             let path = normalize(env.script_path());
-            for (p, f) in routes.iter_mut() {
+            for (p, f, is_async) in routes.iter_mut() {
                 if p == path {
+                    routed_async.set(*is_async);
                     return Some(f(env));
                 }
             }
-            fallback.as_mut().map(|f| f(env))
+            fallback.as_mut().map(|(f, is_async)| {
+                routed_async.set(*is_async);
+                f(env)
+            })
         };
         let mut close = false;
         if writable && conn.want_write {
@@ -661,7 +805,11 @@ impl Server {
                     close = true;
                 }
                 Ok(n) => {
-                    conn.last_input = Instant::now();
+                    let now = Instant::now();
+                    conn.last_input = now;
+                    if conn.is_async {
+                        conn.session.handle_time(now, &mut conn.out, &mut tap);
+                    }
                     let p = if conn.inbuf.is_empty() {
                         let p = conn.session.handle_input(
                             &scratch[..n],
@@ -684,6 +832,20 @@ impl Server {
                         conn.inbuf.drain(..p.consumed);
                         p
                     };
+                    if !conn.is_async && routed_async.get() {
+                        // Just routed to an async session: wakes go through
+                        // the ready queue, and it learns the time.
+                        conn.is_async = true;
+                        let waker = Waker::from(Arc::new(ConnWake {
+                            queue: ready.clone(),
+                            slot,
+                            id,
+                        }));
+                        if let Some(h) = conn.session.handler_mut() {
+                            h.set_waker(&waker);
+                        }
+                        conn.session.handle_time(now, &mut conn.out, &mut tap);
+                    }
                     if conn.out.len() > conn.out_pos {
                         close |= flush(conn, registry, token);
                     }
@@ -704,6 +866,10 @@ impl Server {
         }
         if conn.session.is_done() && conn.out.len() == conn.out_pos {
             close = true;
+        }
+        if !close && conn.is_async {
+            let timer = conn.session.poll_timeout();
+            self.next_deadline = earliest(self.next_deadline, timer);
         }
         if close {
             let c = conns[slot].take();

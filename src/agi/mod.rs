@@ -8,7 +8,7 @@
 //!  Asterisk ─────────▶ codec (Env, Reply) ◀───────── Command::encode
 //!                          │        ▲
 //!                          ▼        │
-//!                 Session core / Script (sans-IO)
+//!        Session core / Script / CallTask (async sessions) (sans-IO)
 //!                          │
 //!        ┌─────────────────┼─────────────────────┐
 //!      stdio::StdioAgi     fastagi::Server (mio)   asyncagi + over_ami (AMI events)
@@ -27,7 +27,9 @@ pub use command::{
     Recording, MAX_COMMAND_LINE, MAX_COMMAND_LINE_8K,
 };
 pub use error::{AgiError, HangupSource};
+pub mod call;
 pub mod session;
+pub use call::{oneshot, Call, CallTask};
 pub use session::{Handler, Script, Session};
 pub mod stdio;
 pub mod trace;

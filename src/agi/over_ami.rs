@@ -104,6 +104,7 @@ use crate::ami::{
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::time::Instant;
 
 type Factory = Box<dyn FnMut(&Env) -> Box<dyn Handler>>;
 type IdGen = Box<dyn FnMut(u64) -> String>;
@@ -356,6 +357,68 @@ impl AsyncAgiServer {
         handle_event(&self.inner, event, send)
     }
 
+    /// Serve channels whose first AGI argument is `name` with sessions
+    /// written as `async` code (see [`agi::call`](super::call)): `f` gets a
+    /// [`Call`](super::call::Call) handle per channel. Their timers and
+    /// woken values need [`resume`](Self::resume) /
+    /// [`handle_time`](Self::handle_time) (or the `_on` variants with a
+    /// `Manager`) from the host's loop.
+    pub fn route_async<F, Fut>(&self, name: &str, mut f: F) -> &Self
+    where
+        F: FnMut(super::call::Call) -> Fut + 'static,
+        Fut: std::future::Future<Output = Result<(), AgiError>> + 'static,
+    {
+        self.route(name, move |env: &Env| {
+            super::call::CallTask::with(env, &mut f)
+        })
+    }
+
+    /// Let the sessions whose futures were woken (a
+    /// [`oneshot`](super::call::oneshot) completed) run, and send what they
+    /// send next with `send`. Looks at every session (cheap for those not
+    /// woken); call it on every turn of the host's loop.
+    pub fn resume(&self, send: &mut SendFn<'_>) {
+        poke(&self.inner, send, &mut |h| h.on_wake());
+    }
+
+    /// The time is `now`: fire the async sessions' timers that are due.
+    pub fn handle_time(&self, now: Instant, send: &mut SendFn<'_>) {
+        poke(&self.inner, send, &mut |h| {
+            h.handle_time(now);
+            h.on_wake();
+        });
+    }
+
+    /// [`resume`](Self::resume), sending through `manager`.
+    pub fn resume_on(&self, manager: &mut Manager) {
+        let inner = self.inner.clone();
+        manager.with_ctx(|ctx| {
+            poke(&inner, &mut |a: &Agi| send_via(&inner, ctx, a), &mut |h| {
+                h.on_wake()
+            })
+        });
+    }
+
+    /// [`handle_time`](Self::handle_time), sending through `manager`.
+    pub fn handle_time_on(&self, now: Instant, manager: &mut Manager) {
+        let inner = self.inner.clone();
+        manager.with_ctx(|ctx| {
+            poke(&inner, &mut |a: &Agi| send_via(&inner, ctx, a), &mut |h| {
+                h.handle_time(now);
+                h.on_wake();
+            })
+        });
+    }
+
+    /// The earliest timer of the async sessions, if any.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let i = self.inner.borrow();
+        i.sessions
+            .values()
+            .filter_map(|s| s.handler.as_ref().and_then(|h| h.poll_timeout()))
+            .min()
+    }
+
     /// Sans-IO input: the result of an action. Returns `false` if `id` is
     /// not an `Action: AGI` this server sent (or its result was already
     /// handled).
@@ -366,6 +429,33 @@ impl AsyncAgiServer {
         send: &mut SendFn<'_>,
     ) -> bool {
         handle_result(&self.inner, id, result, send)
+    }
+}
+
+/// Tells every idle session something (`f`), then sends what each sends
+/// next.
+fn poke(inner: &Shared, send: &mut SendFn<'_>, f: &mut dyn FnMut(&mut dyn Handler)) {
+    let channels: Vec<(String, u64)> = inner
+        .borrow()
+        .sessions
+        .iter()
+        .filter(|(_, s)| s.handler.is_some())
+        .map(|(c, s)| (c.clone(), s.generation))
+        .collect();
+    for (channel, generation) in channels {
+        let handler = inner
+            .borrow_mut()
+            .sessions
+            .get_mut(&channel)
+            .filter(|s| s.generation == generation)
+            .and_then(|s| s.handler.take());
+        let Some(mut handler) = handler else {
+            continue;
+        };
+        f(&mut *handler);
+        if put_back(inner, &channel, generation, handler) {
+            advance(inner, &channel, send);
+        }
     }
 }
 
@@ -711,6 +801,12 @@ fn advance(inner: &Shared, channel: &str, send: &mut SendFn<'_>) {
         let more = handler.next_command(&mut line);
         let mut text = String::from_utf8_lossy(&line).into_owned();
         inner.borrow_mut().line = line;
+        if !more && handler.waiting() {
+            // An async session waiting for a timer or a value: it goes on
+            // when `resume` or `handle_time` finds it woken.
+            put_back(inner, channel, generation, handler);
+            return;
+        }
         if !more {
             let finished = {
                 let mut i = inner.borrow_mut();

@@ -23,6 +23,8 @@ use super::command::{Command, MAX_COMMAND_LINE, MAX_COMMAND_LINE_8K};
 use super::error::{AgiError, HangupSource};
 use std::collections::VecDeque;
 use std::ops::Range;
+use std::task::Waker;
+use std::time::Instant;
 
 /// A session's logic, driven by [`Session`].
 ///
@@ -30,6 +32,14 @@ use std::ops::Range;
 /// [`next_command`](Self::next_command) → [`on_reply`](Self::on_reply) until
 /// `next_command` returns `false`; [`on_hangup`](Self::on_hangup) whenever
 /// the `HANGUP` line arrives; [`on_end`](Self::on_end) exactly once at the end.
+///
+/// A handler that waits for something other than its reply (an async
+/// session, [`CallTask`](super::call::CallTask)) also answers
+/// [`waiting`](Self::waiting), takes the host's waker, the time and
+/// wakeups ([`set_waker`](Self::set_waker), [`handle_time`](Self::handle_time),
+/// [`on_wake`](Self::on_wake)) and reports its next timer
+/// ([`poll_timeout`](Self::poll_timeout)); the defaults suit a handler that
+/// only reacts to replies.
 pub trait Handler {
     /// The session started with this environment.
     fn start(&mut self, env: &Env) {
@@ -37,7 +47,8 @@ pub trait Handler {
     }
     /// Append the next command line (LF-terminated, e.g. with
     /// [`Command::encode`]) to `out` and return `true`, or return `false`
-    /// when the script is finished (the connection is then closed).
+    /// when the script is finished (the connection is then closed) or,
+    /// if [`waiting`](Self::waiting) says so, has nothing to send yet.
     fn next_command(&mut self, out: &mut Vec<u8>) -> bool;
     /// The final reply to the command last written (or why there is none).
     fn on_reply(&mut self, reply: Result<&Reply<'_>, AgiError>);
@@ -47,9 +58,51 @@ pub trait Handler {
     fn on_end(&mut self, error: Option<&AgiError>) {
         let _ = error;
     }
+    /// Asked when [`next_command`](Self::next_command) returned `false`:
+    /// `true` if the handler is not finished but waits for something other
+    /// than a reply (a timer, a value the host delivers). The session then
+    /// stays open with no command in flight until the host calls
+    /// [`Session::resume`] or [`Session::handle_time`]. The default (`false`)
+    /// ends the session, as a [`Script`] wants.
+    fn waiting(&self) -> bool {
+        false
+    }
+    /// Something the handler waits for was woken; the host calls this
+    /// through [`Session::resume`].
+    fn on_wake(&mut self) {}
+    /// The host's waker for this session: waking it makes the host call
+    /// [`Session::resume`] from its own loop. Given once, after
+    /// [`start`](Self::start), by hosts that can resume sessions (the
+    /// FastAGI server does for [`route_async`](super::fastagi::Server::route_async)).
+    fn set_waker(&mut self, waker: &Waker) {
+        let _ = waker;
+    }
+    /// The current instant, from the host: fire the timers due at `now`.
+    fn handle_time(&mut self, now: Instant) {
+        let _ = now;
+    }
+    /// The earliest timer of this handler, if any.
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
 }
 
 impl<H: Handler + ?Sized> Handler for Box<H> {
+    fn waiting(&self) -> bool {
+        (**self).waiting()
+    }
+    fn on_wake(&mut self) {
+        (**self).on_wake()
+    }
+    fn set_waker(&mut self, waker: &Waker) {
+        (**self).set_waker(waker)
+    }
+    fn handle_time(&mut self, now: Instant) {
+        (**self).handle_time(now)
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        (**self).poll_timeout()
+    }
     fn start(&mut self, env: &Env) {
         (**self).start(env)
     }
@@ -182,7 +235,58 @@ impl<H: Handler> Session<H> {
             true
         } else {
             out.truncate(start);
-            false
+            h.waiting()
+        }
+    }
+
+    /// After the handler was told something (a wakeup, the time, a
+    /// `HANGUP` line): send its next command, or end the session if it has
+    /// none and waits for nothing.
+    fn step(&mut self, out: &mut Vec<u8>, tap: &mut dyn FnMut(Direction, &[u8])) {
+        if matches!(self.phase, Phase::Running) && !self.in_flight && !self.ask_next(out, tap) {
+            self.end(None);
+        }
+    }
+
+    /// Something the handler waits for was woken (its
+    /// [`set_waker`](Handler::set_waker) waker, or a value the host
+    /// delivered): let it run, and append the command it sends next to
+    /// `out`. Returns true once the session is over (flush `out`, then
+    /// close). Cheap when nothing was woken.
+    pub fn resume(&mut self, out: &mut Vec<u8>, tap: &mut dyn FnMut(Direction, &[u8])) -> bool {
+        if matches!(self.phase, Phase::Running) {
+            if let Some(h) = self.handler.as_mut() {
+                h.on_wake();
+            }
+            self.step(out, tap);
+        }
+        self.is_done()
+    }
+
+    /// The time is `now` (the host's clock; the core never reads one):
+    /// fire the handler's timers that are due, as [`resume`](Self::resume)
+    /// does. Returns true once the session is over.
+    pub fn handle_time(
+        &mut self,
+        now: Instant,
+        out: &mut Vec<u8>,
+        tap: &mut dyn FnMut(Direction, &[u8]),
+    ) -> bool {
+        if matches!(self.phase, Phase::Running) {
+            if let Some(h) = self.handler.as_mut() {
+                h.handle_time(now);
+            }
+            self.step(out, tap);
+        }
+        self.is_done()
+    }
+
+    /// The earliest instant the handler wants [`handle_time`](Self::handle_time)
+    /// (its next timer), if any.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Running => self.handler.as_ref().and_then(|h| h.poll_timeout()),
+            _ => None,
         }
     }
 
@@ -287,6 +391,7 @@ impl<H: Handler> Session<H> {
                             if let Some(h) = self.handler.as_mut() {
                                 h.on_hangup();
                             }
+                            self.step(out, tap);
                         }
                         Ok(Inbound::Reply(r)) if r.code == 100 => {}
                         Ok(Inbound::Reply(r)) => {

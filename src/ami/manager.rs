@@ -203,7 +203,7 @@ impl Manager {
     }
 
     /// Runs `f` with a [`Ctx`], as handlers get, then writes what it queued.
-    fn with_ctx<T>(&mut self, f: impl FnOnce(&mut Ctx<'_>) -> T) -> T {
+    pub(crate) fn with_ctx<T>(&mut self, f: impl FnOnce(&mut Ctx<'_>) -> T) -> T {
         self.dispatcher.book.now = Instant::now();
         let t = self.dispatcher.with_ctx(&mut self.conn, f);
         if self.dispatcher.book.take_close_request() {
