@@ -34,6 +34,7 @@ use super::action::{Action, FieldWriter, ResultShape, SessionEffect};
 use super::error::EncodeError;
 use super::response::{CommandOutput, OriginateResult, Response};
 
+mod answers;
 pub mod bridges;
 pub mod calls;
 pub mod conference;
@@ -54,6 +55,10 @@ mod support;
 pub mod system;
 pub mod voicemail;
 
+pub use answers::{
+    CoreSettingsResponse, CoreStatusResponse, ExtensionStateResponse, GetvarResponse,
+    MailboxCountResponse, MailboxStatusResponse, PresenceStateResponse,
+};
 pub use bridges::*;
 pub use calls::*;
 pub use conference::*;
