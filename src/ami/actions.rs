@@ -113,7 +113,7 @@ pub struct Login {
     pub auth: AuthType,
     /// The `Events:` field sent with the login (`on`, `off`, or classes such
     /// as `system,call`). `None` leaves Asterisk's default (on).
-    pub events: Option<String>,
+    pub events: Option<EventMask>,
 }
 
 impl Login {
@@ -133,8 +133,9 @@ impl Login {
         self
     }
 
-    /// Sets the event mask sent with the login (`"on"`, `"off"`, `"system,call"`, ...).
-    pub fn events(mut self, mask: impl Into<String>) -> Self {
+    /// Sets the event mask sent with the login (`"on"`, `"off"`, `"system,call"`,
+    /// or an [`EventMask`]).
+    pub fn events(mut self, mask: impl Into<EventMask>) -> Self {
         self.events = Some(mask.into());
         self
     }
