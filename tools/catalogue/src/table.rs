@@ -789,6 +789,8 @@ pub static PARAM_DOCS: &[(&str, &str)] = &[
     ("WithdrawInfo", "Information passed to the caller's dialplan."),
     ("AOCBillingId", "The billing id."),
     ("Filter.Filter", "The filter expression."),
+    ("PJSIPNotify.Variable", "Headers to add to the NOTIFY, as `name=value`."),
+    ("MessageSend.Variable", "Variables to set on the message, as `name=value`."),
     ("Account", "The account code."),
     ("AllVariables", "Include every channel variable."),
     ("Application", "The dialplan application."),
