@@ -8,10 +8,13 @@
 //!   action NAME [Key=Value ...] [--list] [--raw]
 //!                                          send an action; repeat a key to repeat the field
 //!   command "CLI TEXT"                     run a CLI command, print its output lines
-//!   events [NAME ...] [--count N] [--reconnect] [--keepalive SECS]
+//!   events [NAME ...] [--count N] [--json] [--reconnect] [--keepalive SECS]
 //!                                          print events (all, or these names) as they come;
 //!                                          --reconnect survives PBX restarts, printing each
 //!                                          change of the link on stderr as `link: ...`
+//!
+//! cargo run --example ami -- decode [--json] [FILE ...]
+//!                                          print every message of raw AMI bytes
 //! ```
 //!
 //! `action` prints the response, then any list items (and the list's final
@@ -23,6 +26,13 @@
 //! (`Status`, `CoreShowChannels`, `DBGet`, `QueueStatus`, ... and `Hangup`
 //! of a `/regex/`); `--list` collects list items for any other action.
 //! `--raw` skips the check, for the day the documentation is wrong.
+//!
+//! `decode` reads raw AMI bytes as received from Asterisk (files, or stdin;
+//! the greeting line is optional) and prints every message, without
+//! connecting anywhere. With `--json` (build with `--features serde`), it
+//! and `events --json` print one JSON object per line (see
+//! `asterisk_io::ami::json`): the event's name, the typed view used,
+//! every header that view covers with its typed value, and the others.
 //!
 //! Exit status: 0 on success; 1 when the server answered `Response: Error`
 //! (its `Message:` goes to stderr); 2 on a connection, protocol or
@@ -45,8 +55,8 @@ use std::time::Duration;
 
 use asterisk_io::ami::actions::{Command, Login};
 use asterisk_io::ami::{
-    catalogue, Error, Keepalive, Manager, ManagerConfig, OwnedMessage, RawAction, Reconnect,
-    ResultShape,
+    catalogue, Connection, Error, Input, Keepalive, Manager, ManagerConfig, Message, OwnedMessage,
+    RawAction, Reconnect, ResultShape,
 };
 
 /// Actions whose answer is bare CLI text (see `ResultShape::Text`): `Queues`
@@ -65,7 +75,8 @@ pub const FAILURE: i32 = 2;
 const USAGE: &str = "usage: ami --addr HOST:PORT --user U --secret S [--md5] [--timeout SECS] \
 [--tls [--ca FILE] [--server-name NAME] [--tls-insecure]] \
 (action NAME [Key=Value ...] [--list] [--raw] | command \"CLI TEXT\" | \
-events [NAME ...] [--count N] [--reconnect] [--keepalive SECS])";
+events [NAME ...] [--count N] [--json] [--reconnect] [--keepalive SECS])\n       \
+ami decode [--json] [FILE ...]";
 
 /// What to do once logged in.
 #[derive(Debug, PartialEq, Eq)]
@@ -80,6 +91,7 @@ enum Task {
     Events {
         names: Vec<String>,
         count: Option<u64>,
+        json: bool,
     },
 }
 
@@ -124,6 +136,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
     let mut raw = false;
     let mut tls_on = false;
     let mut tls = TlsOpts::default();
+    let mut json = false;
     let mut rest: Vec<&str> = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -139,6 +152,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
             "--md5" => md5 = true,
             "--list" => list = true,
             "--raw" => raw = true,
+            "--json" => json = true,
             "--timeout" => {
                 let v = value("--timeout")?;
                 let secs: f64 = v
@@ -220,6 +234,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
         Some((&"events", names)) => Task::Events {
             names: names.iter().map(|s| s.to_string()).collect(),
             count,
+            json,
         },
         Some((other, _)) => return Err(format!("unknown command {other:?}")),
         None => return Err("no command given".into()),
@@ -258,9 +273,127 @@ fn failure(err: &mut dyn Write, e: &Error) -> i32 {
     }
 }
 
+/// `decode [--json] [FILE ...]` anywhere after the connection options:
+/// `Some((json, files))`.
+fn decode_args(args: &[String]) -> Option<Result<(bool, Vec<String>), String>> {
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--addr" | "--user" | "--secret" | "--timeout" | "--count" => {
+                it.next();
+            }
+            "decode" => {
+                let mut json = false;
+                let mut files = Vec::new();
+                for a in it.by_ref() {
+                    match a.as_str() {
+                        "--json" => json = true,
+                        s if s.starts_with("--") => {
+                            return Some(Err(format!("decode: unknown option {s}")))
+                        }
+                        s => files.push(s.to_owned()),
+                    }
+                }
+                return Some(Ok((json, files)));
+            }
+            s if s.starts_with("--") => {}
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// Without the `serde` feature there is no JSON.
+fn json_unavailable(err: &mut dyn Write) -> i32 {
+    let _ = writeln!(
+        err,
+        "ami: --json needs the serde feature (cargo run --features serde --example ami)"
+    );
+    FAILURE
+}
+
+/// Prints one message as a block, or as a JSON line.
+fn print_message(out: &mut dyn Write, msg: Message<'_>, json: bool) -> std::io::Result<()> {
+    #[cfg(feature = "serde")]
+    if json {
+        return asterisk_io::ami::json::write_line(out, msg);
+    }
+    let _ = json;
+    for (k, v) in msg.iter() {
+        writeln!(out, "{}: {}", k.to_str_lossy(), v.to_str_lossy())?;
+    }
+    writeln!(out)
+}
+
+/// `decode`: every message of raw AMI bytes (files, or stdin).
+fn decode(json: bool, files: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    if json && !cfg!(feature = "serde") {
+        return json_unavailable(err);
+    }
+    let mut inputs = Vec::new();
+    if files.is_empty() {
+        let mut bytes = Vec::new();
+        if let Err(e) = std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes) {
+            let _ = writeln!(err, "ami: stdin: {e}");
+            return FAILURE;
+        }
+        inputs.push(("stdin".to_owned(), bytes));
+    }
+    for f in files {
+        match std::fs::read(f) {
+            Ok(b) => inputs.push((f.clone(), b)),
+            Err(e) => {
+                let _ = writeln!(err, "ami: {f}: {e}");
+                return FAILURE;
+            }
+        }
+    }
+    let mut code = OK;
+    for (name, bytes) in inputs {
+        let mut conn = Connection::default();
+        // The greeting line is optional: a made-up one stands in for it.
+        let first = bytes.split(|&b| b == b'\n').next().unwrap_or(&[]);
+        if !first.windows(12).any(|w| w == b"Call Manager") {
+            conn.feed(b"Asterisk Call Manager/0.0.0\r\n");
+        }
+        for chunk in bytes.chunks(64 * 1024) {
+            conn.feed(chunk);
+            while let Some(input) = conn.next_input() {
+                let printed = match input {
+                    Input::Event(ev) => print_message(out, ev.message(), json),
+                    Input::Unmatched(msg) => print_message(out, msg, json),
+                    Input::Skipped(s) => {
+                        let _ =
+                            writeln!(err, "ami: {name}: skipped at byte {}: {}", s.offset, s.kind);
+                        Ok(())
+                    }
+                    Input::Done(..) => Ok(()),
+                };
+                if printed.is_err() {
+                    return FAILURE;
+                }
+            }
+        }
+        if let Some(e) = conn.fatal_error() {
+            let _ = writeln!(err, "ami: {name}: {e}");
+            code = FAILURE;
+        }
+    }
+    let _ = out.flush();
+    code
+}
+
 /// Runs the command line `args` (without the program name), printing to
 /// `out` and `err`; returns the exit status.
 pub fn run(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
+    match decode_args(args) {
+        Some(Ok((json, files))) => return decode(json, &files, out, err),
+        Some(Err(msg)) => {
+            let _ = writeln!(err, "ami: {msg}\n{USAGE}");
+            return FAILURE;
+        }
+        None => {}
+    }
     let opts = match parse(args) {
         Ok(o) => o,
         Err(msg) => {
@@ -271,6 +404,9 @@ pub fn run(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
             return FAILURE;
         }
     };
+    if matches!(opts.task, Task::Events { json: true, .. }) && !cfg!(feature = "serde") {
+        return json_unavailable(err);
+    }
     // The catalogue's verdict comes before any connection: a refused action
     // sends nothing.
     let mut shape = ResultShape::Single;
@@ -404,9 +540,9 @@ pub fn run(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
             }
             Err(e) => failure(err, &e),
         },
-        Task::Events { names, count } => {
+        Task::Events { names, count, json } => {
             // The handler is 'static, so it queues the blocks and this loop prints them.
-            let blocks: Rc<RefCell<Vec<String>>> = Rc::default();
+            let blocks: Rc<RefCell<Vec<Vec<u8>>>> = Rc::default();
             let seen = Rc::new(Cell::new(0u64));
             let (queue, printed) = (blocks.clone(), seen.clone());
             mgr.on_any_event(move |ev, _| {
@@ -418,16 +554,14 @@ pub fn run(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
                     return;
                 }
                 printed.set(printed.get() + 1);
-                let mut block = String::new();
-                for (k, v) in ev.message().iter() {
-                    block.push_str(&format!("{}: {}\n", k.to_str_lossy(), v.to_str_lossy()));
-                }
+                let mut block = Vec::new();
+                let _ = print_message(&mut block, ev.message(), json);
                 queue.borrow_mut().push(block);
             });
             loop {
                 let r = mgr.poll_events(Some(Duration::from_millis(500)));
                 for block in blocks.borrow_mut().drain(..) {
-                    let _ = writeln!(out, "{block}");
+                    let _ = out.write_all(&block);
                 }
                 let _ = out.flush();
                 print_links(err);

@@ -452,3 +452,71 @@ fn events_with_reconnect_survive_a_restart_and_print_link_lines() {
         "{err}"
     );
 }
+
+fn run_args(rest: &[&str]) -> (i32, String, String) {
+    let args: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = ami::run(&args, &mut out, &mut err);
+    (
+        code,
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(err).unwrap(),
+    )
+}
+
+const DB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ami/ami-db.bin");
+
+#[test]
+fn decode_prints_every_message_without_connecting() {
+    let (code, out, err) = run_args(&["decode", DB]);
+    assert_eq!(code, 0, "{err}");
+    let blocks: Vec<&str> = out.trim_end().split("\n\n").collect();
+    assert!(blocks.len() > 10, "{out}");
+    assert!(blocks[0].starts_with("Response: Success\n"), "{out}");
+    assert!(
+        blocks
+            .iter()
+            .any(|b| b.starts_with("Event: DBGetResponse\n")),
+        "{out}"
+    );
+    // Connection options before the command are allowed and ignored.
+    let (code, again, _) = run_args(&["--addr", "nowhere:1", "decode", DB]);
+    assert_eq!(code, 0);
+    assert_eq!(again, out);
+    // A missing file is a failure.
+    let (code, _, err) = run_args(&["decode", "/nonexistent/x.bin"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("/nonexistent/x.bin"), "{err}");
+}
+
+#[cfg(not(feature = "serde"))]
+#[test]
+fn json_needs_the_serde_feature() {
+    let (code, out, err) = run_args(&["decode", "--json", DB]);
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    assert!(err.contains("serde feature"), "{err}");
+}
+
+#[cfg(feature = "serde")]
+#[test]
+fn decode_json_types_every_header_it_knows() {
+    let (code, out, err) = run_args(&["decode", "--json", DB]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    let item = lines
+        .iter()
+        .find(|v| v["name"] == "DBGetTreeComplete")
+        .expect("the list's end");
+    assert_eq!(item["kind"], "event");
+    assert_eq!(item["type"], "DBGetTreeComplete");
+    assert_eq!(item["fields"]["ListItems"], 2);
+    assert_eq!(item["fields"]["EventList"], "Complete");
+    assert!(item["other"].as_object().unwrap().is_empty());
+    let first = &lines[0];
+    assert_eq!(first["kind"], "response");
+    assert_eq!(first["type"], serde_json::Value::Null);
+}

@@ -15,7 +15,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use asterisk_io::ami::actions::{
-    Command, CoreShowChannels, Getvar, Login, Logoff, Ping, Setvar, UserEvent,
+    Command, CoreShowChannels, Getvar, GetvarResponse, Login, Logoff, Ping, Setvar, UserEvent,
 };
 use asterisk_io::ami::{
     Action, ActionId, CommandOutput, Error, Flow, FromResult, ListResult, Manager, ManagerConfig,
@@ -724,10 +724,12 @@ fn result_callbacks_and_handlers_chain_follow_ups_through_ctx() {
                         channel: None,
                         variable: "CHAIN".into(),
                     },
-                    move |r: Result<Response, Error>, _| {
+                    // Getvar's typed answer: the value, and the response through Deref.
+                    move |r: Result<GetvarResponse, Error>, _| {
                         let r = r.unwrap();
+                        assert_eq!(r.value().unwrap(), r.get_str("Value").unwrap());
                         l.borrow_mut()
-                            .push(format!("get {}", r.get_str("Value").unwrap()));
+                            .push(format!("get {}", r.value().unwrap().to_str_lossy()));
                     },
                 )
                 .unwrap();

@@ -34,6 +34,7 @@ use super::action::{Action, FieldWriter, ResultShape, SessionEffect};
 use super::error::EncodeError;
 use super::response::{CommandOutput, OriginateResult, Response};
 
+mod answers;
 pub mod bridges;
 pub mod calls;
 pub mod conference;
@@ -54,6 +55,10 @@ mod support;
 pub mod system;
 pub mod voicemail;
 
+pub use answers::{
+    CoreSettingsResponse, CoreStatusResponse, ExtensionStateResponse, GetvarResponse,
+    MailboxCountResponse, MailboxStatusResponse, PresenceStateResponse,
+};
 pub use bridges::*;
 pub use calls::*;
 pub use conference::*;
@@ -108,7 +113,7 @@ pub struct Login {
     pub auth: AuthType,
     /// The `Events:` field sent with the login (`on`, `off`, or classes such
     /// as `system,call`). `None` leaves Asterisk's default (on).
-    pub events: Option<String>,
+    pub events: Option<EventMask>,
 }
 
 impl Login {
@@ -128,8 +133,9 @@ impl Login {
         self
     }
 
-    /// Sets the event mask sent with the login (`"on"`, `"off"`, `"system,call"`, ...).
-    pub fn events(mut self, mask: impl Into<String>) -> Self {
+    /// Sets the event mask sent with the login (`"on"`, `"off"`, `"system,call"`,
+    /// or an [`EventMask`]).
+    pub fn events(mut self, mask: impl Into<EventMask>) -> Self {
         self.events = Some(mask.into());
         self
     }
@@ -185,24 +191,39 @@ impl Action for Command {
     }
 }
 
+/// Where an [`Originate`] connects the channel once it answers: a dialplan
+/// extension or an application, never both.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OriginateTarget {
+    /// `Context`, `Exten`, `Priority`.
+    Extension {
+        /// The dialplan context.
+        context: String,
+        /// The extension.
+        exten: String,
+        /// The priority (a number or a label).
+        priority: String,
+    },
+    /// `Application`, `Data`.
+    Application {
+        /// The application (`Wait`, `Playback` ...).
+        application: String,
+        /// Its arguments.
+        data: Option<String>,
+    },
+}
+
 /// `Originate`: places a call from `channel` to an extension or an application.
 ///
-/// With [`Originate::run_async`] the action returns at once and its result
-/// includes the later `OriginateResponse` event.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// The target is an [`OriginateTarget`]: an extension or an application,
+/// never both. With [`Originate::run_async`] the action returns at once and
+/// its result includes the later `OriginateResponse` event.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Originate {
     /// The channel to call (`PJSIP/100`, `Local/s@ctx`).
     pub channel: String,
-    /// Extension to connect to.
-    pub exten: Option<String>,
-    /// Context of `exten`.
-    pub context: Option<String>,
-    /// Priority of `exten`.
-    pub priority: Option<String>,
-    /// Application to run instead of an extension.
-    pub application: Option<String>,
-    /// The application's arguments.
-    pub data: Option<String>,
+    /// What to connect the channel to.
+    pub target: OriginateTarget,
     /// How long to wait for the call to be answered, in milliseconds.
     pub timeout_ms: Option<u64>,
     /// Caller ID to set on the outgoing channel.
@@ -226,6 +247,24 @@ pub struct Originate {
 }
 
 impl Originate {
+    /// An originate of `channel` to `target`, every option unset.
+    pub fn new(channel: impl Into<String>, target: OriginateTarget) -> Self {
+        Originate {
+            channel: channel.into(),
+            target,
+            timeout_ms: None,
+            caller_id: None,
+            variables: Vec::new(),
+            account: None,
+            early_media: None,
+            run_async: false,
+            codecs: None,
+            channel_id: None,
+            other_channel_id: None,
+            pre_dial_gosub: None,
+        }
+    }
+
     /// Calls `channel` and connects it to `context,exten,priority`.
     pub fn to_extension(
         channel: impl Into<String>,
@@ -233,13 +272,14 @@ impl Originate {
         exten: impl Into<String>,
         priority: impl Into<String>,
     ) -> Self {
-        Originate {
-            channel: channel.into(),
-            context: Some(context.into()),
-            exten: Some(exten.into()),
-            priority: Some(priority.into()),
-            ..Default::default()
-        }
+        Originate::new(
+            channel,
+            OriginateTarget::Extension {
+                context: context.into(),
+                exten: exten.into(),
+                priority: priority.into(),
+            },
+        )
     }
 
     /// Calls `channel` and runs `application(data)` on it.
@@ -248,12 +288,13 @@ impl Originate {
         application: impl Into<String>,
         data: impl Into<String>,
     ) -> Self {
-        Originate {
-            channel: channel.into(),
-            application: Some(application.into()),
-            data: Some(data.into()),
-            ..Default::default()
-        }
+        Originate::new(
+            channel,
+            OriginateTarget::Application {
+                application: application.into(),
+                data: Some(data.into()),
+            },
+        )
     }
 
     /// Sets `Async: true`: the result then waits for `OriginateResponse`.
@@ -279,6 +320,37 @@ impl Originate {
         self.timeout_ms = Some(ms);
         self
     }
+
+    /// Sets the account code.
+    pub fn account(mut self, account: impl Into<String>) -> Self {
+        self.account = Some(account.into());
+        self
+    }
+
+    /// Connects early media (`EarlyMedia`).
+    pub fn early_media(mut self, on: bool) -> Self {
+        self.early_media = Some(on);
+        self
+    }
+
+    /// Sets the codecs, comma-separated.
+    pub fn codecs(mut self, codecs: impl Into<String>) -> Self {
+        self.codecs = Some(codecs.into());
+        self
+    }
+
+    /// Gives the channel (and, for a Local channel, its other half) a unique id.
+    pub fn channel_ids(mut self, id: impl Into<String>, other: Option<String>) -> Self {
+        self.channel_id = Some(id.into());
+        self.other_channel_id = other;
+        self
+    }
+
+    /// Runs a Gosub on the channel before dialing.
+    pub fn pre_dial_gosub(mut self, gosub: impl Into<String>) -> Self {
+        self.pre_dial_gosub = Some(gosub.into());
+        self
+    }
 }
 
 impl Action for Originate {
@@ -288,11 +360,21 @@ impl Action for Originate {
     }
     fn write_fields(&self, w: &mut FieldWriter<'_>) -> Result<(), EncodeError> {
         w.field("Channel", &self.channel)?;
-        w.field("Exten", &self.exten)?;
-        w.field("Context", &self.context)?;
-        w.field("Priority", &self.priority)?;
-        w.field("Application", &self.application)?;
-        w.field("Data", &self.data)?;
+        match &self.target {
+            OriginateTarget::Extension {
+                context,
+                exten,
+                priority,
+            } => {
+                w.field("Exten", exten)?;
+                w.field("Context", context)?;
+                w.field("Priority", priority)?;
+            }
+            OriginateTarget::Application { application, data } => {
+                w.field("Application", application)?;
+                w.field("Data", data)?;
+            }
+        }
         w.field("Timeout", &self.timeout_ms)?;
         w.field("CallerID", &self.caller_id)?;
         w.field("Variable", &self.variables)?;
@@ -417,6 +499,17 @@ mod tests {
         assert_eq!(
             write(&o),
             "Channel: Local/wait@lab\r\nApplication: Wait\r\nData: 3\r\nVariable: A=1\r\nVariable: B=two words\r\nAsync: true\r\n"
+        );
+    }
+
+    #[test]
+    fn originate_to_an_extension_writes_no_application() {
+        let o = Originate::to_extension("PJSIP/100", "lab", "200", "1")
+            .channel_ids("a-1", Some("a-2".into()))
+            .early_media(true);
+        assert_eq!(
+            write(&o),
+            "Channel: PJSIP/100\r\nExten: 200\r\nContext: lab\r\nPriority: 1\r\nEarlyMedia: true\r\nChannelId: a-1\r\nOtherChannelId: a-2\r\n"
         );
     }
 

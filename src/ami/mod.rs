@@ -21,6 +21,8 @@ mod error;
 mod event;
 mod event_kind;
 pub mod events;
+#[cfg(feature = "serde")]
+pub mod json;
 mod link;
 mod manager;
 mod message;

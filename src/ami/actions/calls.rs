@@ -3,6 +3,7 @@
 
 //! Actions on channels and calls: hang up, redirect, transfer, variables, DTMF, recording.
 
+use super::answers::GetvarResponse;
 use super::enums::AocBillingId;
 use super::enums::AocChargeType;
 use super::enums::AocChargedItem;
@@ -581,7 +582,7 @@ impl Getvar {
 }
 
 impl Action for Getvar {
-    type Output = Response;
+    type Output = GetvarResponse;
     fn name(&self) -> &str {
         "Getvar"
     }

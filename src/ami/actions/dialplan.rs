@@ -3,6 +3,8 @@
 
 //! The dialplan, extension hints, device and presence state.
 
+use super::answers::ExtensionStateResponse;
+use super::answers::PresenceStateResponse;
 use crate::ami::action::ResultShape;
 use crate::ami::action::{Action, FieldWriter};
 use crate::ami::error::EncodeError;
@@ -160,7 +162,7 @@ impl ExtensionState {
 }
 
 impl Action for ExtensionState {
-    type Output = Response;
+    type Output = ExtensionStateResponse;
     fn name(&self) -> &str {
         "ExtensionState"
     }
@@ -211,7 +213,7 @@ impl PresenceState {
 }
 
 impl Action for PresenceState {
-    type Output = Response;
+    type Output = PresenceStateResponse;
     fn name(&self) -> &str {
         "PresenceState"
     }

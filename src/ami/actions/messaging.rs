@@ -62,7 +62,7 @@ pub struct MessageSend {
     pub body: Option<String>,
     /// The message body, base64-encoded: `Base64Body`.
     pub base64_body: Option<String>,
-    /// The variable's name: `Variable`.
+    /// Variables to set on the message, as `name=value`: `Variable`.
     pub variables: Vec<(String, String)>,
 }
 

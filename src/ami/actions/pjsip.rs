@@ -71,7 +71,7 @@ pub struct PJSIPNotify {
     pub channel: Option<String>,
     /// The `pjsip_notify.conf` section to send: `Option`.
     pub option: Option<String>,
-    /// The variable's name: `Variable`.
+    /// Headers to add to the NOTIFY, as `name=value`: `Variable`.
     pub variables: Vec<(String, String)>,
 }
 

@@ -175,7 +175,8 @@ impl EventClass {
 ///
 /// Converts from text: `"on"` and `"off"` (and the other words Asterisk's
 /// `ast_true`/`ast_false` read), a comma-separated list of class names, or
-/// anything else (a number, say), which is sent as it is.
+/// anything else (a number, which Asterisk reads as a bit mask), which is
+/// sent as it is.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum EventMask {
     /// Every class this user may read.
@@ -204,11 +205,16 @@ impl EventMask {
 impl From<&str> for EventMask {
     fn from(s: &str) -> Self {
         let t = s.trim();
+        // Asterisk reads an all-digit mask as a number (`1` is the system
+        // class alone), before the on/off words.
+        if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+            return EventMask::Raw(t.to_owned());
+        }
         let is = |words: &[&str]| words.iter().any(|w| w.eq_ignore_ascii_case(t));
-        if is(&["on", "yes", "true", "y", "t", "1"]) {
+        if is(&["on", "yes", "true", "y", "t"]) {
             return EventMask::On;
         }
-        if is(&["off", "no", "false", "n", "f", "0"]) {
+        if is(&["off", "no", "false", "n", "f"]) {
             return EventMask::Off;
         }
         let classes: Option<Vec<EventClass>> = t.split(',').map(EventClass::from_name).collect();
@@ -380,5 +386,27 @@ impl FieldValue for ConfigChanges {
             w.field(&format!("Options-{i:06}"), &c.options)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_masks_read_like_asterisk_reads_them() {
+        assert_eq!(EventMask::from("ON"), EventMask::On);
+        assert_eq!(EventMask::from("no"), EventMask::Off);
+        assert_eq!(
+            EventMask::from("system, call"),
+            EventMask::Classes(vec![EventClass::System, EventClass::Call])
+        );
+        assert_eq!(EventMask::from("system,call").to_wire(), "system,call");
+        // Digits are a bit mask to Asterisk: `1` is the system class, not "on".
+        assert_eq!(EventMask::from("1"), EventMask::Raw("1".into()));
+        assert_eq!(
+            EventMask::from("bogus,call"),
+            EventMask::Raw("bogus,call".into())
+        );
     }
 }

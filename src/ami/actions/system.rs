@@ -3,6 +3,8 @@
 
 //! The manager session and the core: ping, events, modules, reloads, settings.
 
+use super::answers::CoreSettingsResponse;
+use super::answers::CoreStatusResponse;
 use super::enums::FilterOperation;
 use super::enums::ModuleLoadType;
 use super::support::secs;
@@ -48,7 +50,7 @@ impl Action for Challenge {
 pub struct CoreSettings;
 
 impl Action for CoreSettings {
-    type Output = Response;
+    type Output = CoreSettingsResponse;
     fn name(&self) -> &str {
         "CoreSettings"
     }
@@ -64,7 +66,7 @@ impl Action for CoreSettings {
 pub struct CoreStatus;
 
 impl Action for CoreStatus {
-    type Output = Response;
+    type Output = CoreStatusResponse;
     fn name(&self) -> &str {
         "CoreStatus"
     }

@@ -3,6 +3,8 @@
 
 //! Voicemail boxes and message-waiting indication.
 
+use super::answers::MailboxCountResponse;
+use super::answers::MailboxStatusResponse;
 use crate::ami::action::ResultShape;
 use crate::ami::action::{Action, FieldWriter};
 use crate::ami::error::EncodeError;
@@ -28,7 +30,7 @@ impl MailboxCount {
 }
 
 impl Action for MailboxCount {
-    type Output = Response;
+    type Output = MailboxCountResponse;
     fn name(&self) -> &str {
         "MailboxCount"
     }
@@ -56,7 +58,7 @@ impl MailboxStatus {
 }
 
 impl Action for MailboxStatus {
-    type Output = Response;
+    type Output = MailboxStatusResponse;
     fn name(&self) -> &str {
         "MailboxStatus"
     }

@@ -405,12 +405,16 @@ fn action_code(a: &Act, uses: &mut BTreeSet<String>) -> Result<String, String> {
         let _ = writeln!(s, "}}\n");
     }
     // The Action impl.
-    let output = match a.row.shape {
-        Shape::List(..) => {
+    let output = match (a.row.output, a.row.shape) {
+        (Some(out), _) => {
+            uses.insert(format!("super::answers::{out}"));
+            out
+        }
+        (None, Shape::List(..)) => {
             uses.insert("crate::ami::response::ListResult".into());
             "ListResult"
         }
-        _ => {
+        (None, _) => {
             uses.insert("crate::ami::response::Response".into());
             "Response"
         }

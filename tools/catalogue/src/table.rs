@@ -171,6 +171,8 @@ pub struct Action {
     pub params: &'static [Param],
     /// Accepts headers of any name (`UserEvent`).
     pub open: bool,
+    /// A typed answer of `actions/answers.rs` instead of `Response`.
+    pub output: Option<&'static str>,
 }
 
 const fn a(name: &'static str, group: Group, shape: Shape, doc: &'static str) -> Action {
@@ -184,6 +186,7 @@ const fn a(name: &'static str, group: Group, shape: Shape, doc: &'static str) ->
         note: "",
         params: &[],
         open: false,
+        output: None,
     }
 }
 
@@ -202,6 +205,10 @@ impl Action {
     }
     const fn rust(mut self, rust: &'static str) -> Self {
         self.rust = Some(rust);
+        self
+    }
+    const fn output(mut self, output: &'static str) -> Self {
+        self.output = Some(output);
         self
     }
     const fn open(mut self) -> Self {
@@ -436,7 +443,8 @@ pub static ACTIONS: &[Action] = &[
         "Lists the channels connected to a channel, one `CoreShowChannelMap` event each."),
     a("CoreShowChannels", Calls, List("CoreShowChannelsComplete", &["CoreShowChannel"]),
         "Lists the active channels, one `CoreShowChannel` event each."),
-    a("Getvar", Calls, Single, "Reads a channel or global variable, or a dialplan function."),
+    a("Getvar", Calls, Single, "Reads a channel or global variable, or a dialplan function.")
+        .output("GetvarResponse"),
     a("Hangup", Calls, ListIfRegex("Channel", "ChannelsHungupListComplete", &["ChannelHungup"]),
         "Hangs up a channel, or every channel whose name matches a `/regex/`.")
         .params(&[p("Cause", U32)])
@@ -545,10 +553,12 @@ pub static ACTIONS: &[Action] = &[
     a("DialplanExtensionAdd", Dialplan, Single, "Adds an extension (one priority) to the dialplan.")
         .params(&[p("Replace", Bool)]),
     a("DialplanExtensionRemove", Dialplan, Single, "Removes an extension, or one of its priorities, from the dialplan."),
-    a("ExtensionState", Dialplan, Single, "Reads the hint state of an extension."),
+    a("ExtensionState", Dialplan, Single, "Reads the hint state of an extension.")
+        .output("ExtensionStateResponse"),
     a("ExtensionStateList", Dialplan, List("ExtensionStateListComplete", &["ExtensionStatus"]),
         "Lists every hint and its state, one `ExtensionStatus` event each."),
-    a("PresenceState", Dialplan, Single, "Reads the presence state of a provider."),
+    a("PresenceState", Dialplan, Single, "Reads the presence state of a provider.")
+        .output("PresenceStateResponse"),
     a("PresenceStateList", Dialplan, List("PresenceStateListComplete", &["PresenceStateChange"]),
         "Lists every known presence state, one `PresenceStateChange` event each."),
     a("ShowDialPlan", Dialplan, List("ShowDialPlanComplete", &["ListDialplan"]),
@@ -557,8 +567,10 @@ pub static ACTIONS: &[Action] = &[
     a("Challenge", System, Single, "Asks for a challenge to log in with MD5.")
         .params(&[p("AuthType", Custom("AuthType"))]),
     a("Command", System, Command, "Runs a CLI command and returns its output.").hand(),
-    a("CoreSettings", System, Single, "Reads versions and core settings."),
-    a("CoreStatus", System, Single, "Reads uptime, last reload and the number of calls."),
+    a("CoreSettings", System, Single, "Reads versions and core settings.")
+        .output("CoreSettingsResponse"),
+    a("CoreStatus", System, Single, "Reads uptime, last reload and the number of calls.")
+        .output("CoreStatusResponse"),
     a("Events", System, Single, "Changes which classes of events this session receives.")
         .params(&[p("EventMask", Custom("EventMask"))]),
     a("Filter", System, Single, "Adds an event filter to this session.")
@@ -618,8 +630,10 @@ pub static ACTIONS: &[Action] = &[
     a("MeetmeMute", Conference, Single, "Mutes a MeetMe user."),
     a("MeetmeUnmute", Conference, Single, "Unmutes a MeetMe user."),
     // ---- voicemail
-    a("MailboxCount", Voicemail, Single, "Counts the urgent, new and old messages of a mailbox."),
-    a("MailboxStatus", Voicemail, Single, "Tells whether a mailbox has messages waiting."),
+    a("MailboxCount", Voicemail, Single, "Counts the urgent, new and old messages of a mailbox.")
+        .output("MailboxCountResponse"),
+    a("MailboxStatus", Voicemail, Single, "Tells whether a mailbox has messages waiting.")
+        .output("MailboxStatusResponse"),
     a("MWIDelete", Voicemail, Single, "Deletes an externally managed mailbox."),
     a("MWIGet", Voicemail, List("MWIGetComplete", &["MWIGet"]), "Reads externally managed mailboxes, one `MWIGet` event each."),
     a("MWIUpdate", Voicemail, Single, "Sets the message counts of an externally managed mailbox.")
@@ -775,6 +789,8 @@ pub static PARAM_DOCS: &[(&str, &str)] = &[
     ("WithdrawInfo", "Information passed to the caller's dialplan."),
     ("AOCBillingId", "The billing id."),
     ("Filter.Filter", "The filter expression."),
+    ("PJSIPNotify.Variable", "Headers to add to the NOTIFY, as `name=value`."),
+    ("MessageSend.Variable", "Variables to set on the message, as `name=value`."),
     ("Account", "The account code."),
     ("AllVariables", "Include every channel variable."),
     ("Application", "The dialplan application."),
