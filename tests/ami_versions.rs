@@ -234,3 +234,28 @@ fn event_names_of_asterisk_11_and_older_are_known() {
     let dial = ev.parse::<Dial>().expect("a typed Dial");
     assert_eq!(dial.sub_event().unwrap(), "End");
 }
+
+/// Asterisk 11's `Newexten` (`pbx.c`) says `Extension:` where 12 and later
+/// say `Exten:`; `Uniqueid` was spelled `UniqueID` in places. The typed
+/// views read both (lookup ignores case; the snapshot's `exten` falls back).
+#[test]
+fn headers_renamed_in_12_are_read_under_both_names() {
+    use asterisk_io::ami::events::Newexten;
+    use asterisk_io::ami::{Event, OwnedMessage};
+    let old = OwnedMessage::from_pairs(&[
+        ("Event", "Newexten"),
+        ("Channel", "SIP/100-00000001"),
+        ("Context", "default"),
+        ("Extension", "500"),
+        ("Priority", "1"),
+        ("Application", "Playback"),
+        ("UniqueID", "1353.1"),
+    ]);
+    let ev = Event::from_message(old.view()).unwrap();
+    let view = ev.parse::<Newexten>().unwrap();
+    assert_eq!(view.exten().unwrap(), "500");
+    assert_eq!(view.uniqueid().unwrap(), "1353.1");
+    let new = OwnedMessage::from_pairs(&[("Event", "Newexten"), ("Exten", "600")]);
+    let ev = Event::from_message(new.view()).unwrap();
+    assert_eq!(ev.parse::<Newexten>().unwrap().exten().unwrap(), "600");
+}

@@ -169,9 +169,16 @@ impl<'a> ChannelSnapshot<'a> {
         self.ev.get(self.keys.context)
     }
 
-    /// Dialplan extension (`Exten`).
+    /// Dialplan extension (`Exten`). Asterisk 11 and older called it
+    /// `Extension` in `Newexten` (and a few others): read under either name.
     pub fn exten(&self) -> Option<Value<'a>> {
-        self.ev.get(self.keys.exten)
+        self.ev.get(self.keys.exten).or_else(|| {
+            if self.keys.prefix.is_empty() {
+                self.ev.get("Extension")
+            } else {
+                None
+            }
+        })
     }
 
     /// Dialplan priority (`Priority`).
