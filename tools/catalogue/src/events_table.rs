@@ -100,6 +100,7 @@ pub static WIRE_HEADERS: &[(&str, &str)] = &[
 pub static ACCESSOR_NAMES: &[(&str, &str)] = &[
     ("MessageWaiting.New", "new_messages"),
     ("MessageWaiting.Old", "old_messages"),
+    ("ResourceListDetail.Event", "event_package"),
 ];
 
 /// Headers a documented event carries that its documentation leaves out.
