@@ -74,3 +74,29 @@ fn every_documented_action_is_catalogued() {
         assert_eq!(ours, documented, "{name}");
     }
 }
+
+#[test]
+fn every_documented_event_has_a_view() {
+    let Some(spec) = spec() else { return };
+    let doc = generator::json::parse(&spec).unwrap();
+    let events = doc.get("events").unwrap().items();
+    assert_eq!(events.len(), 181);
+    for e in events {
+        let name = e.get("name").and_then(|n| n.as_str()).unwrap();
+        // Looked up ignoring case: the documentation's `NewExten` is the wire's `Newexten`.
+        let info = catalogue::event(name).unwrap_or_else(|| panic!("{name} has no view"));
+        assert!(info.is_documented(), "{name}");
+        assert_eq!(
+            asterisk_io::ami::EventKind::from_name(name.as_bytes()),
+            info.kind()
+        );
+        for f in e.get("fields").unwrap().strings() {
+            assert!(info.field(&f).is_some(), "{name}.{f} is not covered");
+        }
+    }
+    let undocumented = catalogue::events()
+        .iter()
+        .filter(|e| !e.is_documented())
+        .count();
+    assert_eq!(catalogue::events().len(), 181 + undocumented);
+}

@@ -23,6 +23,8 @@
 //! let m = OwnedMessage::from_pairs(&[("Event", "Hangup"), ("Channel", "PJSIP/1-1"), ("Cause", "16"), ("Colour", "blue")]);
 //! let line = json::to_line(m.view());
 //! assert_eq!(line, r#"{"kind":"event","name":"Hangup","type":"Hangup","fields":{"Channel":"PJSIP/1-1","Cause":16},"other":{"Colour":"blue"}}"#);
+//! let m = OwnedMessage::from_pairs(&[("Event", "ResourceListDetail"), ("ObjectName", "l1"), ("Event", "presence")]);
+//! assert_eq!(json::to_line(m.view()), r#"{"kind":"event","name":"ResourceListDetail","type":"ResourceListDetail","fields":{"ObjectName":"l1","Event":"presence"},"other":{}}"#);
 //! # }
 //! ```
 
@@ -120,11 +122,16 @@ struct Group<'m, 's> {
 impl Serialize for Group<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut map = s.serialize_map(None)?;
-        let headers: Vec<(Value<'_>, Value<'_>)> = self.msg.iter().collect();
+        // The leading `Event:` header is the name; a later one (a PJSIP
+        // resource list's event package) is a field like any other.
+        let mut headers: Vec<(Value<'_>, Value<'_>)> = self.msg.iter().collect();
+        if headers
+            .first()
+            .is_some_and(|(k, _)| k.eq_ignore_case("Event"))
+        {
+            headers.remove(0);
+        }
         for (i, (k, _)) in headers.iter().enumerate() {
-            if i == 0 && k.eq_ignore_case("Event") {
-                continue;
-            }
             // Each key once, at its first place, with all its values.
             if headers[..i]
                 .iter()

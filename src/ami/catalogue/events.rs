@@ -4730,6 +4730,7 @@ pub(super) static EVENTS: &[EventInfo] = &[
         fields: &[
             f("ObjectType", FieldKind::Text),
             f("ObjectName", FieldKind::Text),
+            f("Event", FieldKind::Text),
             f("FullState", FieldKind::Text),
             f("ListItem", FieldKind::Text),
             f("NotificationBatchInterval", FieldKind::Text),

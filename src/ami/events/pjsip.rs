@@ -2903,6 +2903,11 @@ impl<'a> ResourceListDetailView<'a> {
         self.event().get("ObjectName")
     }
 
+    /// `Event`, the second `Event:` header.
+    pub fn event_package(&self) -> Option<Value<'a>> {
+        self.event().get_all("Event").nth(1)
+    }
+
     /// `FullState`.
     pub fn full_state(&self) -> Option<Value<'a>> {
         self.event().get("FullState")

@@ -179,7 +179,6 @@ pub fn events(spec: &Json) -> Result<Vec<Ev>, String> {
             }
         }
         covered.insert("actionid".into());
-        covered.insert("event".into());
         let mut own: Vec<(String, FTy)> = Vec::new();
         for f in &fields {
             if !covered.insert(f.to_ascii_lowercase()) {
@@ -483,6 +482,12 @@ fn view_code(e: &Ev, uses: &mut BTreeSet<String>) -> Result<String, String> {
             return Err(format!("{}: two accessors named {m}", e.wire));
         }
         let (ret, expr, note) = match ty {
+            // A second `Event:` header (the event package of a PJSIP resource list).
+            FTy::Text if h == "Event" => (
+                "Option<Value<'a>>".to_owned(),
+                "self.event().get_all(\"Event\").nth(1)".to_owned(),
+                ", the second `Event:` header",
+            ),
             FTy::Text => (
                 "Option<Value<'a>>".to_owned(),
                 format!("self.event().get(\"{h}\")"),

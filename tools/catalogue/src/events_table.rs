@@ -110,6 +110,7 @@ pub static ACCESSOR_NAMES: &[(&str, &str)] = &[
     ("MessageWaiting.Old", "old_messages"),
     ("Masquerade.Clone", "clone_channel"),
     ("Masquerade.CloneState", "clone_channel_state"),
+    ("ResourceListDetail.Event", "event_package"),
 ];
 
 /// Headers a documented event carries that its documentation leaves out.
