@@ -229,8 +229,18 @@ impl Handlers {
             let list = match ev.kind() {
                 EventKind::Other if self.by_name.is_empty() => None,
                 EventKind::Other => {
-                    let name = ev.name().as_bytes().to_ascii_lowercase();
-                    self.by_name.get_mut(name.as_slice())
+                    // Lower-case the name on the stack: no allocation per event
+                    // (names longer than the buffer are rare and do allocate).
+                    let name = ev.name().as_bytes();
+                    let mut buf = [0u8; 64];
+                    if name.len() <= buf.len() {
+                        let lower = &mut buf[..name.len()];
+                        lower.copy_from_slice(name);
+                        lower.make_ascii_lowercase();
+                        self.by_name.get_mut(&*lower)
+                    } else {
+                        self.by_name.get_mut(name.to_ascii_lowercase().as_slice())
+                    }
                 }
                 kind => self.by_kind.get_mut(kind),
             };
