@@ -1,8 +1,17 @@
-//! The generated catalogue against its sources: when `../shared/spec` (the
-//! Asterisk 22.10.1 documentation dump) is present, the committed files are
-//! exactly what `tools/catalogue` writes from it, and every documented
-//! action is in the run-time catalogue. Without the spec (a checkout of
-//! this repository alone) these tests say so and pass.
+//! The catalogue against its sources, in one test binary:
+//!
+//! - here: when `../shared/spec` (the Asterisk 22.10.1 documentation dump)
+//!   is present, the committed files are exactly what `tools/catalogue`
+//!   writes from it, and every documented action and event is catalogued.
+//!   Without the spec (a checkout of this repository alone) these tests say
+//!   so and pass.
+//! - [`fixtures`]: every event recorded from a real Asterisk 22 is typed.
+//! - [`props`]: property tests of the typed parsers.
+
+#[path = "catalogue/fixtures.rs"]
+mod fixtures;
+#[path = "catalogue/props.rs"]
+mod props;
 
 #[allow(dead_code)]
 #[path = "../tools/catalogue/src/lib.rs"]

@@ -104,8 +104,15 @@ impl<'a> Event<'a> {
     /// `None` if absent, [`Typed::Bad`] (the typed error, with the value as
     /// received) if it does not parse. A header the catalogue does not know
     /// for this event is text.
+    ///
+    /// The first `Event:` header is the event's name, not a field: `typed("Event")`
+    /// reads a second one (a PJSIP resource list's event package), if any.
     pub fn typed(&self, key: &str) -> Option<Typed<'a>> {
-        let v = self.get(key)?;
+        let v = if key.eq_ignore_ascii_case("Event") {
+            self.get_all("Event").nth(1)?
+        } else {
+            self.get(key)?
+        };
         let kind = super::catalogue::event(self.name().as_str().unwrap_or(""))
             .and_then(|info| info.field(key))
             .map(|f| f.kind())

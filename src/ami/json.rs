@@ -1,5 +1,5 @@
 //! Events and messages as JSON (the `serde` feature): one object per
-//! message, its headers typed the way the [`catalogue`](super::catalogue)
+//! message, its headers typed the way the [`catalogue`]
 //! types them.
 //!
 //! ```text

@@ -658,6 +658,21 @@ fn kind_file(evs: &[Ev]) -> String {
         }
         slots[at] = i as u8;
     }
+    let mut longest = 0;
+    for (l, _) in &by_lower {
+        let mut at = name_hash(l.as_bytes()) as usize & (size - 1);
+        let mut probes = 1;
+        while by_lower[usize::from(slots[at])].0 != *l {
+            at = (at + 1) & (size - 1);
+            probes += 1;
+        }
+        longest = longest.max(probes);
+    }
+    let _ = writeln!(
+        s,
+        "// {} names in {size} slots; the longest probe is {longest}.\n",
+        by_lower.len()
+    );
     s.push_str("/// A free slot of [`SLOTS`].\nconst EMPTY: u8 = 255;\n\n");
     s.push_str("/// Indexes into [`NAMES`] by [`hash`] of the name, linearly probed.\n");
     let _ = writeln!(s, "static SLOTS: [u8; {size}] = [");
@@ -674,14 +689,36 @@ fn kind_file(evs: &[Ev]) -> String {
     }
     s.push_str("];\n\n");
     s.push_str(
-        r#"/// FNV-1a over the lower-cased name, with a final mix.
+        r#"/// A hash of the name's length and its first and last eight bytes, with
+/// ASCII case folded (`| 0x20` folds letters and leaves digits and `-`
+/// alone; other bytes only change the hash, never a match).
 #[inline]
 fn hash(name: &[u8]) -> u32 {
-    let mut h: u32 = 0x811c_9dc5;
-    for &b in name {
-        h = (h ^ u32::from(b.to_ascii_lowercase())).wrapping_mul(0x0100_0193);
-    }
-    h ^ (h >> 15)
+    const FOLD: u64 = 0x2020_2020_2020_2020;
+    let n = name.len();
+    let (head, tail) = if n >= 8 {
+        (
+            u64::from_le_bytes([name[0], name[1], name[2], name[3], name[4], name[5], name[6], name[7]]),
+            u64::from_le_bytes([
+                name[n - 8],
+                name[n - 7],
+                name[n - 6],
+                name[n - 5],
+                name[n - 4],
+                name[n - 3],
+                name[n - 2],
+                name[n - 1],
+            ]),
+        )
+    } else {
+        let mut h = 0u64;
+        for &b in name {
+            h = (h << 8) | u64::from(b);
+        }
+        (h, 0)
+    };
+    let x = (head | FOLD) ^ (tail | FOLD).rotate_left(29) ^ (n as u64);
+    (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32
 }
 
 "#,
@@ -762,13 +799,38 @@ mod tests {
     s
 }
 
-/// The hash `EventKind::from_name` computes (see `kind_file`).
+/// The hash `EventKind::from_name` computes (the same code as in `kind_file`).
+/// A hash of the name's length and its first and last eight bytes, with
+/// ASCII case folded (`| 0x20` folds letters and leaves digits and `-`
+/// alone; other bytes only change the hash, never a match).
 fn name_hash(name: &[u8]) -> u32 {
-    let mut h: u32 = 0x811c_9dc5;
-    for &b in name {
-        h = (h ^ u32::from(b.to_ascii_lowercase())).wrapping_mul(0x0100_0193);
-    }
-    h ^ (h >> 15)
+    const FOLD: u64 = 0x2020_2020_2020_2020;
+    let n = name.len();
+    let (head, tail) = if n >= 8 {
+        (
+            u64::from_le_bytes([
+                name[0], name[1], name[2], name[3], name[4], name[5], name[6], name[7],
+            ]),
+            u64::from_le_bytes([
+                name[n - 8],
+                name[n - 7],
+                name[n - 6],
+                name[n - 5],
+                name[n - 4],
+                name[n - 3],
+                name[n - 2],
+                name[n - 1],
+            ]),
+        )
+    } else {
+        let mut h = 0u64;
+        for &b in name {
+            h = (h << 8) | u64::from(b);
+        }
+        (h, 0)
+    };
+    let x = (head | FOLD) ^ (tail | FOLD).rotate_left(29) ^ (n as u64);
+    (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32
 }
 
 fn table_file(evs: &[Ev]) -> String {
