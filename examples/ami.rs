@@ -502,7 +502,7 @@ pub fn run(args: &[String], out: &mut dyn Write, err: &mut dyn Write) -> i32 {
             } else {
                 action.with_shape(shape)
             };
-            let text = shape == ResultShape::Text;
+            let text = shape.is_text();
             match mgr.call(&action, opts.timeout) {
                 Ok(r) if text && r.response.is_success() => {
                     for line in r.output.iter().flat_map(|o| &o.lines) {

@@ -35,6 +35,34 @@ pub enum ResultShape {
     /// and a made-up `Response: Success`. A server that refuses the action
     /// answers with an ordinary `Response: Error`, which ends it as usual.
     Text,
+    /// Raw CLI text with no `Response:` in a single block ended by a blank
+    /// line; a blank line alone is empty output (`IAXnetstats`). Its result
+    /// looks like a [`Text`](Self::Text) one.
+    TextBlock,
+    /// One response, then one event carrying the action's ActionID that
+    /// completes it: `FAXStats`, `FAXSession`, `WaitEvent` (its
+    /// `WaitEventComplete`). The event is the result's
+    /// [`completion`](super::ActionResult::completion); an error response
+    /// ends the action alone.
+    ThenEvent(&'static str),
+}
+
+impl ResultShape {
+    /// The event that completes an action of this shape after its response:
+    /// `OriginateResponse` for [`AsyncOriginate`](Self::AsyncOriginate), the
+    /// named one for [`ThenEvent`](Self::ThenEvent).
+    pub fn completion_event(self) -> Option<&'static str> {
+        match self {
+            ResultShape::AsyncOriginate => Some("OriginateResponse"),
+            ResultShape::ThenEvent(name) => Some(name),
+            _ => None,
+        }
+    }
+
+    /// True for the shapes whose answer is bare text with no `Response:`.
+    pub fn is_text(self) -> bool {
+        matches!(self, ResultShape::Text | ResultShape::TextBlock)
+    }
 }
 
 /// A manager action: a typed request with a declared result shape.

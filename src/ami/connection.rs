@@ -234,7 +234,9 @@ pub(crate) struct Step<'a> {
 enum Phase {
     AwaitResponse,
     InList,
-    AwaitOriginate,
+    /// Response in; waiting for the event that completes the action
+    /// ([`ResultShape::completion_event`]).
+    AwaitCompletion,
 }
 
 #[derive(Debug)]
@@ -541,7 +543,7 @@ impl Outbox {
                 end,
             }),
         );
-        if shape == ResultShape::Text {
+        if shape.is_text() {
             self.text_pending.push_back(seq);
         }
         Ok(self.id(seq))
@@ -567,7 +569,7 @@ impl Outbox {
             if let Some((at, _)) = p.deadline {
                 self.deadlines.remove(&(at, seq));
             }
-            if p.shape == ResultShape::Text {
+            if p.shape.is_text() {
                 self.text_pending.retain(|&s| s != seq);
             }
             let report_as = match p.internal {
@@ -693,17 +695,19 @@ impl Outbox {
                 // A success starts the list whether or not it says
                 // `EventList: start` (Asterisk 12 and older do not).
                 ResultShape::List => Some(Phase::InList),
-                ResultShape::Text => {
+                ResultShape::Text | ResultShape::TextBlock => {
                     // Its text follows (a server that acknowledges first).
                     p.response = Some(response);
                     return;
                 }
-                ResultShape::AsyncOriginate => Some(Phase::AwaitOriginate),
+                ResultShape::AsyncOriginate | ResultShape::ThenEvent(_) => {
+                    Some(Phase::AwaitCompletion)
+                }
                 _ => None,
             }
         };
         match next {
-            Some(Phase::AwaitOriginate) if p.early_outcome.is_some() => {
+            Some(Phase::AwaitCompletion) if p.early_outcome.is_some() => {
                 let mut r = ActionResult::new(response);
                 r.completion = p.early_outcome.take();
                 self.complete(seq, Ok(r));
@@ -775,6 +779,9 @@ impl Outbox {
         p.text.extend_from_slice(text);
         p.text.push(b'\n');
         p.text_blocks += 1;
+        if p.shape == ResultShape::TextBlock {
+            self.finish_text(seq);
+        }
         true
     }
 
@@ -788,9 +795,18 @@ impl Outbox {
             .pending
             .get_mut(&seq)
             .expect("text_pending lists pending seqs");
-        if p.text_blocks == 0 {
+        if p.text_blocks == 0 && p.shape != ResultShape::TextBlock {
             return;
         }
+        self.finish_text(seq);
+    }
+
+    /// Completes a pending text action with the text collected so far.
+    fn finish_text(&mut self, seq: u64) {
+        let p = self
+            .pending
+            .get_mut(&seq)
+            .expect("text_pending lists pending seqs");
         let response = p
             .response
             .take()
@@ -853,9 +869,13 @@ impl Outbox {
                 p.early_outcome = Some(msg.to_owned());
                 true
             }
-            Phase::AwaitOriginate if name.eq_ignore_case("OriginateResponse") => {
+            Phase::AwaitCompletion
+                if p.shape
+                    .completion_event()
+                    .is_some_and(|end| name.eq_ignore_case(end)) =>
+            {
                 let mut r =
-                    ActionResult::new(p.response.take().expect("originate has its response"));
+                    ActionResult::new(p.response.take().expect("completion follows a response"));
                 r.completion = Some(msg.to_owned());
                 self.complete(seq, Ok(r));
                 true
@@ -1569,6 +1589,78 @@ mod tests {
                 format!("done {} Success items=2", id.seq()).as_str()
             ]
         );
+    }
+
+    /// `res_fax.c` `manager_fax_stats`: an ack, then the `FAXStats` event
+    /// with our ActionID; events in between still reach handlers.
+    #[test]
+    fn a_response_then_event_action_completes_at_its_event() {
+        use crate::ami::actions::FAXStats;
+        let mut c = Connection::default();
+        c.feed(b"Asterisk Call Manager/11.0.0\r\n");
+        let id = c.send(&FAXStats).unwrap();
+        let aid = sent_id(&c);
+        c.feed(format!("Response: Success\r\nActionID: {aid}\r\nMessage: FAXStats event will follow\r\n\r\n").as_bytes());
+        assert!(
+            c.next_input().is_none(),
+            "the response alone does not complete it"
+        );
+        c.feed(b"Event: Newchannel\r\nChannel: A\r\n\r\n");
+        c.feed(
+            format!("Event: FAXStats\r\nActionID: {aid}\r\nCurrentSessions: 0\r\n\r\n").as_bytes(),
+        );
+        let mut seen = Vec::new();
+        while let Some(input) = c.next_input() {
+            match input {
+                Input::Event(e) => seen.push(e.name().to_string()),
+                Input::Done(got, Ok(r)) => {
+                    assert_eq!(got, id);
+                    let done = r.completion.expect("the event completes it");
+                    assert_eq!(done.get_str("CurrentSessions"), Some("0"));
+                    seen.push("done".into());
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(seen, ["Newchannel", "done"]);
+    }
+
+    #[test]
+    fn a_refused_response_then_event_action_ends_at_its_error() {
+        use crate::ami::actions::FAXSession;
+        let mut c = Connection::default();
+        c.feed(b"Asterisk Call Manager/11.0.0\r\n");
+        let id = c.send(&FAXSession::new(7)).unwrap();
+        let aid = sent_id(&c);
+        c.feed(
+            format!("Response: Error\r\nActionID: {aid}\r\nMessage: Session not found\r\n\r\n")
+                .as_bytes(),
+        );
+        assert_eq!(drain(&mut c), [format!("done {} Error items=0", id.seq())]);
+    }
+
+    /// `chan_iax2.c` `manager_iax2_show_netstats`: LF-ended lines and a
+    /// blank line, no `Response:`; with no calls only the blank line.
+    #[test]
+    fn a_text_block_action_ends_at_its_blank_line_or_is_empty() {
+        use crate::ami::actions::IAXnetstats;
+        let mut c = Connection::default();
+        c.feed(b"Asterisk Call Manager/11.0.0\r\n");
+        let busy = c.send(&IAXnetstats).unwrap();
+        c.feed(b"IAX2/1-1 2 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\nIAX2/2-1 3 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n\r\n");
+        let idle = c.send(&IAXnetstats).unwrap();
+        c.feed(b"\r\n");
+        let mut lines = Vec::new();
+        while let Some(input) = c.next_input() {
+            match input {
+                Input::Done(got, Ok(r)) => {
+                    let out = r.output.expect("text result");
+                    lines.push((got, out.lines.len()));
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(lines, [(busy, 2), (idle, 0)]);
     }
 
     #[test]

@@ -11,9 +11,9 @@ use crate::ami::response::Response;
 
 /// `FAXSession`: describes one fax session.
 ///
-/// Answers with one response. Module `res_fax`, since Asterisk 13.0.0.
+/// Answers with one response, then a `FAXSession` event. Module `res_fax`, since Asterisk 13.0.0.
 ///
-/// The details follow the response as a `FAXSession` event with this ActionID.
+/// An unknown session is an error response with no event.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FAXSession {
     /// The fax session's number: `SessionNumber`.
@@ -34,6 +34,9 @@ impl Action for FAXSession {
     }
     fn write_fields(&self, w: &mut FieldWriter<'_>) -> Result<(), EncodeError> {
         w.field("SessionNumber", &self.session_number)
+    }
+    fn shape(&self) -> ResultShape {
+        ResultShape::ThenEvent("FAXSession")
     }
 }
 
@@ -61,9 +64,7 @@ impl Action for FAXSessions {
 
 /// `FAXStats`: reads fax statistics.
 ///
-/// Answers with one response. Module `res_fax`, since Asterisk 13.0.0.
-///
-/// The statistics follow the response as a `FAXStats` event with this ActionID.
+/// Answers with one response, then a `FAXStats` event. Module `res_fax`, since Asterisk 13.0.0.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FAXStats;
 
@@ -74,5 +75,8 @@ impl Action for FAXStats {
     }
     fn write_fields(&self, _w: &mut FieldWriter<'_>) -> Result<(), EncodeError> {
         Ok(())
+    }
+    fn shape(&self) -> ResultShape {
+        ResultShape::ThenEvent("FAXStats")
     }
 }

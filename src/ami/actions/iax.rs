@@ -11,9 +11,9 @@ use crate::ami::response::Response;
 
 /// `IAXnetstats`: shows IAX2 network statistics.
 ///
-/// Answers with one response. Module `chan_iax2`, since Asterisk 1.2.0.
+/// Answers with bare CLI text and no `Response:`. Module `chan_iax2`, since Asterisk 1.2.0.
 ///
-/// Asterisk answers with bare text lines and no `Response:` header.
+/// The lines are the result's `output`; with no calls it is empty.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct IAXnetstats;
 
@@ -24,6 +24,9 @@ impl Action for IAXnetstats {
     }
     fn write_fields(&self, _w: &mut FieldWriter<'_>) -> Result<(), EncodeError> {
         Ok(())
+    }
+    fn shape(&self) -> ResultShape {
+        ResultShape::TextBlock
     }
 }
 

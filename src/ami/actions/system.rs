@@ -10,6 +10,7 @@ use super::enums::ModuleLoadType;
 use super::support::secs;
 use super::support::AuthType;
 use super::support::EventMask;
+use crate::ami::action::ResultShape;
 use crate::ami::action::{Action, FieldWriter};
 use crate::ami::error::EncodeError;
 use crate::ami::response::Response;
@@ -473,9 +474,9 @@ impl Action for SorceryMemoryCacheStaleObject {
 
 /// `WaitEvent`: waits for events on this session.
 ///
-/// Answers with one response. Module `builtin`, since Asterisk 1.4.0.
+/// Answers with one response, then a `WaitEventComplete` event. Module `builtin`, since Asterisk 1.4.0.
 ///
-/// The response comes first, then the waiting events, then a `WaitEventComplete` event with this ActionID.
+/// The waiting events come between the response and `WaitEventComplete`, and reach handlers as usual.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct WaitEvent {
     /// How long to wait (sent in whole seconds): `Timeout`.
@@ -496,5 +497,8 @@ impl Action for WaitEvent {
     }
     fn write_fields(&self, w: &mut FieldWriter<'_>) -> Result<(), EncodeError> {
         w.field("Timeout", &secs(self.timeout))
+    }
+    fn shape(&self) -> ResultShape {
+        ResultShape::ThenEvent("WaitEventComplete")
     }
 }

@@ -296,6 +296,8 @@ fn shape_words(s: Shape) -> String {
         Shape::AsyncOriginate => {
             "Answers with one response, then `OriginateResponse` when asynchronous.".into()
         }
+        Shape::TextBlock => "Answers with bare CLI text and no `Response:`.".into(),
+        Shape::ThenEvent(e) => format!("Answers with one response, then a `{e}` event."),
     }
 }
 
@@ -477,6 +479,20 @@ fn action_code(a: &Act, uses: &mut BTreeSet<String>) -> Result<String, String> {
                 "    fn list_end(&self) -> Option<&str> {{ Some(\"{end}\") }}"
             );
         }
+        Shape::TextBlock => {
+            uses.insert("crate::ami::action::ResultShape".into());
+            let _ = writeln!(
+                s,
+                "    fn shape(&self) -> ResultShape {{ ResultShape::TextBlock }}"
+            );
+        }
+        Shape::ThenEvent(end) => {
+            uses.insert("crate::ami::action::ResultShape".into());
+            let _ = writeln!(
+                s,
+                "    fn shape(&self) -> ResultShape {{ ResultShape::ThenEvent(\"{end}\") }}"
+            );
+        }
         _ => {}
     }
     let _ = writeln!(s, "}}\n");
@@ -627,6 +643,12 @@ fn catalogue_file(acts: &[Act]) -> Result<String, String> {
                 &[][..],
                 "ShapeRule::AsyncIfTrue(\"Async\")".to_owned(),
             ),
+            Shape::TextBlock => ("TextBlock", None, &[][..], "ShapeRule::Fixed".to_owned()),
+            Shape::ThenEvent(_) => ("ThenEvent", None, &[][..], "ShapeRule::Fixed".to_owned()),
+        };
+        let shape = match a.row.shape {
+            Shape::ThenEvent(e) => format!("{shape}(\"{e}\")"),
+            _ => shape.to_owned(),
         };
         let _ = writeln!(s, "    ActionInfo {{");
         let _ = writeln!(s, "        name: \"{}\",", a.name);

@@ -155,6 +155,10 @@ pub enum Shape {
     Command,
     /// The `OriginateResponse` event follows when `Async` is true.
     AsyncOriginate,
+    /// Bare CLI text in one block, no `Response:`.
+    TextBlock,
+    /// One response, then this event with the action's ActionID.
+    ThenEvent(&'static str),
 }
 
 pub struct Action {
@@ -591,9 +595,9 @@ pub static ACTIONS: &[Action] = &[
     a("SorceryMemoryCacheStaleObject", System, Single, "Marks one object of a sorcery memory cache stale.")
         .params(&[p("Reload", Bool)]),
     a("UserEvent", System, Single, "Sends a `UserEvent` event with headers of your own.").hand().open(),
-    a("WaitEvent", System, Single, "Waits for events on this session.")
+    a("WaitEvent", System, ThenEvent("WaitEventComplete"), "Waits for events on this session.")
         .params(&[p("Timeout", Secs)])
-        .note("The response comes first, then the waiting events, then a `WaitEventComplete` event with this ActionID."),
+        .note("The waiting events come between the response and `WaitEventComplete`, and reach handlers as usual."),
     // ---- config
     a("CreateConfig", Config, Single, "Creates an empty configuration file."),
     a("GetConfig", Config, Single, "Reads a configuration file as numbered `Category-`/`Line-` headers."),
@@ -677,20 +681,19 @@ pub static ACTIONS: &[Action] = &[
     a("Parkinglots", Parking, List("ParkinglotsComplete", &["Parkinglot"]),
         "Lists parking lots, one `Parkinglot` event each."),
     // ---- fax
-    a("FAXSession", Fax, Single, "Describes one fax session.")
+    a("FAXSession", Fax, ThenEvent("FAXSession"), "Describes one fax session.")
         .params(&[p("SessionNumber", U32)])
-        .note("The details follow the response as a `FAXSession` event with this ActionID."),
+        .note("An unknown session is an error response with no event."),
     a("FAXSessions", Fax, List("FAXSessionsComplete", &["FAXSessionsEntry"]),
         "Lists fax sessions, one `FAXSessionsEntry` event each."),
-    a("FAXStats", Fax, Single, "Reads fax statistics.")
-        .note("The statistics follow the response as a `FAXStats` event with this ActionID."),
+    a("FAXStats", Fax, ThenEvent("FAXStats"), "Reads fax statistics."),
     // ---- messaging
     a("JabberSend", Messaging, Single, "Sends an XMPP message."),
     a("MessageSend", Messaging, Single, "Sends an out-of-call message.")
         .params(&[pf("Variable", Vars, "variables")]),
     // ---- iax
-    a("IAXnetstats", Iax, Single, "Shows IAX2 network statistics.")
-        .note("Asterisk answers with bare text lines and no `Response:` header."),
+    a("IAXnetstats", Iax, TextBlock, "Shows IAX2 network statistics.")
+        .note("The lines are the result's `output`; with no calls it is empty."),
     a("IAXpeerlist", Iax, List("PeerlistComplete", &["PeerEntry"]), "Lists IAX2 peers, one `PeerEntry` event each."),
     a("IAXpeers", Iax, List("PeerlistComplete", &["PeerEntry"]), "Lists IAX2 peers, one `PeerEntry` event each."),
     a("IAXregistry", Iax, List("RegistrationsComplete", &["RegistryEntry"]),
