@@ -86,6 +86,28 @@ impl Rig {
         drop(self.driver.remove(emu).unwrap());
     }
 
+    /// Stops the PBX and waits until the manager is between attempts.
+    fn stop_pbx_and_wait(&mut self) {
+        self.stop_pbx();
+        self.until("the link down", |r| {
+            matches!(r.driver.get(r.mgr).link_state(), LinkState::Waiting { .. })
+        });
+    }
+
+    /// Sends a ping whose outcome lands in the returned cell.
+    fn ping_into<T: 'static>(
+        &mut self,
+        outcome: impl Fn(Result<asterisk_io::ami::Response, Error>) -> T + 'static,
+    ) -> Rc<RefCell<Option<T>>> {
+        let cell = Rc::new(RefCell::new(None));
+        let c = cell.clone();
+        self.driver
+            .get_mut(self.mgr)
+            .send_with(&Ping, move |res, _| *c.borrow_mut() = Some(outcome(res)))
+            .unwrap();
+        cell
+    }
+
     fn start_pbx(&mut self, secret: &str) {
         let addr = self.addr;
         self.emu = Some(emulator(&mut self.driver, addr, secret));
@@ -108,12 +130,7 @@ fn a_restart_mid_action_fails_it_as_outcome_unknown_and_the_link_comes_back() {
 
     // The ping is written; the PBX hangs, then restarts.
     r.emu().set_silent(true);
-    let outcome = Rc::new(RefCell::new(None));
-    let o = outcome.clone();
-    r.driver
-        .get_mut(r.mgr)
-        .send_with(&Ping, move |res, _| *o.borrow_mut() = Some(res.map(|_| ())))
-        .unwrap();
+    let outcome = r.ping_into(|res| res.map(|_| ()));
     r.driver.poll(Some(Duration::from_millis(50))).unwrap();
     r.emu().set_silent(false);
     r.emu().drop_clients();
@@ -141,10 +158,7 @@ fn a_restart_mid_action_fails_it_as_outcome_unknown_and_the_link_comes_back() {
 #[test]
 fn refused_attempts_back_off_without_spinning_and_sends_fail_at_once() {
     let mut r = rig(ManagerConfig::default().reconnect(Some(policy())));
-    r.stop_pbx();
-    r.until("the link down", |r| {
-        matches!(r.driver.get(r.mgr).link_state(), LinkState::Waiting { .. })
-    });
+    r.stop_pbx_and_wait();
     match r.driver.get_mut(r.mgr).send(&Ping) {
         Err(Error::NotSent(_)) => {}
         other => panic!("{other:?}"),
@@ -172,6 +186,41 @@ fn refused_attempts_back_off_without_spinning_and_sends_fail_at_once() {
     r.until("the link back up", |r| r.reconnects() == 1);
     let pong = r.driver.call(r.mgr, &Ping, T).unwrap();
     assert_eq!(pong.get_str("Ping"), Some("Pong"));
+}
+
+/// With `hold_unsent`, an action sent while the PBX is down waits for the
+/// next login instead of failing, and is answered once the link is back.
+#[test]
+fn with_hold_unsent_an_action_sent_while_down_waits_for_the_next_login() {
+    let mut r = rig(ManagerConfig::default().reconnect(Some(policy().hold_unsent(true))));
+    r.stop_pbx_and_wait();
+    let outcome = r.ping_into(|res| res.map(|r| r.get_str("Ping").map(str::to_owned)));
+    for _ in 0..5 {
+        r.driver.poll(Some(Duration::from_millis(50))).unwrap();
+    }
+    assert!(outcome.borrow().is_none(), "it waits while the PBX is down");
+    r.start_pbx("s3cret");
+    r.until("the held ping's answer", |_| outcome.borrow().is_some());
+    match outcome.borrow_mut().take() {
+        Some(Ok(Some(pong))) => assert_eq!(pong, "Pong"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(r.reconnects(), 1);
+}
+
+/// A held action still has its own deadline: it times out while the link
+/// waits, and is never sent afterwards.
+#[test]
+fn a_held_action_times_out_while_the_link_is_down() {
+    let config = ManagerConfig::default()
+        .reconnect(Some(policy().hold_unsent(true)))
+        .action_timeout(Some(Duration::from_millis(150)));
+    let mut r = rig(config);
+    r.stop_pbx_and_wait();
+    let outcome = r.ping_into(|res| res.map(|_| ()));
+    r.until("the held ping's timeout", |_| outcome.borrow().is_some());
+    let got = outcome.borrow_mut().take();
+    assert!(matches!(got, Some(Err(Error::Timeout(_)))), "{got:?}");
 }
 
 /// A PBX that stops answering is noticed within interval + timeout by the

@@ -277,8 +277,24 @@ struct Pending {
     /// Blocks of text taken so far.
     text_blocks: usize,
     /// Where the action's bytes end in the output stream: once
-    /// `written_total` reaches it, the server may have run the action.
+    /// `written_total` reaches it, the server may have run the action
+    /// (`u64::MAX` while it is held, see [`Outbox::hold`]).
     end: u64,
+    /// Length of the action's bytes.
+    len: usize,
+    /// The id it was issued under on an earlier link, when it was carried
+    /// over unsent (see [`Connection::take_unsent`]).
+    carried_from: Option<ActionId>,
+}
+
+/// A user action set aside unsent when its link failed, to be carried to
+/// the next link (see [`Connection::take_unsent`]).
+#[derive(Debug)]
+pub(crate) struct Unsent {
+    /// The id its result reports as.
+    id: ActionId,
+    bytes: Vec<u8>,
+    pending: Box<Pending>,
 }
 
 /// Where an id stands in its connection's table.
@@ -327,6 +343,15 @@ pub(crate) struct Outbox {
     /// Bytes of actions ever queued, and ever written.
     queued_total: u64,
     written_total: u64,
+    /// User actions queue in `held` instead of the output (a link that is
+    /// not logged in yet): Login, Challenge and Logoff bypass it.
+    hold: bool,
+    /// Held actions' bytes, oldest first.
+    held: Vec<(u64, Vec<u8>)>,
+    /// When the link fails, user actions not yet written go to `unsent`
+    /// instead of failing with [`Error::NotSent`].
+    keep_unsent: bool,
+    unsent: Vec<Unsent>,
 }
 
 impl Outbox {
@@ -359,6 +384,10 @@ impl Outbox {
             ends_connection: None,
             queued_total: 0,
             written_total: 0,
+            hold: false,
+            held: Vec::new(),
+            keep_unsent: false,
+            unsent: Vec::new(),
         }
     }
 
@@ -431,12 +460,13 @@ impl Outbox {
     pub(crate) fn lookup(&self, id: ActionId) -> Lookup {
         if id.scope != self.scope {
             Lookup::OtherConnection
-        } else if id.generation != self.generation {
-            Lookup::EarlierLink
         } else if self.seq_reporting_as(id).is_some()
             || self.done.iter().any(|(done, _)| *done == id)
         {
             Lookup::Pending
+        } else if id.generation != self.generation {
+            // (Or carried over from it and finished: the same to a caller.)
+            Lookup::EarlierLink
         } else {
             Lookup::Finished
         }
@@ -461,8 +491,14 @@ impl Outbox {
 
     /// The pending entry (and internal step) that will report as `id`.
     fn seq_reporting_as(&self, id: ActionId) -> Option<u64> {
-        if id.scope != self.scope || id.generation != self.generation {
+        if id.scope != self.scope {
             return None;
+        }
+        if id.generation != self.generation {
+            return self
+                .pending
+                .iter()
+                .find_map(|(&seq, p)| (p.carried_from == Some(id)).then_some(seq));
         }
         if self.pending.contains_key(&id.seq) {
             return Some(id.seq);
@@ -510,8 +546,15 @@ impl Outbox {
             return Err(e.into());
         }
         self.out.extend_from_slice(b"\r\n");
-        self.queued_total += (self.out.len() - mark) as u64;
-        let end = self.queued_total;
+        let len = self.out.len() - mark;
+        let end = if self.hold && matches!(internal, Internal::None) {
+            let bytes = self.out.split_off(mark);
+            self.held.push((seq, bytes));
+            u64::MAX
+        } else {
+            self.queued_total += len as u64;
+            self.queued_total
+        };
         self.next_seq += 1;
         if shape == ResultShape::Command {
             self.commands_pending += 1;
@@ -541,6 +584,8 @@ impl Outbox {
                 text: Vec::new(),
                 text_blocks: 0,
                 end,
+                len,
+                carried_from: None,
             }),
         );
         if shape.is_text() {
@@ -572,6 +617,9 @@ impl Outbox {
             if p.shape.is_text() {
                 self.text_pending.retain(|&s| s != seq);
             }
+            if p.end == u64::MAX {
+                self.held.retain(|(s, _)| *s != seq);
+            }
             let report_as = match p.internal {
                 // A refused login (or challenge) is an authentication failure,
                 // and Asterisk closes the connection after it.
@@ -591,7 +639,7 @@ impl Outbox {
                     self.done.push_back((report_as, result));
                     return;
                 }
-                _ => self.id(seq),
+                _ => p.carried_from.unwrap_or_else(|| self.id(seq)),
             };
             self.done.push_back((report_as, result));
         }
@@ -604,6 +652,9 @@ impl Outbox {
         let mut seqs: Vec<u64> = self.pending.keys().copied().collect();
         seqs.sort_unstable();
         for seq in seqs {
+            if link && self.keep_unsent && self.set_aside(seq) {
+                continue;
+            }
             let e = match self.pending.get_mut(&seq) {
                 // Its answer was arriving: keep what came.
                 Some(p) if link && p.response.is_some() => {
@@ -624,6 +675,94 @@ impl Outbox {
         }
         self.commands_pending = 0;
         self.deadlines.clear();
+        self.held.clear();
+    }
+
+    /// Moves a user action none of whose bytes were written to `unsent`,
+    /// with its bytes; false (nothing done) for any other.
+    fn set_aside(&mut self, seq: u64) -> bool {
+        let Some(p) = self.pending.get(&seq) else {
+            return false;
+        };
+        if !matches!(p.internal, Internal::None) || p.response.is_some() {
+            return false;
+        }
+        let bytes = if p.end == u64::MAX {
+            match self.held.iter().position(|(s, _)| *s == seq) {
+                Some(i) => self.held.remove(i).1,
+                None => return false,
+            }
+        } else {
+            let start = p.end - p.len as u64;
+            if start < self.written_total {
+                return false;
+            }
+            let at = (start - self.written_total) as usize;
+            match self.out.get(at..at + p.len) {
+                Some(b) => b.to_vec(),
+                None => return false,
+            }
+        };
+        let id = p.carried_from.unwrap_or_else(|| self.id(seq));
+        let mut pending = self.pending.remove(&seq).expect("checked");
+        if pending.takes_events {
+            pending.takes_events = false;
+            self.awaiting_events -= 1;
+        }
+        if let Some((at, _)) = pending.deadline {
+            self.deadlines.remove(&(at, seq));
+        }
+        if pending.shape.is_text() {
+            self.text_pending.retain(|&s| s != seq);
+        }
+        self.unsent.push(Unsent { id, bytes, pending });
+        true
+    }
+
+    /// Takes over actions another link set aside: each gets a sequence
+    /// number (and ActionID) of this link and is held until released,
+    /// and its result reports under its first id.
+    fn adopt(&mut self, unsent: Vec<Unsent>) {
+        for Unsent {
+            id,
+            bytes,
+            mut pending,
+        } in unsent
+        {
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            let bytes = with_action_id(&bytes, &self.prefix, seq);
+            pending.carried_from = Some(id);
+            pending.len = bytes.len();
+            pending.end = u64::MAX;
+            if pending.shape == ResultShape::AsyncOriginate {
+                pending.takes_events = true;
+                self.awaiting_events += 1;
+            }
+            if pending.shape == ResultShape::Command {
+                self.commands_pending += 1;
+            }
+            if let Some((at, _)) = pending.deadline {
+                self.deadlines.insert((at, seq));
+            }
+            if pending.shape.is_text() {
+                self.text_pending.push_back(seq);
+            }
+            self.held.push((seq, bytes));
+            self.pending.insert(seq, pending);
+        }
+    }
+
+    /// Sends the held actions, oldest first, and stops holding.
+    fn release(&mut self) {
+        self.hold = false;
+        for (seq, bytes) in std::mem::take(&mut self.held) {
+            self.queued_total += bytes.len() as u64;
+            if let Some(p) = self.pending.get_mut(&seq) {
+                p.end = self.queued_total;
+            }
+            self.out.extend_from_slice(&bytes);
+        }
     }
 
     /// Handles a response block for one of our actions.
@@ -885,6 +1024,24 @@ impl Outbox {
     }
 }
 
+/// `action` (an action's bytes as [`Outbox::queue`] writes them: its
+/// ActionID is the first field after `Action:`) with the ActionID
+/// `prefix` + `seq` instead of the one it has.
+fn with_action_id(action: &[u8], prefix: &str, seq: u64) -> Vec<u8> {
+    const KEY: &[u8] = b"\r\nActionID: ";
+    let mut out = Vec::with_capacity(action.len() + 8);
+    let Some(at) = memchr::memmem::find(action, KEY) else {
+        return action.to_vec();
+    };
+    let value = at + KEY.len();
+    let end = memchr::memchr(b'\r', &action[value..]).map_or(action.len(), |n| value + n);
+    out.extend_from_slice(&action[..value]);
+    out.extend_from_slice(prefix.as_bytes());
+    out.extend_from_slice(seq.to_string().as_bytes());
+    out.extend_from_slice(&action[end..]);
+    out
+}
+
 /// Parses a block whose lines do not all have a colon: the `Key: value`
 /// lines become a message; the others are left out, and their offsets
 /// (from `offset`, the block's) returned.
@@ -1065,6 +1222,50 @@ impl Connection {
     /// `None`): a successor made while its link is still down.
     pub(crate) fn refuse_sends(&mut self, err: Option<Error>) {
         self.outbox.closed = err;
+    }
+
+    /// When the link fails, keep user actions none of whose bytes were
+    /// written for the next link instead of failing them with
+    /// [`Error::NotSent`] (see [`Connection::take_unsent`]).
+    pub(crate) fn keep_unsent(&mut self, keep: bool) {
+        self.outbox.keep_unsent = keep;
+    }
+
+    /// Holds user actions (not Login, Challenge or Logoff) until
+    /// [`Connection::release_held`]: a link not logged in yet.
+    pub(crate) fn hold_sends(&mut self) {
+        self.outbox.hold = true;
+    }
+
+    /// Queues the held actions for writing, oldest first.
+    pub(crate) fn release_held(&mut self) {
+        self.outbox.release();
+    }
+
+    /// The actions set aside when the link failed (see
+    /// [`Connection::keep_unsent`]), for [`Connection::adopt_unsent`] of
+    /// the next link's connection.
+    pub(crate) fn take_unsent(&mut self) -> Vec<Unsent> {
+        std::mem::take(&mut self.outbox.unsent)
+    }
+
+    /// Takes over actions an earlier link set aside; they are held until
+    /// [`Connection::release_held`] and report under their first ids.
+    pub(crate) fn adopt_unsent(&mut self, unsent: Vec<Unsent>) {
+        self.outbox.adopt(unsent);
+    }
+
+    /// Fails the actions set aside with [`Error::NotSent`]: no next link.
+    pub(crate) fn fail_unsent(&mut self) {
+        let cause = self
+            .fatal
+            .clone()
+            .unwrap_or(Error::Closed("connection closed by the client"));
+        for u in std::mem::take(&mut self.outbox.unsent) {
+            self.outbox
+                .done
+                .push_back((u.id, Err(Error::NotSent(Box::new(cause.clone())))));
+        }
     }
 
     /// The link generation (0 for a first link; see [`Connection::successor`]).
@@ -1661,6 +1862,57 @@ mod tests {
             }
         }
         assert_eq!(lines, [(busy, 2), (idle, 0)]);
+    }
+
+    /// With `keep_unsent`, an action none of whose bytes were written is
+    /// set aside when the link fails, carried to the next link under a new
+    /// ActionID, held until released, and reported under its first id; a
+    /// written one still fails as outcome unknown.
+    #[test]
+    fn unwritten_actions_are_carried_to_the_next_link_and_held() {
+        let mut c = Connection::default();
+        c.keep_unsent(true);
+        c.feed(b"Asterisk Call Manager/11.0.0\r\n");
+        let written = c.send(&Ping).unwrap();
+        c.consume_output(c.pending_output().len());
+        let unsent = c.send(&CoreShowChannels).unwrap();
+        c.feed_eof();
+        assert_eq!(drain(&mut c).len(), 1, "only the written one fails");
+        let mut next = c.successor();
+        next.hold_sends();
+        next.adopt_unsent(c.take_unsent());
+        assert!(next.pending_output().is_empty(), "held until released");
+        assert_eq!(next.outbox.lookup(unsent), Lookup::Pending);
+        assert_eq!(next.outbox.lookup(written), Lookup::EarlierLink);
+        next.feed(b"Asterisk Call Manager/11.0.0\r\n");
+        next.release_held();
+        let out = String::from_utf8_lossy(next.pending_output()).into_owned();
+        assert!(
+            out.starts_with("Action: CoreShowChannels\r\nActionID: "),
+            "{out}"
+        );
+        let aid = sent_id(&next);
+        assert!(aid.contains(".1-"), "an id of the next link: {aid}");
+        next.feed(format!("Response: Success\r\nActionID: {aid}\r\nEventList: start\r\n\r\nEvent: CoreShowChannelsComplete\r\nActionID: {aid}\r\nEventList: Complete\r\n\r\n").as_bytes());
+        match next.next_input() {
+            Some(Input::Done(id, Ok(_))) => assert_eq!(id, unsent),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn without_a_next_link_set_aside_actions_fail_as_not_sent() {
+        let mut c = Connection::default();
+        c.keep_unsent(true);
+        c.feed(b"Asterisk Call Manager/11.0.0\r\n");
+        let id = c.send(&Ping).unwrap();
+        c.feed_eof();
+        assert!(drain(&mut c).is_empty());
+        c.fail_unsent();
+        match c.next_input() {
+            Some(Input::Done(got, Err(Error::NotSent(_)))) => assert_eq!(got, id),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

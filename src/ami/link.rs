@@ -48,6 +48,15 @@ pub struct Reconnect {
     pub retry_login_refused: bool,
     /// How long a replayed login may take (default 10 s).
     pub login_timeout: Duration,
+    /// What becomes of actions never written to a link (default false).
+    /// False: an action queued but not written when the link fails, or sent
+    /// while the link is down, fails at once with
+    /// [`Error::NotSent`](super::Error::NotSent). True: it waits, and is
+    /// sent once the next login has succeeded, unless its own deadline
+    /// passes first ([`Error::Timeout`](super::Error::Timeout)) or the
+    /// manager gives up (`NotSent`). Either way an action that was written is
+    /// never sent again: its outcome is unknown.
+    pub hold_unsent: bool,
 }
 
 impl Default for Reconnect {
@@ -60,6 +69,7 @@ impl Default for Reconnect {
             max_attempts: None,
             retry_login_refused: false,
             login_timeout: Duration::from_secs(10),
+            hold_unsent: false,
         }
     }
 }
@@ -92,6 +102,12 @@ impl Reconnect {
     /// Sets [`Reconnect::max_attempts`].
     pub fn max_attempts(mut self, attempts: Option<u32>) -> Self {
         self.max_attempts = attempts;
+        self
+    }
+
+    /// Sets [`Reconnect::hold_unsent`].
+    pub fn hold_unsent(mut self, hold: bool) -> Self {
+        self.hold_unsent = hold;
         self
     }
 

@@ -144,9 +144,12 @@ impl Manager {
             tls,
         };
         let stream = link.open(peer)?;
+        let hold_unsent = config.reconnect.as_ref().is_some_and(|r| r.hold_unsent);
+        let mut conn = Connection::new(config.clone());
+        conn.keep_unsent(hold_unsent);
         Ok(Manager {
             dispatcher: Dispatcher::new(config.action_timeout, config.max_stored_results),
-            conn: Connection::new(config),
+            conn,
             stream,
             poll: None,
             events: Events::with_capacity(8),
@@ -539,7 +542,9 @@ impl Manager {
         self.dispatcher.book.now = now;
         if let LinkState::Waiting { until, .. } = self.link.state {
             if now < until {
-                return Ok(0);
+                // Held actions time out while the link waits, too.
+                self.conn.handle_timeout(now);
+                return Ok(self.dispatch(usize::MAX));
             }
             self.start_attempt(registry, now);
         }
@@ -648,6 +653,8 @@ impl Manager {
         }
         self.link.attempt = 0;
         self.link.state = LinkState::Up;
+        // Actions that waited for this login go out now, in order.
+        self.conn.release_held();
         let reconnects = self.dispatcher.book.stats.reconnects;
         let event = LinkEvent::Up { reconnects };
         self.dispatcher.emit_link(&mut self.conn, &event);
@@ -677,21 +684,33 @@ impl Manager {
             self.link.state = LinkState::Closed;
             return false;
         };
+        let give_up = |m: &mut Manager, reason: LinkDown| {
+            m.link.state = LinkState::Closed;
+            m.conn.fail_unsent();
+            m.deliver_done();
+            m.dispatcher
+                .emit_link(&mut m.conn, &LinkEvent::GaveUp(reason));
+            false
+        };
         let refused = matches!(reason, LinkDown::LoginRefused(_));
         self.link.attempt += 1;
         let exhausted = policy
             .max_attempts
             .is_some_and(|max| self.link.attempt > max);
         if (refused && !policy.retry_login_refused) || exhausted {
-            self.link.state = LinkState::Closed;
-            self.dispatcher
-                .emit_link(&mut self.conn, &LinkEvent::GaveUp(reason));
-            return false;
+            return give_up(self, reason);
         }
         let after = policy.delay(self.link.attempt, self.link.jitter.next());
         let mut next = self.conn.successor();
-        // Until the next link is up, actions fail at once: never sent.
-        next.refuse_sends(Some(Error::NotSent(Box::new(err))));
+        if policy.hold_unsent {
+            // Until the next login, actions wait (up to their deadlines).
+            next.keep_unsent(true);
+            next.hold_sends();
+            next.adopt_unsent(self.conn.take_unsent());
+        } else {
+            // Until the next link is up, actions fail at once: never sent.
+            next.refuse_sends(Some(Error::NotSent(Box::new(err))));
+        }
         self.conn = next;
         self.read_open = false;
         self.link.ping_out = false;
