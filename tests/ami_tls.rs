@@ -357,6 +357,67 @@ fn a_client_certificate_from_pem_files() {
     assert!(matches!(e, Err(Error::Tls(TlsError::Settings(_)))), "{e:?}");
 }
 
+/// A server that asks for a client certificate (mutual TLS): the right
+/// one logs in; none, or one from another CA, is a typed TLS error.
+#[test]
+fn a_server_requiring_a_client_certificate_gets_one() {
+    let server = pki(&["127.0.0.1"]);
+    let client = pki(&["ami-client"]);
+    let stranger = pki(&["ami-client"]);
+    let dir = std::env::temp_dir();
+    let id = std::process::id();
+    let files: Vec<_> = [
+        ("mtls.crt", &client.chain_pem),
+        ("mtls.key", &client.key_pem),
+        ("mtls-stranger.crt", &stranger.chain_pem),
+        ("mtls-stranger.key", &stranger.key_pem),
+    ]
+    .iter()
+    .map(|(name, pem)| {
+        let path = dir.join(format!("asterisk-io-{id}-{name}"));
+        std::fs::write(&path, pem).unwrap();
+        path
+    })
+    .collect();
+    let mut driver = Driver::new().unwrap();
+    let config = EmulatorConfig::default()
+        .user("admin", "s3cret")
+        .tls_with_client_auth(
+            server.chain_pem.as_bytes(),
+            server.key_pem.as_bytes(),
+            client.ca_pem.as_bytes(),
+        )
+        .unwrap();
+    let emu = driver
+        .add(Emulator::bind("127.0.0.1:0".parse().unwrap(), config).unwrap())
+        .unwrap();
+    let settings = || TlsSettings::new().ca_pem(server.ca_pem.clone());
+    let mut run = |settings: TlsSettings| {
+        let mgr = tls_manager(
+            &mut driver,
+            emu,
+            ManagerConfig::default().tls(Some(settings)),
+        );
+        let r = login_and_ping(&mut driver, mgr);
+        let reason = driver.get(mgr).close_reason().cloned();
+        drop(driver.remove(mgr));
+        (r, reason)
+    };
+    let good = run(settings().client_cert(&files[0], &files[1]));
+    let none = run(settings());
+    let other = run(settings().client_cert(&files[2], &files[3]));
+    for f in &files {
+        let _ = std::fs::remove_file(f);
+    }
+    good.0.unwrap();
+    for (what, (r, reason)) in [("no certificate", none), ("another CA's", other)] {
+        let e = r.expect_err(what);
+        let tls = matches!(e.root(), Error::Tls(_))
+            || matches!(reason.as_ref().map(Error::root), Some(Error::Tls(_)));
+        assert!(tls, "{what}: {e:?} / {reason:?}");
+    }
+}
+
 #[test]
 fn debug_prints_no_key_material() {
     let pki = pki(&["127.0.0.1"]);

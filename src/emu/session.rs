@@ -181,10 +181,30 @@ impl EmulatorConfig {
     /// (its own certificate first) and `key_pem` its private key, both PEM
     /// text. Fails when either holds no usable PEM item.
     #[cfg(feature = "tls")]
-    pub fn tls(
+    pub fn tls(self, cert_chain_pem: &[u8], key_pem: &[u8]) -> Result<Self, crate::ami::TlsError> {
+        self.tls_config(cert_chain_pem, key_pem, None)
+    }
+
+    /// Like [`EmulatorConfig::tls`], and asks every client for a
+    /// certificate signed by one of the CAs in `client_ca_pem`: a client
+    /// without one fails its handshake (mutual TLS, as a server with
+    /// `tlsverifyclient` would have it).
+    #[cfg(feature = "tls")]
+    pub fn tls_with_client_auth(
+        self,
+        cert_chain_pem: &[u8],
+        key_pem: &[u8],
+        client_ca_pem: &[u8],
+    ) -> Result<Self, crate::ami::TlsError> {
+        self.tls_config(cert_chain_pem, key_pem, Some(client_ca_pem))
+    }
+
+    #[cfg(feature = "tls")]
+    fn tls_config(
         mut self,
         cert_chain_pem: &[u8],
         key_pem: &[u8],
+        client_ca_pem: Option<&[u8]>,
     ) -> Result<Self, crate::ami::TlsError> {
         use crate::ami::TlsError;
         use rustls::pki_types::pem::PemObject;
@@ -200,10 +220,29 @@ impl EmulatorConfig {
         let key = PrivateKeyDer::from_pem_slice(key_pem)
             .map_err(|e| TlsError::Settings(format!("private key: {e}")))?;
         let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
+        let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
-            .map_err(|e| TlsError::Settings(e.to_string()))?
-            .with_no_client_auth()
+            .map_err(|e| TlsError::Settings(e.to_string()))?;
+        let builder = match client_ca_pem {
+            None => builder.with_no_client_auth(),
+            Some(pem) => {
+                let mut roots = rustls::RootCertStore::empty();
+                for cert in CertificateDer::pem_slice_iter(pem) {
+                    let cert = cert.map_err(|e| TlsError::Settings(format!("client CA: {e}")))?;
+                    roots
+                        .add(cert)
+                        .map_err(|e| TlsError::Settings(format!("client CA: {e}")))?;
+                }
+                let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                    std::sync::Arc::new(roots),
+                    provider,
+                )
+                .build()
+                .map_err(|e| TlsError::Settings(format!("client CA: {e}")))?;
+                builder.with_client_cert_verifier(verifier)
+            }
+        };
+        let config = builder
             .with_single_cert(chain, key)
             .map_err(|e| TlsError::Settings(format!("certificate and key: {e}")))?;
         self.tls = Some(std::sync::Arc::new(config));
