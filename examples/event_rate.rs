@@ -17,19 +17,10 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use asterisk_io::ami::actions::Login;
-use asterisk_io::ami::{events, Flow, Manager, ResultStatus};
+#[path = "shared/top20.rs"]
+mod top20;
 
-/// Registers a typed handler per event type that counts like `tick` and
-/// stops the event there.
-macro_rules! typed_counters {
-    ($mgr:expr, $tick:expr, [$($ty:ident),* $(,)?]) => {$(
-        let tick = $tick.clone();
-        $mgr.on(events::$ty, move |_view, _ctx| {
-            tick();
-            Flow::Stop
-        });
-    )*};
-}
+use asterisk_io::ami::{Manager, ResultStatus};
 
 fn main() {
     let mut addr = "127.0.0.1:5038".to_owned();
@@ -60,7 +51,7 @@ fn main() {
     let started = Rc::new(Cell::new(None::<Instant>));
     let finished = Rc::new(Cell::new(None::<Instant>));
     let (counter, start, done) = (seen.clone(), started.clone(), finished.clone());
-    let tick = Rc::new(move || {
+    let tick: Rc<dyn Fn()> = Rc::new(move || {
         let n = counter.get() + 1;
         counter.set(n);
         if n == 1 {
@@ -73,32 +64,7 @@ fn main() {
         }
     });
     if typed {
-        typed_counters!(
-            mgr,
-            tick,
-            [
-                Newexten,
-                DeviceStateChange,
-                AGIExecStart,
-                AGIExecEnd,
-                VarSet,
-                Hangup,
-                Newchannel,
-                Cdr,
-                SoftHangupRequest,
-                Newstate,
-                SuccessfulAuth,
-                HangupRequest,
-                AsyncAGIExec,
-                OriginateResponse,
-                LocalBridge,
-                DialEnd,
-                DialBegin,
-                NewConnectedLine,
-                NewCallerid,
-                UserEvent,
-            ]
-        );
+        top20::count_top20(&mut mgr, &tick);
     }
     mgr.on_any_event(move |_ev, _ctx| tick());
     let id = mgr

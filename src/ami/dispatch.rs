@@ -155,14 +155,16 @@ enum Disposition {
 
 type Entry = (HandlerId, Handler);
 
-/// Handlers of known event kinds: a bit per kind says whether any is
-/// registered (one test per event), then a short sorted list. It costs a few
-/// dozen bytes per manager however large the catalogue, where a table with
-/// a slot per kind would cost kilobytes (thousands of managers add up).
+/// Handlers of known event kinds: a byte per kind gives the position of
+/// its list (one load per event, no search), then the list. The byte table
+/// is made with the first typed handler, so a manager without any costs a
+/// pointer, and one with some 256 bytes, where a table of lists would cost
+/// kilobytes (thousands of managers add up).
 #[derive(Default)]
 struct KindTable {
-    present: [u64; 4],
-    lists: Vec<(usize, Vec<Entry>)>,
+    /// Per kind index: 0 for no handler, else its list's position + 1.
+    slots: Option<Box<[u8; 256]>>,
+    lists: Vec<Vec<Entry>>,
 }
 
 const _: () = assert!(EventKind::COUNT <= 256, "KindTable holds 256 kinds");
@@ -170,35 +172,37 @@ const _: () = assert!(EventKind::COUNT <= 256, "KindTable holds 256 kinds");
 impl KindTable {
     #[inline]
     fn get_mut(&mut self, kind: EventKind) -> Option<&mut Vec<Entry>> {
-        let i = kind.index();
-        if self.present[i / 64] & (1 << (i % 64)) == 0 {
+        let slot = self.slots.as_ref()?[kind.index()];
+        if slot == 0 {
             return None;
         }
-        let at = self.lists.binary_search_by_key(&i, |(k, _)| *k).ok()?;
-        Some(&mut self.lists[at].1)
+        self.lists.get_mut(usize::from(slot) - 1)
     }
 
     fn push(&mut self, kind: EventKind, entry: Entry) {
-        let i = kind.index();
-        self.present[i / 64] |= 1 << (i % 64);
-        match self.lists.binary_search_by_key(&i, |(k, _)| *k) {
-            Ok(at) => self.lists[at].1.push(entry),
-            Err(at) => self.lists.insert(at, (i, vec![entry])),
+        let slots = self.slots.get_or_insert_with(|| Box::new([0; 256]));
+        let slot = &mut slots[kind.index()];
+        if *slot == 0 {
+            self.lists.push(Vec::new());
+            // At most one list per kind, and there are at most 256 kinds.
+            *slot = self.lists.len() as u8;
         }
+        self.lists[usize::from(*slot) - 1].push(entry);
     }
 
     /// Removes `id`; returns how many entries went.
     fn remove(&mut self, id: HandlerId) -> usize {
         let mut removed = 0;
-        for (_, list) in &mut self.lists {
+        for list in &mut self.lists {
             let before = list.len();
             list.retain(|(i, _)| *i != id);
             removed += before - list.len();
         }
-        self.lists.retain(|(_, list)| !list.is_empty());
-        self.present = [0; 4];
-        for (i, _) in &self.lists {
-            self.present[i / 64] |= 1 << (i % 64);
+        // Empty lists stay (a kind keeps its position); the table goes with
+        // the last handler.
+        if self.lists.iter().all(Vec::is_empty) {
+            self.slots = None;
+            self.lists.clear();
         }
         removed
     }
@@ -206,7 +210,7 @@ impl KindTable {
     fn contains(&self, id: HandlerId) -> bool {
         self.lists
             .iter()
-            .any(|(_, list)| list.iter().any(|(i, _)| *i == id))
+            .any(|list| list.iter().any(|(i, _)| *i == id))
     }
 }
 
@@ -681,5 +685,43 @@ impl Dispatcher {
             }
         }
         n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(id: u64) -> Entry {
+        (HandlerId(id), Box::new(|_, _| Flow::Continue))
+    }
+
+    fn ids(t: &mut KindTable, kind: EventKind) -> Vec<u64> {
+        t.get_mut(kind)
+            .map(|l| l.iter().map(|(i, _)| i.0).collect())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn kind_table_finds_lists_by_kind_and_forgets_removed_handlers() {
+        let mut t = KindTable::default();
+        assert!(t.get_mut(EventKind::Hangup).is_none());
+        t.push(EventKind::Hangup, entry(1));
+        t.push(EventKind::Newchannel, entry(2));
+        t.push(EventKind::Hangup, entry(3));
+        assert_eq!(ids(&mut t, EventKind::Hangup), [1, 3]);
+        assert_eq!(ids(&mut t, EventKind::Newchannel), [2]);
+        assert!(t.get_mut(EventKind::VarSet).is_none());
+        assert_eq!(t.remove(HandlerId(2)), 1);
+        assert!(ids(&mut t, EventKind::Newchannel).is_empty());
+        assert!(t.contains(HandlerId(3)) && !t.contains(HandlerId(2)));
+        t.push(EventKind::Newchannel, entry(4));
+        assert_eq!(ids(&mut t, EventKind::Newchannel), [4]);
+        t.remove(HandlerId(1));
+        t.remove(HandlerId(3));
+        t.remove(HandlerId(4));
+        assert!(t.slots.is_none(), "the table goes with the last handler");
+        t.push(EventKind::VarSet, entry(5));
+        assert_eq!(ids(&mut t, EventKind::VarSet), [5]);
     }
 }
