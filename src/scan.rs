@@ -17,7 +17,7 @@ const HI: u64 = 0x8080_8080_8080_8080;
 /// `word ^ needle*LO`, whose lowest flagged byte is always a real match), and
 /// switches to `memchr`'s SIMD search once 64 bytes passed without a match:
 /// cheaper than a SIMD call for the short stretches AMI lines are made of.
-#[inline]
+#[inline(always)]
 pub(crate) fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
     let pat = LO.wrapping_mul(needle as u64);
     let mut i = 0;
