@@ -1490,6 +1490,15 @@ impl Connection {
         Ok(n)
     }
 
+    /// True when the last [`Connection::read_from`] filled all the room
+    /// it had: more input may be waiting. After a shorter read a TCP
+    /// socket's receive queue was empty, and on epoll and kqueue the next
+    /// arrival raises a new readiness edge, so another read would only
+    /// answer `WouldBlock`.
+    pub(crate) fn last_read_was_full(&self) -> bool {
+        self.read_full
+    }
+
     /// Appends bytes to the input (for tests and in-memory transports).
     ///
     /// Everything given is kept: the buffer grows past its usual limit when

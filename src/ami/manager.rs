@@ -570,7 +570,18 @@ impl Manager {
             }
             match self.conn.read_from(&mut self.stream) {
                 Ok(0) => self.read_open = false,
-                Ok(_) => self.link.last_input = now,
+                Ok(_) => {
+                    self.link.last_input = now;
+                    // A short read drained the socket: handle what came,
+                    // and wait for the next edge instead of a read that
+                    // would only say `WouldBlock` (TLS keeps records of its
+                    // own, so it reads on).
+                    if !self.conn.last_read_was_full() && !self.stream.is_tls() {
+                        self.read_open = false;
+                        handled += self.dispatch(budget - handled);
+                        break;
+                    }
+                }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => {
                     self.read_open = false;
                     break;
@@ -821,11 +832,16 @@ impl Manager {
         }
     }
 
-    /// Work to do without new readiness: buffered input, or an action
-    /// deadline at or before `now`. (Output is written as it is queued; what
-    /// the socket refused waits for its writable edge.)
+    /// Work to do without new readiness: input left in the socket by a turn
+    /// whose budget ran out, buffered input, or an action deadline at or
+    /// before `now`. (Output is written as it is queued; what the socket
+    /// refused waits for its writable edge.)
     pub(crate) fn has_work(&self, now: Instant) -> bool {
-        self.has_buffered_input() || self.poll_timeout().is_some_and(|at| at <= now)
+        // `read_open`: a turn's budget ran out before the socket was
+        // drained, and no new readiness edge will come for what is queued.
+        (self.read_open && self.conn.fatal_error().is_none())
+            || self.has_buffered_input()
+            || self.poll_timeout().is_some_and(|at| at <= now)
     }
 
     /// Handles readiness reported by a host's poll (`readable` or not).
