@@ -60,6 +60,7 @@ mod client;
 use client::{
     action_task, check_credentials, command_task, decode, execute, EventFormat, Opts, Task, TlsOpts,
 };
+#[allow(unused_imports)] // Some of the files that include this one use them.
 pub use client::{FAILURE, OK, SERVER_ERROR};
 
 const USAGE: &str = "usage: ami --addr HOST:PORT --user U --secret S [--md5] [--timeout SECS] \
