@@ -270,6 +270,7 @@ const LINE_HEADERS: &[(&str, &[&str])] = &[
     ("BridgeEnter", &["BridgeUniqueid", "BridgeNumChannels"]),
     ("BridgeLeave", &["BridgeUniqueid", "BridgeNumChannels"]),
     ("Cdr", &["Source", "Destination", "Disposition", "Duration"]),
+    ("ChallengeResponseFailed", &["AccountID", "RemoteAddress"]),
     ("ContactStatus", &["AOR", "URI", "ContactStatus"]),
     ("DTMFBegin", &["Digit", "Direction"]),
     ("DTMFEnd", &["Digit", "Direction", "DurationMs"]),
@@ -278,10 +279,17 @@ const LINE_HEADERS: &[(&str, &[&str])] = &[
     ("DialEnd", &["DestChannel", "DialStatus"]),
     ("DialState", &["DestChannel", "DialStatus"]),
     ("ExtensionStatus", &["Exten", "Context", "StatusText"]),
+    ("FailedACL", &["AccountID", "RemoteAddress"]),
     ("FullyBooted", &["Status", "Uptime"]),
     ("Hangup", &["Cause", "Cause-txt"]),
     ("HangupRequest", &["Cause"]),
     ("Hold", &["MusicClass"]),
+    ("InvalidAccountID", &["AccountID", "RemoteAddress"]),
+    ("InvalidPassword", &["AccountID", "RemoteAddress"]),
+    (
+        "LocalBridge",
+        &["LocalOneChannel", "LocalTwoChannel", "Context"],
+    ),
     ("MessageWaiting", &["Mailbox", "Waiting", "New"]),
     ("NewCallerid", &["CallerIDNum", "CallerIDName"]),
     ("Newchannel", &["CallerIDNum", "Context", "Exten"]),
@@ -297,18 +305,15 @@ const LINE_HEADERS: &[(&str, &[&str])] = &[
     ("Reload", &["Module", "Status"]),
     ("Shutdown", &["Shutdown", "Restart"]),
     ("SoftHangupRequest", &["Cause"]),
+    ("SuccessfulAuth", &["AccountID", "RemoteAddress", "Service"]),
     ("UserEvent", &["UserEvent"]),
     ("VarSet", &["Variable", "Value"]),
 ];
 
-/// Headers the one-line view never picks by itself: the envelope and the
-/// channel snapshot every channel event carries.
-const LINE_SKIP: &[&str] = &[
-    "Event",
-    "Privilege",
-    "SystemName",
-    "Timestamp",
-    "ActionID",
+/// Headers the one-line view never picks by itself: the envelope, and the
+/// channel and bridge snapshots (with any prefix: `DestChannel`, ...).
+const LINE_SKIP: &[&str] = &["Event", "Privilege", "SystemName", "Timestamp", "ActionID"];
+const LINE_SKIP_SUFFIX: &[&str] = &[
     "Channel",
     "ChannelState",
     "ChannelStateDesc",
@@ -323,7 +328,25 @@ const LINE_SKIP: &[&str] = &[
     "Priority",
     "Uniqueid",
     "Linkedid",
+    "BridgeType",
+    "BridgeTechnology",
+    "BridgeCreator",
+    "BridgeName",
+    "BridgeNumChannels",
+    "BridgeVideoSourceMode",
+    "EventTV",
+    "EventVersion",
+    "Severity",
 ];
+
+/// Whether the one-line view leaves header `key` out unless asked for.
+fn line_skips(key: &str) -> bool {
+    let lower = key.to_ascii_lowercase();
+    LINE_SKIP.iter().any(|s| s.eq_ignore_ascii_case(key))
+        || LINE_SKIP_SUFFIX
+            .iter()
+            .any(|s| lower.ends_with(&s.to_ascii_lowercase()))
+}
 
 /// The time of day (UTC) as `HH:MM:SS.mmm`.
 fn time_of_day(now: SystemTime) -> String {
@@ -368,12 +391,7 @@ fn print_line(out: &mut dyn Write, msg: Message<'_>, now: SystemTime) -> std::io
             }
         }
         None => {
-            let picked = msg.iter().filter(|(k, _)| {
-                let k = k.to_str_lossy();
-                !LINE_SKIP.iter().any(|s| s.eq_ignore_ascii_case(&k))
-                    && !k.starts_with("Dest")
-                    && !k.starts_with("Bridge")
-            });
+            let picked = msg.iter().filter(|(k, _)| !line_skips(&k.to_str_lossy()));
             for (k, v) in picked.take(3) {
                 add(&k.to_str_lossy(), &v.to_str_lossy());
             }
@@ -397,7 +415,8 @@ fn call<A: Action + ?Sized>(
     }
     let start = Instant::now();
     let id = mgr.send_with_timeout(action, timeout)?;
-    let mut shown = false;
+    // Seconds last shown (0: nothing shown yet).
+    let mut shown = 0;
     let result = loop {
         match mgr.take_result(id) {
             ResultStatus::Ready(r) => break r,
@@ -410,14 +429,15 @@ fn call<A: Action + ?Sized>(
                 _ => Err(e),
             };
         }
-        let waited = start.elapsed();
-        if waited >= Duration::from_secs(1) {
-            let _ = write!(err, "\rami: waiting for {what}: {} s ", waited.as_secs());
+        let waited = start.elapsed().as_secs();
+        if waited > shown {
+            let _ = write!(err, "\rami: waiting for {what}: {waited} s ");
             let _ = err.flush();
-            shown = true;
+            shown = waited;
         }
     };
-    if shown {
+    if shown > 0 {
+        // Erase the progress line.
         let _ = write!(err, "\r\x1b[K");
     }
     result.and_then(A::Output::from_result)
@@ -676,7 +696,7 @@ mod tests {
         let mut conn = Connection::default();
         conn.feed(b"Asterisk Call Manager/9.0.0\r\n");
         conn.feed(b"Event: Hangup\r\nChannel: PJSIP/100-1\r\nUniqueid: 1.1\r\nCause: 16\r\nCause-txt: Normal Clearing\r\n\r\n");
-        conn.feed(b"Event: Mystery\r\nPrivilege: call,all\r\nChannel: X/1\r\nA: 1\r\nB: \r\nC: 3\r\nD: 4\r\n\r\n");
+        conn.feed(b"Event: Mystery\r\nPrivilege: call,all\r\nChannel: X/1\r\nA: 1\r\nDestChannel: Y/2\r\nDestUniqueid: 2.2\r\nB: \r\nC: 3\r\nD: 4\r\n\r\n");
         let mut lines = Vec::new();
         while let Some(input) = conn.next_input() {
             if let Input::Event(ev) = input {
