@@ -5,7 +5,8 @@
 //! `cargo test` builds no binary of a feature it was not given, so the first
 //! test to need one builds them all once, with `cargo build --features cli
 //! --bins` into `target/cli-tests` (a target directory of its own: the
-//! library is compiled there a second time, with the feature).
+//! library is compiled there a second time, with the feature, and without
+//! debug info: about 25 s of CPU on a clean tree, well under a second after).
 
 #[allow(dead_code)]
 #[path = "../examples/ami.rs"]
@@ -40,6 +41,8 @@ fn bin_dir() -> &'static Path {
             ])
             .arg(&target)
             .current_dir(root)
+            // No debug info: a quarter less build time, and these builds are not debugged.
+            .env("CARGO_PROFILE_DEV_DEBUG", "0")
             .stdout(Stdio::null())
             .status()
             .expect("cargo runs");
