@@ -12,6 +12,12 @@
 #[path = "../examples/ami.rs"]
 mod ami_example;
 
+// The profile file's reader, for its unit tests (plain `cargo test` runs no
+// test of a binary that needs a feature).
+#[allow(dead_code)]
+#[path = "../src/bin/ami/profile.rs"]
+mod profile;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

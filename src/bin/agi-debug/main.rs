@@ -88,13 +88,3 @@ fn main() -> ExitCode {
     );
     ExitCode::from(code as u8)
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_command_line_is_consistent() {
-        Cli::command().debug_assert();
-    }
-}

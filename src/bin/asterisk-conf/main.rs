@@ -235,13 +235,3 @@ fn set(file: &Path, section: &str, key: &str, value: &str) -> u8 {
 fn main() -> ExitCode {
     ExitCode::from(run(Cli::parse()))
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_command_line_is_consistent() {
-        Cli::command().debug_assert();
-    }
-}
