@@ -144,12 +144,17 @@ fn temp_dir(name: &str) -> PathBuf {
 fn write_secret(dir: &Path, name: &str, secret: &str) -> String {
     let path = dir.join(name);
     std::fs::write(&path, format!("{secret}\n")).unwrap();
+    private(&path);
+    path.to_str().unwrap().to_owned()
+}
+
+/// `chmod 600`: a file holding a secret that others may read is warned about.
+fn private(path: &Path) {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
-    path.to_str().unwrap().to_owned()
 }
 
 #[test]
@@ -222,6 +227,38 @@ fn ami_a_wrong_secret_is_a_failure_and_never_echoed() {
 }
 
 #[test]
+fn ami_warns_of_a_secret_file_others_may_read() {
+    let pbx = Pbx::start();
+    let dir = temp_dir("shared-secret");
+    let path = dir.join("s");
+    std::fs::write(&path, "s3cret\r\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let (addr, secret) = (pbx.addr(), path.to_str().unwrap());
+    let args = [
+        "--addr",
+        &addr,
+        "--user",
+        "admin",
+        "--secret-file",
+        secret,
+        "action",
+        "Ping",
+    ];
+    let (code, _, err) = run("ami", &args);
+    assert_eq!(code, 0, "{err}");
+    #[cfg(unix)]
+    assert!(
+        err.contains("warning") && err.contains("chmod 600"),
+        "{err}"
+    );
+    assert!(!err.contains("s3cret"), "{err}");
+}
+
+#[test]
 fn ami_profiles_and_their_precedence() {
     let pbx = Pbx::start();
     let home = temp_dir("profiles");
@@ -235,12 +272,7 @@ fn ami_profiles_and_their_precedence() {
         addr = pbx.addr()
     );
     std::fs::write(conf.join("ami.toml"), text).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let p = std::fs::Permissions::from_mode(0o600);
-        std::fs::set_permissions(conf.join("ami.toml"), p).unwrap();
-    }
+    private(&conf.join("ami.toml"));
     let home = home.to_str().unwrap();
     let ping = ["command", "core show uptime"];
     // The default profile.
@@ -451,4 +483,19 @@ fn asterisk_conf_check_get_set_and_dump() {
         out.starts_with("[general]\nbindport = 5080\n[base](!)\n"),
         "{out}"
     );
+
+    // Through a symbolic link: the link stays, its target is edited.
+    #[cfg(unix)]
+    {
+        let link = dir.join("link.conf");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        let l = link.to_str().unwrap();
+        assert_eq!(
+            run("asterisk-conf", &["set", l, "alice", "allow", "ulaw"]).0,
+            0
+        );
+        assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+        let now = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(now, edited.replace("allow = g722", "allow = ulaw"));
+    }
 }

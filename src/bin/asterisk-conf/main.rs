@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use asterisk_io::config::Document;
+use asterisk_io::config::{Document, Loaded};
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
 /// Exit status: success.
@@ -30,13 +30,25 @@ struct Cli {
     command: Sub,
 }
 
-/// Where relative names are resolved.
+/// The file to read, and where relative names are resolved.
 #[derive(Args, Debug)]
-struct Base {
+struct Input {
+    /// The file (its includes are read too).
+    file: PathBuf,
     /// Resolve includes (and FILE) against DIR, as Asterisk does against its
     /// config directory (default: FILE's folder).
     #[arg(long, value_name = "DIR")]
     base: Option<PathBuf>,
+}
+
+impl Input {
+    /// Loads the file and hands it to `then`; a file that cannot be read is 2.
+    fn load(self, then: impl FnOnce(Document, Loaded) -> u8) -> u8 {
+        match print::load(&self.file, self.base) {
+            Ok((doc, loaded)) => then(doc, loaded),
+            Err(e) => fail(e),
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -45,29 +57,25 @@ enum Sub {
     ///
     /// Exits 1 when Asterisk would refuse the file, so a CI can run it as a linter.
     Check {
-        /// The file (its includes are checked too).
-        file: PathBuf,
+        #[command(flatten)]
+        input: Input,
         /// Fail (exit 1) on warnings too.
         #[arg(long)]
         deny_warnings: bool,
-        #[command(flatten)]
-        base: Base,
     },
     /// Print the file's categories and variables, or with --resolved the configuration
     /// Asterisk would load (includes expanded, templates applied).
     Dump {
-        /// The file.
-        file: PathBuf,
+        #[command(flatten)]
+        input: Input,
         /// Print what Asterisk loads, not the lines as written.
         #[arg(long)]
         resolved: bool,
-        #[command(flatten)]
-        base: Base,
     },
     /// Print the value of KEY in SECTION, as Asterisk loads it (templates and includes applied).
     Get {
-        /// The file.
-        file: PathBuf,
+        #[command(flatten)]
+        input: Input,
         /// The category ([section]).
         section: String,
         /// The variable.
@@ -75,8 +83,6 @@ enum Sub {
         /// Every value of a repeated key, one per line, instead of the last.
         #[arg(long)]
         all: bool,
-        #[command(flatten)]
-        base: Base,
     },
     /// Set KEY in SECTION to VALUE in place: only that line changes (a new line
     /// after the section's last variable when there is none); comments stay.
@@ -102,6 +108,14 @@ fn fail(msg: impl std::fmt::Display) -> u8 {
     FAILURE
 }
 
+fn refused_if(refused: bool) -> u8 {
+    if refused {
+        REFUSED
+    } else {
+        OK
+    }
+}
+
 fn run(cli: Cli) -> u8 {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
@@ -111,77 +125,52 @@ fn run(cli: Cli) -> u8 {
             OK
         }
         Sub::Check {
-            file,
+            input,
             deny_warnings,
-            base,
-        } => match print::load(&file, base.base) {
-            Err(e) => fail(e),
-            Ok((_, loaded)) => {
-                for d in &loaded.diagnostics {
-                    let _ = writeln!(out, "{d}");
-                }
-                let bad = loaded.refused || (deny_warnings && !loaded.diagnostics.is_empty());
-                if bad {
-                    REFUSED
-                } else {
-                    OK
-                }
+        } => input.load(|_, loaded| {
+            for d in &loaded.diagnostics {
+                let _ = writeln!(out, "{d}");
             }
-        },
-        Sub::Dump {
-            file,
-            resolved,
-            base,
-        } => match print::load(&file, base.base) {
-            Err(e) => fail(e),
-            Ok((doc, loaded)) => {
-                let written = if resolved {
-                    print::print_resolved(&mut out, &loaded.config)
-                } else {
-                    print::print_document(&mut out, &doc)
-                };
-                if let Err(e) = written.and_then(|_| out.flush()) {
-                    return fail(format!("write error: {e}"));
-                }
-                for d in &loaded.diagnostics {
-                    eprintln!("{d}");
-                }
-                if loaded.refused {
-                    REFUSED
-                } else {
-                    OK
-                }
+            let warned = deny_warnings && !loaded.diagnostics.is_empty();
+            refused_if(loaded.refused || warned)
+        }),
+        Sub::Dump { input, resolved } => input.load(|doc, loaded| {
+            let written = if resolved {
+                print::print_resolved(&mut out, &loaded.config)
+            } else {
+                print::print_document(&mut out, &doc)
+            };
+            if let Err(e) = written.and_then(|_| out.flush()) {
+                return fail(format!("write error: {e}"));
             }
-        },
+            for d in &loaded.diagnostics {
+                eprintln!("{d}");
+            }
+            refused_if(loaded.refused)
+        }),
         Sub::Get {
-            file,
+            input,
             section,
             key,
             all,
-            base,
-        } => match print::load(&file, base.base) {
-            Err(e) => fail(e),
-            Ok((_, loaded)) => {
-                for d in loaded.diagnostics.iter().filter(|d| d.is_error()) {
-                    eprintln!("{d}");
-                }
-                let values = loaded.config.get_all(&section, &key);
-                let chosen = if all {
-                    &values[..]
-                } else {
-                    &values[values.len().saturating_sub(1)..]
-                };
-                if chosen.is_empty() {
-                    eprintln!("asterisk-conf: no {key} in [{section}]");
-                    REFUSED
-                } else {
-                    for v in chosen {
-                        let _ = out.write_all(v).and_then(|_| out.write_all(b"\n"));
-                    }
-                    OK
-                }
+        } => input.load(|_, loaded| {
+            for d in loaded.diagnostics.iter().filter(|d| d.is_error()) {
+                eprintln!("{d}");
             }
-        },
+            let values = loaded.config.get_all(&section, &key);
+            let chosen = if all {
+                &values[..]
+            } else {
+                &values[values.len().saturating_sub(1)..]
+            };
+            for v in chosen {
+                let _ = out.write_all(v).and_then(|_| out.write_all(b"\n"));
+            }
+            if chosen.is_empty() {
+                eprintln!("asterisk-conf: no {key} in [{section}]");
+            }
+            refused_if(chosen.is_empty())
+        }),
         Sub::Set {
             file,
             section,
@@ -198,6 +187,9 @@ fn run(cli: Cli) -> u8 {
 /// `set`: edits the document and replaces the file through a temporary
 /// file beside it, so a crash never leaves half a file.
 fn set(file: &Path, section: &str, key: &str, value: &str) -> u8 {
+    // A symbolic link stays one: the file it points to is replaced.
+    let real = std::fs::canonicalize(file);
+    let file = real.as_deref().unwrap_or(file);
     let bytes = match std::fs::read(file) {
         Ok(b) => b,
         Err(e) => return fail(format!("{}: {e}", file.display())),
