@@ -1,0 +1,1 @@
+//! The emulator's script files (see `docs/emulator.md`).
