@@ -62,7 +62,11 @@ fn parse_args(args: &[String]) -> Result<Mode, String> {
             .ok_or_else(|| format!("not a number of seconds: {v}"))
     };
     while let Some(arg) = it.next() {
-        let mut value = || it.next().cloned().ok_or_else(|| format!("{arg} needs a value"));
+        let mut value = || {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{arg} needs a value"))
+        };
         match arg.as_str() {
             "--listen" => {
                 let v = value()?;
@@ -86,7 +90,9 @@ fn parse_args(args: &[String]) -> Result<Mode, String> {
             "--script" => serve.script = Some(PathBuf::from(value()?)),
             "--fault" => {
                 let v = value()?;
-                serve.faults.push(Fault::parse(&v).map_err(|e| e.to_string())?);
+                serve
+                    .faults
+                    .push(Fault::parse(&v).map_err(|e| e.to_string())?);
             }
             "--auth-delay" => serve.auth_delay = Some(secs(&value()?)?),
             "--app-duration" => serve.app_duration = Some(secs(&value()?)?),

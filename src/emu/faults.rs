@@ -271,7 +271,7 @@ impl Shaper {
                 Fault::Chaos(seed) => s.chaos = Some(Rng::new(*seed)),
                 Fault::SlowRead(rate) => {
                     s.slow_read = Some(*rate);
-                    s.read_budget = *rate as f64;
+                    s.read_budget = (*rate as f64 / 10.0).max(1.0);
                 }
                 _ => {}
             }
@@ -289,7 +289,7 @@ impl Shaper {
             Fault::Chaos(seed) => self.chaos = Some(Rng::new(*seed)),
             Fault::SlowRead(rate) => {
                 self.slow_read = Some(*rate);
-                self.read_budget = *rate as f64;
+                self.read_budget = (*rate as f64 / 10.0).max(1.0);
             }
             _ => {}
         }
@@ -484,7 +484,9 @@ impl Shaper {
             .saturating_duration_since(self.read_checked)
             .as_secs_f64();
         self.read_checked = now;
-        self.read_budget = (self.read_budget + dt * rate as f64).min(rate as f64);
+        // At most a tenth of a second's worth at once.
+        let burst = (rate as f64 / 10.0).max(1.0);
+        self.read_budget = (self.read_budget + dt * rate as f64).min(burst);
         self.read_budget.max(0.0) as usize
     }
 

@@ -86,15 +86,19 @@ fn finish(section: Section, config: &mut EmulatorConfig) {
             ..
         } => {
             if !items.is_empty() || complete.is_some() {
-                if !reply.response.iter().any(|(k, _)| k.eq_ignore_ascii_case("EventList")) {
-                    reply.response.insert(0, ("EventList".into(), "start".into()));
+                if !reply
+                    .response
+                    .iter()
+                    .any(|(k, _)| k.eq_ignore_ascii_case("EventList"))
+                {
+                    reply
+                        .response
+                        .insert(0, ("EventList".into(), "start".into()));
                 }
                 let complete = complete.unwrap_or_else(|| format!("{name}Complete"));
                 reply.list = Some((complete, items));
             }
-            config
-                .scripts
-                .insert(name.to_ascii_lowercase(), reply);
+            config.scripts.insert(name.to_ascii_lowercase(), reply);
         }
         Section::Command { cli, mut lines } => {
             while lines.last().is_some_and(String::is_empty) {
@@ -114,7 +118,9 @@ fn finish(section: Section, config: &mut EmulatorConfig) {
                     event: block,
                 });
             } else if let Some(action) = after {
-                config.after_action.push((action.to_ascii_lowercase(), block));
+                config
+                    .after_action
+                    .push((action.to_ascii_lowercase(), block));
             }
         }
     }
@@ -165,7 +171,10 @@ pub fn parse(text: &str, mut config: EmulatorConfig) -> Result<EmulatorConfig, S
                     // every SECS NAME | at SECS NAME | after ACTION NAME
                     let words: Vec<&str> = rest.split_whitespace().collect();
                     let [when, arg, name] = words[..] else {
-                        return Err(err("expected [event every|at SECS NAME] or [event after ACTION NAME]".into()));
+                        return Err(err(
+                            "expected [event every|at SECS NAME] or [event after ACTION NAME]"
+                                .into(),
+                        ));
                     };
                     let block = vec![("Event".to_owned(), name.to_owned())];
                     match when {
@@ -222,7 +231,9 @@ pub fn parse(text: &str, mut config: EmulatorConfig) -> Result<EmulatorConfig, S
                 }
                 let (k, v) = header(trimmed).map_err(err)?;
                 match *target {
-                    0 if k.eq_ignore_ascii_case("Response") => reply.error = v.eq_ignore_ascii_case("Error"),
+                    0 if k.eq_ignore_ascii_case("Response") => {
+                        reply.error = v.eq_ignore_ascii_case("Error")
+                    }
                     0 => reply.response.push((k, v)),
                     1 => items.last_mut().expect("an item").push((k, v)),
                     _ => reply.events.last_mut().expect("an event").push((k, v)),
@@ -281,7 +292,9 @@ fn top_line(line: &str, config: &mut EmulatorConfig) -> Result<(), String> {
             let mut it = rest.splitn(3, char::is_whitespace);
             match (it.next(), it.next(), it.next()) {
                 (Some(f), Some(k), v) if !f.is_empty() && !k.is_empty() => {
-                    config.db.push((f.into(), k.into(), v.unwrap_or("").trim().into()))
+                    config
+                        .db
+                        .push((f.into(), k.into(), v.unwrap_or("").trim().into()))
                 }
                 _ => return Err("expected: db FAMILY KEY VALUE".into()),
             }
@@ -365,7 +378,10 @@ By: test
         assert_eq!(items[1][2], ("Name".into(), "Alice".into()));
         assert_eq!(qs.events.len(), 1);
         assert!(c.scripts["broken"].error);
-        assert_eq!(c.commands["sip show peers"], vec!["Name/username   Host", "", "0 sip peers"]);
+        assert_eq!(
+            c.commands["sip show peers"],
+            vec!["Name/username   Host", "", "0 sip peers"]
+        );
         assert_eq!(c.timers[0].every, Some(Duration::from_secs(2)));
         assert_eq!(c.after_action[0].0, "ping");
         assert_eq!(c.app_duration, Duration::from_millis(1500));

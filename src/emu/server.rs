@@ -305,6 +305,10 @@ impl Emulator {
                     self.next_id += 1;
                     let mut faults = self.config.faults.clone();
                     faults.extend(self.faults.iter().cloned());
+                    if !faults.is_empty() {
+                        // Small writes go out as they are made, not coalesced.
+                        let _ = stream.tcp().set_nodelay(true);
+                    }
                     self.clients[slot] = Some(Client {
                         stream,
                         session: ClientSession::with_id(self.config.clone(), id),
