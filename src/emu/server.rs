@@ -85,6 +85,16 @@ impl Emulator {
         })
     }
 
+    /// Bytes queued for clients and not yet written (a measure of how far
+    /// slow clients lag).
+    pub fn pending_output(&self) -> usize {
+        self.clients
+            .iter()
+            .flatten()
+            .map(|c| c.session.output().len())
+            .sum()
+    }
+
     /// The emulated PBX (its channels, globals, AstDB).
     pub fn pbx(&self) -> &Pbx {
         &self.pbx
