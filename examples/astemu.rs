@@ -37,10 +37,13 @@ enum Mode {
     Replay { file: PathBuf, serve: Serve },
 }
 
+/// `--user NAME:SECRET[:READ:WRITE]`.
+type User = (String, String, Option<(String, String)>);
+
 #[derive(Debug, Default)]
 struct Serve {
     listen: Option<SocketAddr>,
-    users: Vec<(String, String, Option<(String, String)>)>,
+    users: Vec<User>,
     script: Option<PathBuf>,
     faults: Vec<Fault>,
     auth_delay: Option<Duration>,

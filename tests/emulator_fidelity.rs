@@ -24,6 +24,8 @@ fn fixtures() -> Option<PathBuf> {
     dir.is_dir().then_some(dir)
 }
 
+type Block = Vec<(String, String)>;
+
 /// Reads a Python `bytes` repr (`b'...'` or `b"..."`).
 fn unrepr(s: &str) -> Vec<u8> {
     let s = s.trim();
@@ -222,11 +224,7 @@ fn lab() -> EmulatorConfig {
 }
 
 /// Runs one recording; returns (ours, theirs) as blocks, and the raw streams.
-fn run(
-    name: &str,
-    config: EmulatorConfig,
-    tail: f64,
-) -> Option<(Vec<Vec<(String, String)>>, Vec<Vec<(String, String)>>)> {
+fn run(name: &str, config: EmulatorConfig, tail: f64) -> Option<(Vec<Block>, Vec<Block>)> {
     let Some(chunks) = transcript(name) else {
         eprintln!("fixture {name} missing: skipped");
         return None;

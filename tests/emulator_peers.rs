@@ -38,7 +38,8 @@ fn astemu_binary() -> Option<PathBuf> {
 
 enum Server {
     Binary(Child),
-    InProcess(EmuThread),
+    /// Stops the emulator when dropped.
+    InProcess(#[allow(dead_code)] EmuThread),
 }
 
 impl Drop for Server {

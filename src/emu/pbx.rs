@@ -734,11 +734,7 @@ impl Pbx {
             b.push(("LocalOptimization".into(), "Yes".into()));
             self.event(Classes::CALL, "LocalBridge", &b);
         }
-        let dial_string = if local {
-            resource.to_owned()
-        } else {
-            resource.to_owned()
-        };
+        let dial_string = resource.to_owned();
         let mut b = Block::new();
         self.calls[ci].channels[0].snapshot("Dest", &mut b);
         b.push(("DialString".into(), dial_string));
