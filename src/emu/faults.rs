@@ -346,11 +346,13 @@ impl Shaper {
                 Fault::Disconnect(cut, _) => self.cut = Some((cut, queued, false)),
                 Fault::HalfClose(_) => self.half_close_at = Some(queued),
                 Fault::Garbage { len, seed, .. } => {
+                    let len = len.min(super::MAX_OUTPUT);
                     let mut rng = Rng::new(seed);
                     let bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
                     session.push_raw(&bytes);
                 }
                 Fault::Oversized(len, _) => {
+                    let len = len.min(super::MAX_OUTPUT);
                     let mut b = b"Event: Oversized\r\nData: ".to_vec();
                     b.resize(b.len() + len.saturating_sub(b.len() + 4), b'x');
                     b.extend_from_slice(b"\r\n\r\n");
@@ -359,6 +361,9 @@ impl Shaper {
                 Fault::Burst(n, _) => {
                     let classes = super::Classes::USER;
                     for k in 0..n {
+                        if session.is_closing() {
+                            break;
+                        }
                         let b = format!("Event: Burst\r\nPrivilege: user,all\r\nSeq: {k}\r\n\r\n");
                         session.push_event_bytes(classes, b.as_bytes());
                     }

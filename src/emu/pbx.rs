@@ -32,6 +32,10 @@ pub enum Out {
     },
 }
 
+/// The most live calls, AstDB entries and variables the PBX keeps, so
+/// that clients cannot grow its memory without bound.
+pub const MAX_ENTRIES: usize = 100_000;
+
 /// One fake channel.
 #[derive(Clone, Debug)]
 struct Channel {
@@ -343,6 +347,10 @@ impl Pbx {
             return respond(out, req, "Error", &[("Message", msg)]);
         };
         let val = get(req, "Val").unwrap_or("").to_owned();
+        let size: usize = self.db.values().map(BTreeMap::len).sum();
+        if size >= MAX_ENTRIES && self.db_get(family, key).is_none() {
+            return respond(out, req, "Error", &[("Message", "Failed to update entry")]);
+        }
         self.db
             .entry(family.to_owned())
             .or_default()
@@ -536,6 +544,10 @@ impl Pbx {
                 let Some((c, s)) = self.find(name) else {
                     return respond(out, req, "Error", &[("Message", "No such channel")]);
                 };
+                let vars = &self.calls[c].channels[s].vars;
+                if vars.len() >= MAX_ENTRIES && !vars.contains_key(var) {
+                    return respond(out, req, "Error", &[("Message", "Variable not set")]);
+                }
                 self.calls[c].channels[s]
                     .vars
                     .insert(var.to_owned(), value.clone());
@@ -543,6 +555,9 @@ impl Pbx {
                 self.chan_event(Classes::DIALPLAN, "VarSet", c, s, &extra);
             }
             None => {
+                if self.globals.len() >= MAX_ENTRIES && !self.globals.contains_key(var) {
+                    return respond(out, req, "Error", &[("Message", "Variable not set")]);
+                }
                 self.globals.insert(var.to_owned(), value);
             }
         }
@@ -571,11 +586,12 @@ impl Pbx {
             );
         }
         let is_async = get(req, "Async").is_some_and(is_true);
-        let fails = self
-            .config
-            .unreachable
-            .iter()
-            .any(|u| u.eq_ignore_ascii_case(dial));
+        let fails = self.calls.len() >= MAX_ENTRIES
+            || self
+                .config
+                .unreachable
+                .iter()
+                .any(|u| u.eq_ignore_ascii_case(dial));
         if fails && !is_async {
             return respond(out, req, "Error", &[("Message", "Originate failed")]);
         }
@@ -856,12 +872,17 @@ impl Pbx {
             None
         } else if app.eq_ignore_ascii_case("Wait") {
             let secs: f64 = data.trim().parse().unwrap_or(0.0);
-            Some(Duration::from_secs_f64(secs.clamp(0.0, 1e9)))
+            let secs = if secs.is_finite() {
+                secs.clamp(0.0, 1e7)
+            } else {
+                0.0
+            };
+            Some(Duration::from_secs_f64(secs))
         } else {
             Some(self.config.app_duration)
         };
         self.calls[ci].answered = now;
-        self.calls[ci].ends_at = ends.map(|d| now + d);
+        self.calls[ci].ends_at = ends.and_then(|d| now.checked_add(d));
         if is_agi {
             self.calls[ci].async_agi = true;
             let env = self.agi_env(ci);
@@ -990,9 +1011,10 @@ impl Pbx {
                 .trim()
                 .trim_matches('"')
                 .to_owned();
-            self.calls[c].channels[s]
-                .vars
-                .insert(var.clone(), rest.clone());
+            let vars = &mut self.calls[c].channels[s].vars;
+            if vars.len() < MAX_ENTRIES || vars.contains_key(&var) {
+                vars.insert(var.clone(), rest.clone());
+            }
             self.chan_event(
                 Classes::DIALPLAN,
                 "VarSet",
