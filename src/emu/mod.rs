@@ -37,7 +37,7 @@ mod session;
 
 pub use classes::{action_authority, Classes};
 pub use faults::{Cut, Fault, FaultSpecError, Shaper, Then, Trigger};
-pub use pbx::{Out, Pbx};
+pub use pbx::{Out, Pbx, MAX_ENTRIES};
 pub use server::Emulator;
 pub use session::{
     Block, ClientSession, Effect, EmulatorConfig, ScriptedReply, TimedEvent, MAX_OUTPUT,
