@@ -307,6 +307,42 @@ fn originate_emits_the_local_channel_sequence() {
 }
 
 #[test]
+fn originate_to_an_extension_with_channel_ids() {
+    let Some((ours, theirs)) = run("ami-originate-exten-events", lab(), 0.0) else {
+        return;
+    };
+    let pick = |bs: &[Vec<(String, String)>], name: &str| {
+        bs.iter()
+            .filter(|b| b[0].1 == name)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    // Same ids (ChannelId / OtherChannelId), same response, header for
+    // header (the lab had made a Local channel before: its counter is 1).
+    let ours_resp: Vec<_> = pick(&ours, "OriginateResponse")
+        .into_iter()
+        .map(|b| {
+            b.into_iter()
+                .map(|(k, v)| (k, v.replace("-00000000;", "-00000001;")))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(ours_resp, pick(&theirs, "OriginateResponse"));
+    let ids = |bs: &[Vec<(String, String)>]| {
+        pick(bs, "Newchannel")
+            .iter()
+            .map(|b| {
+                b.iter()
+                    .filter(|h| h.0 == "Uniqueid" || h.0 == "Linkedid")
+                    .cloned()
+                    .collect::<Vec<_>>()
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&ours), ids(&theirs));
+}
+
+#[test]
 fn failed_originate_reports_failure_like_asterisk() {
     let Some((ours, theirs)) = run("ami-originate-failure-events", lab(), 0.0) else {
         return;

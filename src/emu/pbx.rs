@@ -633,7 +633,10 @@ impl Pbx {
         } else {
             format!("{dial}-{seq:08x}")
         };
-        let id = self.uid();
+        let id = match nonempty(req, "ChannelId") {
+            Some(id) => id.to_owned(),
+            None => self.uid(),
+        };
         let unknown = "<unknown>".to_owned();
         let mut one = Channel {
             name: if local {
@@ -665,7 +668,10 @@ impl Pbx {
         if local {
             let mut two = one.clone();
             two.name = format!("{base_name};2");
-            two.uniqueid = self.uid();
+            two.uniqueid = match nonempty(req, "OtherChannelId") {
+                Some(id) => id.to_owned(),
+                None => self.uid(),
+            };
             two.state = 4;
             two.app = "Answer".into();
             two.data = String::new();
@@ -834,11 +840,8 @@ impl Pbx {
         for (k, v) in [
             ("Response", "Success"),
             ("Channel", first.name.as_str()),
-            (
-                "Context",
-                if app.is_empty() { context.as_str() } else { "" },
-            ),
-            ("Exten", if app.is_empty() { exten.as_str() } else { "" }),
+            ("Context", get(req, "Context").unwrap_or(&context)),
+            ("Exten", get(req, "Exten").unwrap_or(&exten)),
             ("Application", &app),
             ("Data", &data),
             ("Reason", "4"),
