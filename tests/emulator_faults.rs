@@ -91,6 +91,14 @@ fn half_close_ends_the_stream_but_keeps_reading() {
 }
 
 #[test]
+fn a_timed_half_close_needs_no_output_to_happen() {
+    let emu = with(&["half-close@0.2"]);
+    let mut c = Raw::connect(emu.addr);
+    assert!(c.read_to_eof(5));
+    assert_eq!(c.buf, b"Asterisk Call Manager/11.0.0\r\n");
+}
+
+#[test]
 fn garbage_oversized_blocks_and_bursts() {
     let emu = with(&["garbage=64:5", "oversized=200000", "burst=500"]);
     let mut c = Raw::connect(emu.addr);

@@ -406,3 +406,29 @@ Privilege: user,all
     c.send("Action: Ping\r\nActionID: p\r\n\r\n");
     c.until(|b| is_event(b, "Pinged"), 5);
 }
+
+/// In a `Driver`, the emulator's deadline (a call's end) wakes the loop:
+/// a 5-second poll returns when `Wait(0.3)` is over.
+#[test]
+fn in_a_driver_the_call_deadline_wakes_the_loop() {
+    use asterisk_io::driver::Driver;
+    use asterisk_io::emu::Emulator;
+    let mut driver = Driver::new().unwrap();
+    let emu = Emulator::bind("127.0.0.1:0".parse().unwrap(), lab()).unwrap();
+    let addr = emu.local_addr().unwrap();
+    let emu = driver.add(emu).unwrap();
+    let mut c = Raw::connect(addr);
+    c.send("Action: Login\r\nUsername: admin\r\nSecret: secret\r\nEvents: call\r\n\r\n");
+    c.send("Action: Originate\r\nActionID: o\r\nChannel: Local/w@lab\r\nApplication: Wait\r\nData: 0.3\r\nAsync: 1\r\n\r\n");
+    let start = Instant::now();
+    let mut seen = Vec::new();
+    while !seen.iter().any(|b| is_event(b, "Hangup")) {
+        assert!(start.elapsed() < Duration::from_secs(4), "{seen:#?}");
+        driver.poll(Some(Duration::from_secs(5))).unwrap();
+        c.fill();
+        while let Some(b) = c.next_block() {
+            seen.push(b);
+        }
+    }
+    assert_eq!(driver.get_mut(emu).pbx().channel_count(), 0);
+}

@@ -474,6 +474,11 @@ impl Shaper {
         self.write_at = pause.filter(|p| !p.is_zero()).map(|p| now + p);
     }
 
+    /// True when a half-close is due with nothing left to write before it.
+    pub fn half_close_due(&self) -> bool {
+        !self.half_closed && self.half_close_at == Some(0)
+    }
+
     /// Records that the sending side is now shut.
     pub fn mark_half_closed(&mut self) {
         self.half_closed = true;

@@ -447,6 +447,11 @@ impl Emulator {
             if faulty {
                 c.shaper.expire(now);
                 c.shaper.before_write(&mut c.session, now);
+                if c.shaper.half_close_due() {
+                    let _ = c.stream.flush();
+                    let _ = c.stream.tcp().shutdown(Shutdown::Write);
+                    c.shaper.mark_half_closed();
+                }
             }
             while !c.session.output().is_empty() || c.stream.wants_write() {
                 if c.session.output().is_empty() {
