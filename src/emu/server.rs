@@ -319,9 +319,15 @@ impl Emulator {
                         // Small writes go out as they are made, not coalesced.
                         let _ = stream.tcp().set_nodelay(true);
                     }
+                    let mut session = ClientSession::with_id(self.config.clone(), id);
+                    if let (Ok(local), Ok(remote)) =
+                        (stream.tcp().local_addr(), stream.tcp().peer_addr())
+                    {
+                        session.set_addresses(local, remote);
+                    }
                     self.clients[slot] = Some(Client {
                         stream,
-                        session: ClientSession::with_id(self.config.clone(), id),
+                        session,
                         blocked: false,
                         shaper: Shaper::new(&faults, Instant::now()),
                     });

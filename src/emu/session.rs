@@ -366,8 +366,8 @@ pub type Effect = Out;
 /// letting the emulator's memory grow without bound.
 pub const MAX_OUTPUT: usize = 64 << 20;
 
-/// One client's session inside the emulator.
-#[derive(Debug)]
+/// One client's session inside the emulator. `Debug` shows its state, never
+/// the bytes it holds (a half-received `Login` holds a secret).
 pub struct ClientSession {
     config: Rc<EmulatorConfig>,
     framer: Framer,
@@ -383,6 +383,8 @@ pub struct ClientSession {
     refused: Option<(Instant, Vec<u8>)>,
     /// The PBX of [`ClientSession::feed`], for a session used on its own.
     local: Option<Box<Pbx>>,
+    /// `LocalAddress` and `RemoteAddress` of security events.
+    addresses: (String, String),
     /// Requests handled so far.
     pub requests: u64,
 }
@@ -412,8 +414,22 @@ impl ClientSession {
             closing: false,
             refused: None,
             local: None,
+            addresses: (
+                "IPV4/TCP/127.0.0.1/5038".into(),
+                "IPV4/TCP/127.0.0.1/0".into(),
+            ),
             requests: 0,
         }
+    }
+
+    /// Sets the addresses security events report (`SuccessfulAuth`'s
+    /// `LocalAddress` and `RemoteAddress`).
+    pub fn set_addresses(&mut self, local: std::net::SocketAddr, remote: std::net::SocketAddr) {
+        let f = |a: std::net::SocketAddr| {
+            let v = if a.is_ipv4() { "IPV4" } else { "IPV6" };
+            format!("{v}/TCP/{}/{}", a.ip(), a.port())
+        };
+        self.addresses = (f(local), f(remote));
     }
 
     /// The session's id.
@@ -827,8 +843,8 @@ impl ClientSession {
                 ("EventVersion", "1"),
                 ("AccountID", user),
                 ("SessionID", &sid),
-                ("LocalAddress", "IPV4/TCP/127.0.0.1/5038"),
-                ("RemoteAddress", "IPV4/TCP/127.0.0.1/0"),
+                ("LocalAddress", &self.addresses.0),
+                ("RemoteAddress", &self.addresses.1),
                 ("UsingPassword", "0"),
                 ("SessionTV", &tv),
             ]),
@@ -913,6 +929,20 @@ impl ClientSession {
     }
 }
 
+impl std::fmt::Debug for ClientSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientSession")
+            .field("id", &self.id)
+            .field("user", &self.user)
+            .field("send_events", &self.send_events)
+            .field("closing", &self.closing)
+            .field("unread_input", &self.input.len())
+            .field("unsent_output", &self.out.len())
+            .field("requests", &self.requests)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Uptime as `core show uptime` words it (`1 minute, 5 seconds`).
 fn uptime_text(secs: u64) -> String {
     let parts = [
@@ -979,6 +1009,13 @@ mod tests {
             t.ends_with("Response: Error\r\nMessage: Missing action in request\r\n\r\n"),
             "{t}"
         );
+    }
+
+    #[test]
+    fn debug_never_shows_a_half_received_secret() {
+        let mut s = session();
+        s.feed(b"Action: Login\r\nUsername: lab\r\nSecret: hunter2\r\n");
+        assert!(!format!("{s:?}").contains("hunter2"));
     }
 
     #[test]
