@@ -1501,6 +1501,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn built_in_lists_end_as_the_catalogue_declares() {
+        use crate::ami::catalogue;
+        for (action, end) in [
+            ("DBGet", "DBGetComplete"),
+            ("DBGetTree", "DBGetTreeComplete"),
+            ("CoreShowChannels", "CoreShowChannelsComplete"),
+            ("Status", "StatusComplete"),
+            ("Hangup", "ChannelsHungupListComplete"),
+        ] {
+            assert_eq!(
+                catalogue::action(action).unwrap().list_end(),
+                Some(end),
+                "{action}"
+            );
+        }
+    }
+
+    #[test]
     fn civil_dates() {
         assert_eq!(civil(0), ("1970-01-01".into(), "00:00:00".into()));
         assert_eq!(civil(1_795_669_103).0, "2026-11-26");

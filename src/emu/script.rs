@@ -95,7 +95,15 @@ fn finish(section: Section, config: &mut EmulatorConfig) {
                         .response
                         .insert(0, ("EventList".into(), "start".into()));
                 }
-                let complete = complete.unwrap_or_else(|| format!("{name}Complete"));
+                // The terminal event the client library expects for this
+                // action (the typed catalogue), else NAME + "Complete".
+                let complete = complete
+                    .or_else(|| {
+                        crate::ami::catalogue::action(&name)
+                            .and_then(|a| a.list_end())
+                            .map(str::to_owned)
+                    })
+                    .unwrap_or_else(|| format!("{name}Complete"));
                 reply.list = Some((complete, items));
             }
             config.scripts.insert(name.to_ascii_lowercase(), reply);
@@ -387,6 +395,19 @@ By: test
         assert_eq!(c.app_duration, Duration::from_millis(1500));
         assert_eq!(c.faults, vec![Fault::SplitEveryByte]);
         assert_eq!(c.db[0].2, "hello world");
+    }
+
+    #[test]
+    fn list_ends_come_from_the_catalogue() {
+        let c = parse("[action CoreShowChannels]\nitem CoreShowChannel\nChannel: x\n[action MyList]\nitem Row\n", EmulatorConfig::default()).unwrap();
+        assert_eq!(
+            c.scripts["coreshowchannels"].list.as_ref().unwrap().0,
+            "CoreShowChannelsComplete"
+        );
+        assert_eq!(
+            c.scripts["mylist"].list.as_ref().unwrap().0,
+            "MyListComplete"
+        );
     }
 
     #[test]
