@@ -47,6 +47,14 @@ fn write_classes_gate_actions_and_read_classes_gate_events() {
             assert_eq!(get(&r, "Message"), Some("Permission denied"), "{action}");
         }
     }
+    // ListCommands names only what ro may run.
+    ro.send("Action: ListCommands\r\nActionID: lc\r\n\r\n");
+    let r = response(&mut ro, "lc").pop().unwrap();
+    assert!(
+        get(&r, "Ping").is_some_and(|v| v.ends_with("(Priv: <none>)")),
+        "{r:?}"
+    );
+    assert!(get(&r, "Originate").is_none(), "{r:?}");
     // The admin places a call and sends a user event: ro sees call events only.
     let mut admin = Raw::connect(emu.addr);
     admin.login("admin", "secret", Some("off"));

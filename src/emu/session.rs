@@ -724,6 +724,7 @@ impl ClientSession {
                     }
                 },
                 "command" => self.command(req, pbx, now),
+                "listcommands" => self.list_commands(req),
                 "userevent" => {
                     let Some(name) = get(req, "UserEvent") else {
                         respond(
@@ -849,6 +850,64 @@ impl ClientSession {
                 ("SessionTV", &tv),
             ]),
         );
+    }
+
+    /// `ListCommands`: one `Name: Synopsis  (Priv: ...)` line per action
+    /// this user may run, built-in and scripted, sorted by name.
+    fn list_commands(&mut self, req: &[(String, String)]) {
+        const BUILT_IN: &[&str] = &[
+            "AGI",
+            "Challenge",
+            "Command",
+            "CoreSettings",
+            "CoreShowChannels",
+            "CoreStatus",
+            "DBDel",
+            "DBDelTree",
+            "DBGet",
+            "DBGetTree",
+            "DBPut",
+            "Events",
+            "Getvar",
+            "Hangup",
+            "ListCommands",
+            "Login",
+            "Logoff",
+            "Originate",
+            "Ping",
+            "Setvar",
+            "Status",
+            "UserEvent",
+        ];
+        let mut names: Vec<String> = BUILT_IN.iter().map(|s| (*s).to_owned()).collect();
+        for key in self.config.scripts.keys() {
+            let name = crate::ami::catalogue::action(key)
+                .map(|a| a.name().to_owned())
+                .unwrap_or_else(|| key.clone());
+            if !names.iter().any(|n| n.eq_ignore_ascii_case(&name)) {
+                names.push(name);
+            }
+        }
+        names.sort_by_key(|n| n.to_ascii_lowercase());
+        let mut lines = Vec::new();
+        for name in names {
+            let authority = action_authority(&name.to_ascii_lowercase());
+            if authority != Classes::NONE && !self.write.intersects(authority) {
+                continue;
+            }
+            let synopsis = crate::ami::catalogue::action(&name)
+                .map(|a| a.summary())
+                .unwrap_or("Scripted action.");
+            lines.push((
+                name,
+                format!("{synopsis}  (Priv: {})", authority.privilege()),
+            ));
+        }
+        let headers: Vec<(&str, &str)> = lines
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        respond(&mut self.out, req, "Success", &headers);
     }
 
     fn command(&mut self, req: &[(String, String)], pbx: &Pbx, now: Instant) {
