@@ -174,3 +174,54 @@ fn faults_injected_into_live_connections() {
     }
     assert_eq!(got.iter().filter(|b| is_event(b, "Burst")).count(), 10);
 }
+
+/// The library's own client under a fault: a connection cut in the middle
+/// of a list fails that action promptly (no timeout), the manager
+/// reconnects and replays its login, and the next action works.
+#[test]
+fn the_manager_survives_a_cut_mid_list() {
+    use asterisk_io::ami::actions::CoreShowChannels;
+    use asterisk_io::ami::{ManagerConfig, Reconnect};
+    use asterisk_io::driver::Driver;
+    use asterisk_io::emu::{Cut, Emulator, Trigger};
+
+    let mut driver = Driver::new().unwrap();
+    let config = EmulatorConfig::default().user("admin", "secret");
+    let emu = driver
+        .add(Emulator::bind("127.0.0.1:0".parse().unwrap(), config).unwrap())
+        .unwrap();
+    let addr = driver.get(emu).local_addr().unwrap();
+    let policy = Reconnect::default()
+        .initial(Duration::from_millis(20))
+        .max(Duration::from_millis(100))
+        .jitter(0.0);
+    let mgr = driver
+        .add(Manager::connect_with(addr, ManagerConfig::default().reconnect(Some(policy))).unwrap())
+        .unwrap();
+    let t = Duration::from_secs(5);
+    driver
+        .login(mgr, &Login::new("admin", "secret"), t)
+        .unwrap();
+    // No channels: the cut lands inside the list's terminal event.
+    driver
+        .get_mut(emu)
+        .inject(Fault::Disconnect(Cut::MidList, Trigger::Login));
+    let start = Instant::now();
+    let err = driver.call(mgr, &CoreShowChannels, t);
+    assert!(err.is_err(), "{err:?}");
+    assert!(start.elapsed() < Duration::from_secs(4));
+    let deadline = Instant::now() + t;
+    while driver.get(mgr).stats().reconnects == 0 {
+        assert!(Instant::now() < deadline, "no reconnect");
+        driver.poll(Some(Duration::from_millis(10))).unwrap();
+    }
+    // The new connection has no fault: lists and pings work again.
+    let deadline = Instant::now() + t;
+    loop {
+        match driver.call(mgr, &Ping, Duration::from_millis(500)) {
+            Ok(_) => break,
+            Err(e) => assert!(Instant::now() < deadline, "{e:?}"),
+        }
+    }
+    driver.call(mgr, &CoreShowChannels, t).unwrap();
+}

@@ -108,8 +108,11 @@ impl Emulator {
     /// Applies a fault to every live connection now (a `Login` trigger
     /// fires at once for logged-in clients).
     pub fn inject(&mut self, fault: Fault) {
+        let now = Instant::now();
         for c in self.clients.iter_mut().flatten() {
             c.shaper.add(fault.clone());
+            // Armed now: what is queued already goes out whole.
+            c.shaper.before_write(&mut c.session, now);
         }
     }
 
