@@ -182,13 +182,21 @@ impl Pbx {
 
     /// Queues an event: `Event: name`, `Privilege:` from `classes`, then `headers`.
     pub fn event(&mut self, classes: Classes, name: &str, headers: &[(String, String)]) {
-        let mut bytes = Vec::with_capacity(256);
-        bytes.extend_from_slice(b"Event: ");
-        bytes.extend_from_slice(name.as_bytes());
-        bytes.extend_from_slice(b"\r\nPrivilege: ");
-        bytes.extend_from_slice(classes.privilege().as_bytes());
-        bytes.extend_from_slice(b"\r\n");
+        let mut bytes = event_head(classes, name, headers.len());
         write_block(&mut bytes, headers);
+        self.outbox.push(Out::Event { classes, bytes });
+    }
+
+    /// [`Pbx::event`] with borrowed headers (no copies before formatting).
+    pub fn event_fields(&mut self, classes: Classes, name: &str, headers: &[(&str, &str)]) {
+        let mut bytes = event_head(classes, name, headers.len());
+        for (k, v) in headers {
+            bytes.extend_from_slice(k.as_bytes());
+            bytes.extend_from_slice(b": ");
+            bytes.extend_from_slice(v.as_bytes());
+            bytes.extend_from_slice(b"\r\n");
+        }
+        bytes.extend_from_slice(b"\r\n");
         self.outbox.push(Out::Event { classes, bytes });
     }
 
@@ -200,6 +208,27 @@ impl Pbx {
             .unwrap_or_default();
         let mut bytes = Vec::with_capacity(256);
         write_block(&mut bytes, headers);
+        self.outbox.push(Out::Event { classes, bytes });
+    }
+
+    /// [`Pbx::raw_event`] for `Event: name` plus borrowed headers.
+    pub fn raw_event_fields(&mut self, name: &str, headers: &[(&str, &str)]) {
+        let classes = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("Privilege"))
+            .map(|(_, v)| super::classes::privilege_classes(v))
+            .unwrap_or_default();
+        let mut bytes = Vec::with_capacity(32 + 32 * headers.len());
+        bytes.extend_from_slice(b"Event: ");
+        bytes.extend_from_slice(name.as_bytes());
+        bytes.extend_from_slice(b"\r\n");
+        for (k, v) in headers {
+            bytes.extend_from_slice(k.as_bytes());
+            bytes.extend_from_slice(b": ");
+            bytes.extend_from_slice(v.as_bytes());
+            bytes.extend_from_slice(b"\r\n");
+        }
+        bytes.extend_from_slice(b"\r\n");
         self.outbox.push(Out::Event { classes, bytes });
     }
 
@@ -1367,6 +1396,16 @@ impl Pbx {
         ));
         lines
     }
+}
+
+fn event_head(classes: Classes, name: &str, headers: usize) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(64 + 32 * headers);
+    bytes.extend_from_slice(b"Event: ");
+    bytes.extend_from_slice(name.as_bytes());
+    bytes.extend_from_slice(b"\r\nPrivilege: ");
+    bytes.extend_from_slice(classes.privilege().as_bytes());
+    bytes.extend_from_slice(b"\r\n");
+    bytes
 }
 
 /// Writes a response block: `Response: kind`, the request's ActionID, `headers`.

@@ -12,7 +12,7 @@ use mio::{Events, Interest, Poll, Registry, Token};
 
 use super::faults::{Fault, Shaper, Then};
 use super::pbx::{Out, Pbx};
-use super::session::{pairs, ClientSession, EmulatorConfig};
+use super::session::{ClientSession, EmulatorConfig};
 use crate::driver::Drive;
 use crate::transport::Transport;
 
@@ -162,9 +162,7 @@ impl Emulator {
     /// sessions whose read classes and event mask cover them receive it. An
     /// event without one goes to every session with events on.
     pub fn emit_event(&mut self, name: &str, headers: &[(&str, &str)]) {
-        let mut ev = vec![("Event".to_owned(), name.to_owned())];
-        ev.extend(pairs(headers));
-        self.pbx.raw_event(&ev);
+        self.pbx.raw_event_fields(name, headers);
         self.deliver();
     }
 
@@ -172,7 +170,7 @@ impl Emulator {
     /// `Privilege:` header written as Asterisk writes it.
     pub fn emit_event_as(&mut self, classes: &str, name: &str, headers: &[(&str, &str)]) {
         self.pbx
-            .event(super::Classes::parse(classes), name, &pairs(headers));
+            .event_fields(super::Classes::parse(classes), name, headers);
         self.deliver();
     }
 
