@@ -2,15 +2,17 @@
 //! the caller's loop like the client.
 
 use std::io::{self, ErrorKind, Read, Write};
-use std::net::SocketAddr;
+use std::net::{Shutdown, SocketAddr};
 use std::rc::Rc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use mio::event::Event;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Registry, Token};
 
-use super::session::{pairs, ClientSession, Effect, EmulatorConfig};
+use super::faults::{Fault, Shaper, Then};
+use super::pbx::{Out, Pbx};
+use super::session::{ClientSession, EmulatorConfig};
 use crate::driver::Drive;
 use crate::transport::Transport;
 
@@ -21,6 +23,8 @@ struct Client {
     session: ClientSession,
     /// The last write would block: wait for the socket's writable edge.
     blocked: bool,
+    /// The connection's faults.
+    shaper: Shaper,
 }
 
 /// Where the emulator's sockets are registered.
@@ -48,6 +52,10 @@ pub struct Emulator {
     buf: Vec<u8>,
     /// A fault: read what clients send, answer nothing.
     silent: bool,
+    pbx: Pbx,
+    next_id: u64,
+    /// Faults for connections accepted from now on (besides the config's).
+    faults: Vec<Fault>,
 }
 
 impl std::fmt::Debug for Emulator {
@@ -62,15 +70,55 @@ impl std::fmt::Debug for Emulator {
 impl Emulator {
     /// Listens on `addr` (use port 0 for any free port).
     pub fn bind(addr: SocketAddr, config: EmulatorConfig) -> io::Result<Emulator> {
+        let config = Rc::new(config);
         Ok(Emulator {
             listener: TcpListener::bind(addr)?,
             registration: Registration::Standalone(None),
             events: Events::with_capacity(64),
-            config: Rc::new(config),
+            pbx: Pbx::new(config.clone(), Instant::now(), SystemTime::now()),
+            config,
             clients: Vec::new(),
             buf: vec![0; 64 * 1024],
             silent: false,
+            next_id: 1,
+            faults: Vec::new(),
         })
+    }
+
+    /// Bytes queued for clients and not yet written (a measure of how far
+    /// slow clients lag).
+    pub fn pending_output(&self) -> usize {
+        self.clients
+            .iter()
+            .flatten()
+            .map(|c| c.session.output().len())
+            .sum()
+    }
+
+    /// The emulated PBX (its channels, globals, AstDB).
+    pub fn pbx(&self) -> &Pbx {
+        &self.pbx
+    }
+
+    /// Applies a fault to every connection accepted from now on.
+    pub fn add_fault(&mut self, fault: Fault) {
+        self.faults.push(fault);
+    }
+
+    /// Applies a fault to every live connection now (a `Login` trigger
+    /// fires at once for logged-in clients).
+    pub fn inject(&mut self, fault: Fault) {
+        let now = Instant::now();
+        for c in self.clients.iter_mut().flatten() {
+            c.shaper.add(fault.clone());
+            // Armed now: what is queued already goes out whole.
+            c.shaper.before_write(&mut c.session, now);
+        }
+    }
+
+    /// Removes the faults added with [`Emulator::add_fault`] (the config's stay).
+    pub fn clear_faults(&mut self) {
+        self.faults.clear();
     }
 
     fn base(&self) -> Token {
@@ -109,26 +157,97 @@ impl Emulator {
 
     /// Sends an event (`Event: name` plus `headers`) to every logged-in
     /// session with events on. It goes out at the next [`Emulator::poll`].
+    ///
+    /// A `Privilege:` header among `headers` sets the event's classes: only
+    /// sessions whose read classes and event mask cover them receive it. An
+    /// event without one goes to every session with events on.
     pub fn emit_event(&mut self, name: &str, headers: &[(&str, &str)]) {
-        let mut ev = vec![("Event".to_owned(), name.to_owned())];
-        ev.extend(pairs(headers));
-        self.broadcast(&ev);
+        self.pbx.raw_event_fields(name, headers);
+        self.deliver();
     }
 
-    fn broadcast(&mut self, ev: &[(String, String)]) {
+    /// Sends an event of these classes (`call`, `user,system` ...), with its
+    /// `Privilege:` header written as Asterisk writes it.
+    pub fn emit_event_as(&mut self, classes: &str, name: &str, headers: &[(&str, &str)]) {
+        self.pbx
+            .event_fields(super::Classes::parse(classes), name, headers);
+        self.deliver();
+    }
+
+    /// Hands what the PBX has queued to the sessions.
+    fn deliver(&mut self) {
+        if self.pbx.outbox.is_empty() {
+            return;
+        }
+        let outbox = std::mem::take(&mut self.pbx.outbox);
         if self.silent {
             return;
         }
-        for c in self.clients.iter_mut().flatten() {
-            c.session.push_event(ev);
+        for out in &outbox {
+            match out {
+                Out::Event { classes, bytes } => {
+                    for c in self.clients.iter_mut().flatten() {
+                        c.session.push_event_bytes(*classes, bytes);
+                    }
+                }
+                Out::Reply { session, bytes } => {
+                    if let Some(c) = self
+                        .clients
+                        .iter_mut()
+                        .flatten()
+                        .find(|c| c.session.id() == *session)
+                    {
+                        c.session.push_raw(bytes);
+                    }
+                }
+            }
         }
+        // Keep the allocation for the next round.
+        let mut outbox = outbox;
+        outbox.clear();
+        if self.pbx.outbox.is_empty() {
+            self.pbx.outbox = outbox;
+        }
+    }
+
+    /// Moves time on: ends channels whose application finished, fires
+    /// timers, lets refused logins answer.
+    fn tick(&mut self, now: Instant) {
+        self.pbx.tick(now);
+        self.deliver();
+        for c in self.clients.iter_mut().flatten() {
+            c.session.tick(now);
+        }
+    }
+
+    /// The earliest moment the emulator needs to work without readiness.
+    fn deadline(&self) -> Option<Instant> {
+        let sessions = self.clients.iter().flatten().filter_map(|c| {
+            let s = c.session.next_deadline();
+            let f = c.shaper.next_deadline();
+            match (s, f) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+        });
+        sessions.chain(self.pbx.next_deadline()).min()
     }
 
     /// Accepts, reads, answers and writes; waits up to `timeout` for
     /// activity. An emulator added to a [`Driver`](crate::driver::Driver) is
     /// polled by the driver: this then fails with [`ErrorKind::Unsupported`].
     pub fn poll(&mut self, timeout: Option<Duration>) -> io::Result<()> {
-        self.flush_all(None);
+        let now = Instant::now();
+        self.tick(now);
+        self.retry_reads(None, now);
+        self.flush_all(None, now);
+        let timeout = match self.deadline() {
+            Some(at) => {
+                let left = at.saturating_duration_since(Instant::now());
+                Some(timeout.map_or(left, |t| t.min(left)))
+            }
+            None => timeout,
+        };
         let Registration::Standalone(own) = &mut self.registration else {
             return Err(io::Error::new(
                 ErrorKind::Unsupported,
@@ -154,7 +273,10 @@ impl Emulator {
         for t in tokens {
             self.on_token(poll.registry(), t);
         }
-        self.flush_all(Some(poll.registry()));
+        let now = Instant::now();
+        self.tick(now);
+        self.retry_reads(Some(poll.registry()), now);
+        self.flush_all(Some(poll.registry()), now);
         self.registration = Registration::Standalone(Some(poll));
         Ok(())
     }
@@ -190,10 +312,25 @@ impl Emulator {
                     let mut stream = self.wrap(stream)?;
                     let token = Token(self.base().0 + 1 + slot);
                     registry.register(&mut stream, token, INTEREST)?;
+                    let id = self.next_id;
+                    self.next_id += 1;
+                    let mut faults = self.config.faults.clone();
+                    faults.extend(self.faults.iter().cloned());
+                    if !faults.is_empty() {
+                        // Small writes go out as they are made, not coalesced.
+                        let _ = stream.tcp().set_nodelay(true);
+                    }
+                    let mut session = ClientSession::with_id(self.config.clone(), id);
+                    if let (Ok(local), Ok(remote)) =
+                        (stream.tcp().local_addr(), stream.tcp().peer_addr())
+                    {
+                        session.set_addresses(local, remote);
+                    }
                     self.clients[slot] = Some(Client {
                         stream,
-                        session: ClientSession::new(self.config.clone()),
+                        session,
                         blocked: false,
+                        shaper: Shaper::new(&faults, Instant::now()),
                     });
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
@@ -214,35 +351,83 @@ impl Emulator {
     }
 
     fn serve(&mut self, slot: usize, registry: &Registry) {
-        let mut effects = Vec::new();
-        let mut gone = false;
+        let now = Instant::now();
         if let Some(Some(c)) = self.clients.get_mut(slot) {
             c.blocked = false;
-            loop {
-                match c.stream.read(&mut self.buf) {
-                    Ok(0) => {
-                        // The client closed its side; it may still read the
-                        // replies to what it sent (a Logoff's Goodbye, say):
-                        // write them, then drop the session.
-                        c.session.close();
-                        break;
+            c.shaper.read_pending = false;
+        }
+        self.read_client(slot, Some(registry), now);
+        // Replies go out at once (a host may not call `work` before its next wait).
+        self.flush_all(Some(registry), now);
+    }
+
+    /// Reads what client `slot` sent (as much as its faults allow) and
+    /// answers it.
+    fn read_client(&mut self, slot: usize, registry: Option<&Registry>, now: Instant) {
+        let mut gone = false;
+        loop {
+            let Some(Some(c)) = self.clients.get_mut(slot) else {
+                return;
+            };
+            if c.session.is_closing() {
+                break;
+            }
+            let allowed = c.shaper.read_allowance(now).min(self.buf.len());
+            if allowed == 0 {
+                c.shaper.read_pending = true;
+                break;
+            }
+            match c.stream.read(&mut self.buf[..allowed]) {
+                Ok(0) => {
+                    // The client closed its side; it may still read the
+                    // replies to what it sent (a Logoff's Goodbye, say):
+                    // write them, then drop the session.
+                    c.session.close();
+                    break;
+                }
+                Ok(n) => {
+                    c.shaper.read(n);
+                    if self.silent {
+                        continue;
                     }
-                    Ok(_) if self.silent => {}
-                    Ok(n) => effects.extend(c.session.feed(&self.buf[..n])),
-                    Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                    Err(_) => {
-                        gone = true;
-                        break;
+                    let mut more = c.session.feed_with(&self.buf[..n], &mut self.pbx, now);
+                    loop {
+                        // What a request made (events, a deferred reply)
+                        // goes out before the replies to the next ones.
+                        self.deliver();
+                        if !more {
+                            break;
+                        }
+                        let Some(Some(c)) = self.clients.get_mut(slot) else {
+                            break;
+                        };
+                        more = c.session.feed_with(&[], &mut self.pbx, now);
                     }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => {
+                    gone = true;
+                    break;
                 }
             }
         }
         if gone {
-            self.drop_client(slot, Some(registry));
+            self.drop_client(slot, registry);
         }
-        for Effect::Broadcast(ev) in effects {
-            self.broadcast(&ev);
+    }
+
+    /// Reads again from clients whose reading a slow-read fault paused.
+    fn retry_reads(&mut self, registry: Option<&Registry>, now: Instant) {
+        for slot in 0..self.clients.len() {
+            let due = matches!(&self.clients[slot], Some(c) if c.shaper.read_pending
+                && c.shaper.next_deadline().is_some_and(|t| t <= now));
+            if due {
+                if let Some(c) = &mut self.clients[slot] {
+                    c.shaper.read_pending = false;
+                }
+                self.read_client(slot, registry, now);
+            }
         }
     }
 
@@ -256,13 +441,25 @@ impl Emulator {
         }
     }
 
-    /// Writes what sessions have queued; drops sessions that are done.
-    fn flush_all(&mut self, registry: Option<&Registry>) {
+    /// Writes what sessions have queued (as their faults allow); drops
+    /// sessions that are done.
+    fn flush_all(&mut self, registry: Option<&Registry>, now: Instant) {
         for slot in 0..self.clients.len() {
             let Some(c) = &mut self.clients[slot] else {
                 continue;
             };
             let mut failed = false;
+            let mut cut = false;
+            let faulty = !c.shaper.is_idle();
+            if faulty {
+                c.shaper.expire(now);
+                c.shaper.before_write(&mut c.session, now);
+                if c.shaper.half_close_due() {
+                    let _ = c.stream.flush();
+                    let _ = c.stream.tcp().shutdown(Shutdown::Write);
+                    c.shaper.mark_half_closed();
+                }
+            }
             while !c.session.output().is_empty() || c.stream.wants_write() {
                 if c.session.output().is_empty() {
                     // Records of the transport's own (a TLS handshake).
@@ -282,8 +479,42 @@ impl Emulator {
                         }
                     }
                 }
-                match c.stream.write(c.session.output()) {
-                    Ok(n) => c.session.consume_output(n),
+                let (n, then) = if faulty {
+                    c.shaper.allowance(c.session.output(), now)
+                } else {
+                    (usize::MAX, Then::Continue)
+                };
+                let n = n.min(c.session.output().len());
+                let written = if n == 0 {
+                    Ok(0)
+                } else {
+                    c.stream.write(&c.session.output()[..n])
+                };
+                match written {
+                    Ok(w) => {
+                        c.session.consume_output(w);
+                        if faulty {
+                            c.shaper.wrote(w, now);
+                        }
+                        if w == n {
+                            match then {
+                                Then::Close => {
+                                    cut = true;
+                                    break;
+                                }
+                                Then::HalfClose => {
+                                    let _ = c.stream.flush();
+                                    let _ = c.stream.tcp().shutdown(Shutdown::Write);
+                                    c.shaper.mark_half_closed();
+                                    break;
+                                }
+                                Then::Continue => {}
+                            }
+                        }
+                        if n == 0 || (faulty && c.shaper.paused(now)) {
+                            break;
+                        }
+                    }
                     Err(e) if e.kind() == ErrorKind::Interrupted => {}
                     Err(e)
                         if e.kind() == ErrorKind::WouldBlock
@@ -298,8 +529,13 @@ impl Emulator {
                     }
                 }
             }
+            if c.shaper.half_closed() && !c.session.output().is_empty() {
+                // Nothing more can be sent on a half-closed connection.
+                let n = c.session.output().len();
+                c.session.consume_output(n);
+            }
             let drained = c.session.output().is_empty() && !c.stream.wants_write();
-            if failed || (c.session.is_closing() && drained) {
+            if failed || cut || (c.session.is_closing() && drained) {
                 self.drop_client(slot, registry);
             }
         }
@@ -346,19 +582,24 @@ impl Drive for Emulator {
         self.on_token(registry, event.token());
     }
 
-    fn has_work(&self, _now: Instant) -> bool {
-        // Output queued by the host (an injected event, say) or by sessions.
-        self.clients.iter().flatten().any(|c| {
-            let unsent = !c.session.output().is_empty() || c.stream.wants_write();
-            (unsent && !c.blocked) || (c.session.is_closing() && !unsent)
-        })
+    fn has_work(&self, now: Instant) -> bool {
+        // Output queued by the host (an injected event, say) or by
+        // sessions, or a deadline (a channel's end, a fault's pause) passed.
+        self.deadline().is_some_and(|t| t <= now)
+            || self.clients.iter().flatten().any(|c| {
+                let unsent = !c.session.output().is_empty() || c.stream.wants_write();
+                (unsent && !c.blocked && !c.shaper.paused(now))
+                    || (c.session.is_closing() && !unsent)
+            })
     }
 
-    fn work(&mut self, registry: &Registry, _now: Instant) {
-        self.flush_all(Some(registry));
+    fn work(&mut self, registry: &Registry, now: Instant) {
+        self.tick(now);
+        self.retry_reads(Some(registry), now);
+        self.flush_all(Some(registry), now);
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
-        None
+        self.deadline()
     }
 }

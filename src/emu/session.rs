@@ -2,7 +2,10 @@
 
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
+use super::classes::{action_authority, privilege_classes, Classes};
+use super::pbx::{respond, Out, Pbx};
 use crate::ami::codec::{Frame, Framer, Status};
 use crate::ami::connection::md5_key;
 use crate::ami::Message;
@@ -52,7 +55,8 @@ impl ScriptedReply {
         item_event: &str,
         items: &[&[(&str, &str)]],
     ) -> Self {
-        self.response.push(("EventList".into(), "start".into()));
+        self.response
+            .insert(0, ("EventList".into(), "start".into()));
         let items = items
             .iter()
             .map(|h| {
@@ -80,7 +84,19 @@ pub(crate) fn pairs(h: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// What the emulator knows: users, scripted actions and CLI commands.
+/// An event the emulator sends on a timer (from a script, say).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimedEvent {
+    /// Time from the emulator's start to the first sending.
+    pub first: Duration,
+    /// The period after that; `None` sends it once.
+    pub every: Option<Duration>,
+    /// The event's headers, `Event:` first (a `Privilege:` header sets its classes).
+    pub event: Block,
+}
+
+/// What the emulator knows: users, scripted actions and CLI commands, and
+/// how its PBX behaves.
 ///
 /// Start from [`EmulatorConfig::default`] and add to it with the builder
 /// methods. `Debug` shows user names, never their secrets.
@@ -89,8 +105,13 @@ pub(crate) fn pairs(h: &[(&str, &str)]) -> Vec<(String, String)> {
 pub struct EmulatorConfig {
     /// The AMI version in the greeting.
     pub ami_version: String,
+    /// The Asterisk version (`CoreSettings`, `core show version`, AGI env).
+    pub asterisk_version: String,
     /// `username -> secret`.
     pub users: HashMap<String, String>,
+    /// `username -> (read, write)` permission classes; a user missing here
+    /// has every class both ways.
+    pub classes: HashMap<String, (Classes, Classes)>,
     /// Scripted actions by lower-case name.
     pub scripts: HashMap<String, ScriptedReply>,
     /// CLI command text -> output lines.
@@ -101,6 +122,29 @@ pub struct EmulatorConfig {
     /// accepted and closed at once. It also bounds the tokens the emulator
     /// uses in a host's poll.
     pub max_clients: usize,
+    /// How long a refused login waits before its error and the close.
+    /// Asterisk sleeps one second; the default here is zero, for fast tests.
+    pub auth_failure_delay: Duration,
+    /// How long an originated channel's application runs when it is not
+    /// `Wait(N)` (N seconds) or `AGI(agi:async)` (until hung up). Default 3 s.
+    pub app_duration: Duration,
+    /// Dial strings (`Local/nosuch@lab`) whose `Originate` fails.
+    pub unreachable: Vec<String>,
+    /// AsyncAGI replies: the first whose command prefix (ASCII case ignored)
+    /// starts the command answers it.
+    pub agi_replies: Vec<(String, String)>,
+    /// The AsyncAGI reply for commands nothing else answers (`200 result=0`).
+    pub agi_default_reply: String,
+    /// Global variables set at start.
+    pub globals: Vec<(String, String)>,
+    /// AstDB entries at start: `(family, key, value)`.
+    pub db: Vec<(String, String, String)>,
+    /// Events sent on timers.
+    pub timers: Vec<TimedEvent>,
+    /// Events broadcast after an action (lower-case name) is answered.
+    pub after_action: Vec<(String, Block)>,
+    /// Faults applied to every connection (see [`Fault`](super::Fault)).
+    pub faults: Vec<super::faults::Fault>,
     /// The TLS server settings, when the emulator serves AMI over TLS
     /// (see [`EmulatorConfig::tls`]).
     #[cfg(feature = "tls")]
@@ -117,6 +161,8 @@ impl std::fmt::Debug for EmulatorConfig {
             .field("scripts", &self.scripts.keys().collect::<Vec<_>>())
             .field("commands", &self.commands.keys().collect::<Vec<_>>())
             .field("max_clients", &self.max_clients)
+            .field("auth_failure_delay", &self.auth_failure_delay)
+            .field("faults", &self.faults)
             .field("tls", &self.serves_tls())
             .finish_non_exhaustive()
     }
@@ -129,20 +175,25 @@ impl Default for EmulatorConfig {
             "core show version".to_owned(),
             vec!["Asterisk 22.10.1 (asterisk-io emulator)".to_owned()],
         );
-        commands.insert(
-            "core show uptime".to_owned(),
-            vec![
-                "System uptime: 1 second".to_owned(),
-                "Last reload: 1 second".to_owned(),
-            ],
-        );
         EmulatorConfig {
             ami_version: "11.0.0".into(),
+            asterisk_version: "22.10.1".into(),
             users: HashMap::new(),
+            classes: HashMap::new(),
             scripts: HashMap::new(),
             commands,
             challenge: "894967376".into(),
             max_clients: 1024,
+            auth_failure_delay: Duration::ZERO,
+            app_duration: Duration::from_secs(3),
+            unreachable: Vec::new(),
+            agi_replies: Vec::new(),
+            agi_default_reply: "200 result=0".into(),
+            globals: Vec::new(),
+            db: Vec::new(),
+            timers: Vec::new(),
+            after_action: Vec::new(),
+            faults: Vec::new(),
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -150,13 +201,24 @@ impl Default for EmulatorConfig {
 }
 
 impl EmulatorConfig {
-    /// Adds a user.
+    /// Adds a user with every permission class.
     pub fn user(mut self, name: &str, secret: &str) -> Self {
         self.users.insert(name.into(), secret.into());
+        self.classes.remove(name);
         self
     }
 
-    /// Scripts the reply to an action (matched case-insensitively).
+    /// Adds a user with these `read` and `write` classes, written as in
+    /// `manager.conf` (`call,reporting`, `all`, `none`).
+    pub fn user_with_classes(mut self, name: &str, secret: &str, read: &str, write: &str) -> Self {
+        self.users.insert(name.into(), secret.into());
+        self.classes
+            .insert(name.into(), (Classes::parse(read), Classes::parse(write)));
+        self
+    }
+
+    /// Scripts the reply to an action (matched case-insensitively). A
+    /// scripted reply replaces the emulator's own answer to that action.
     pub fn script(mut self, action: &str, script: ScriptedReply) -> Self {
         self.scripts.insert(action.to_ascii_lowercase(), script);
         self
@@ -165,6 +227,75 @@ impl EmulatorConfig {
     /// Sets [`EmulatorConfig::max_clients`].
     pub fn max_clients(mut self, n: usize) -> Self {
         self.max_clients = n;
+        self
+    }
+
+    /// Sets [`EmulatorConfig::auth_failure_delay`] (Asterisk: one second).
+    pub fn auth_failure_delay(mut self, delay: Duration) -> Self {
+        self.auth_failure_delay = delay;
+        self
+    }
+
+    /// Sets [`EmulatorConfig::app_duration`].
+    pub fn app_duration(mut self, d: Duration) -> Self {
+        self.app_duration = d;
+        self
+    }
+
+    /// Sets a global variable at start.
+    pub fn global(mut self, name: &str, value: &str) -> Self {
+        self.globals.push((name.into(), value.into()));
+        self
+    }
+
+    /// Puts an AstDB entry in at start.
+    pub fn db_entry(mut self, family: &str, key: &str, value: &str) -> Self {
+        self.db.push((family.into(), key.into(), value.into()));
+        self
+    }
+
+    /// Makes `Originate` to this dial string fail.
+    pub fn unreachable(mut self, dial: &str) -> Self {
+        self.unreachable.push(dial.into());
+        self
+    }
+
+    /// Answers AsyncAGI commands starting with `prefix` with `reply`
+    /// (`200 result=1 (value)`, without the newline).
+    pub fn agi_reply(mut self, prefix: &str, reply: &str) -> Self {
+        self.agi_replies.push((prefix.into(), reply.into()));
+        self
+    }
+
+    /// Sends an event `first` after start, then every `every` if given.
+    pub fn timer_event(
+        mut self,
+        first: Duration,
+        every: Option<Duration>,
+        name: &str,
+        headers: &[(&str, &str)],
+    ) -> Self {
+        let mut event = vec![("Event".to_owned(), name.to_owned())];
+        event.extend(pairs(headers));
+        self.timers.push(TimedEvent {
+            first,
+            every,
+            event,
+        });
+        self
+    }
+
+    /// Broadcasts an event each time `action` has been answered.
+    pub fn after_action(mut self, action: &str, name: &str, headers: &[(&str, &str)]) -> Self {
+        let mut event = vec![("Event".to_owned(), name.to_owned())];
+        event.extend(pairs(headers));
+        self.after_action.push((action.to_ascii_lowercase(), event));
+        self
+    }
+
+    /// Adds a fault applied to every connection.
+    pub fn fault(mut self, fault: super::faults::Fault) -> Self {
+        self.faults.push(fault);
         self
     }
 
@@ -255,14 +386,18 @@ impl EmulatorConfig {
             .insert(cli.into(), lines.iter().map(|s| (*s).to_owned()).collect());
         self
     }
+
+    fn classes_of(&self, user: &str) -> (Classes, Classes) {
+        self.classes
+            .get(user)
+            .copied()
+            .unwrap_or((Classes::ALL, Classes::ALL))
+    }
 }
 
-/// Things a session asks the server to do for it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Effect {
-    /// Send this event to every session with events on.
-    Broadcast(Vec<(String, String)>),
-}
+/// Things a session hands the server for other sessions (the PBX's
+/// [`Out`]: events and deferred replies).
+pub type Effect = Out;
 
 /// The most unsent output a session holds (64 MiB). A client that stops
 /// reading while events and replies pile up past it is disconnected, as
@@ -270,17 +405,25 @@ pub enum Effect {
 /// letting the emulator's memory grow without bound.
 pub const MAX_OUTPUT: usize = 64 << 20;
 
-/// One client's session inside the emulator.
-#[derive(Debug)]
+/// One client's session inside the emulator. `Debug` shows its state, never
+/// the bytes it holds (a half-received `Login` holds a secret).
 pub struct ClientSession {
     config: Rc<EmulatorConfig>,
     framer: Framer,
     input: Vec<u8>,
     out: Vec<u8>,
+    id: u64,
     user: Option<String>,
-    events_on: bool,
+    read: Classes,
+    write: Classes,
+    send_events: Classes,
     closing: bool,
-    globals: HashMap<String, String>,
+    /// A refused login's reply, held until this time.
+    refused: Option<(Instant, Vec<u8>)>,
+    /// The PBX of [`ClientSession::feed`], for a session used on its own.
+    local: Option<Box<Pbx>>,
+    /// `LocalAddress` and `RemoteAddress` of security events.
+    addresses: (String, String),
     /// Requests handled so far.
     pub requests: u64,
 }
@@ -288,6 +431,11 @@ pub struct ClientSession {
 impl ClientSession {
     /// A session that has just sent its greeting.
     pub fn new(config: Rc<EmulatorConfig>) -> Self {
+        Self::with_id(config, 0)
+    }
+
+    /// A session with this id (what [`Out::Reply`] names).
+    pub fn with_id(config: Rc<EmulatorConfig>, id: u64) -> Self {
         let mut out = Vec::with_capacity(4096);
         out.extend_from_slice(b"Asterisk Call Manager/");
         out.extend_from_slice(config.ami_version.as_bytes());
@@ -297,17 +445,51 @@ impl ClientSession {
             framer: Framer::default(),
             input: Vec::new(),
             out,
+            id,
             user: None,
-            events_on: true,
+            read: Classes::NONE,
+            write: Classes::NONE,
+            send_events: Classes::NONE,
             closing: false,
-            globals: HashMap::new(),
+            refused: None,
+            local: None,
+            addresses: (
+                "IPV4/TCP/127.0.0.1/5038".into(),
+                "IPV4/TCP/127.0.0.1/0".into(),
+            ),
             requests: 0,
         }
+    }
+
+    /// Sets the addresses security events report (`SuccessfulAuth`'s
+    /// `LocalAddress` and `RemoteAddress`).
+    pub fn set_addresses(&mut self, local: std::net::SocketAddr, remote: std::net::SocketAddr) {
+        let f = |a: std::net::SocketAddr| {
+            let v = if a.is_ipv4() { "IPV4" } else { "IPV6" };
+            format!("{v}/TCP/{}/{}", a.ip(), a.port())
+        };
+        self.addresses = (f(local), f(remote));
+    }
+
+    /// The session's id.
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// True once logged in.
     pub fn is_authenticated(&self) -> bool {
         self.user.is_some()
+    }
+
+    /// The logged-in user's name.
+    pub fn user(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+
+    /// The event classes this session receives (its read classes and
+    /// its event mask).
+    pub fn event_classes(&self) -> Classes {
+        self.send_events
     }
 
     /// True when the session should be closed once its output is written.
@@ -331,10 +513,43 @@ impl ClientSession {
         self.out.drain(..n);
     }
 
-    /// Queues an event for this session if it is logged in with events on.
+    /// Appends raw bytes to the output (a fault's garbage, say).
+    pub fn push_raw(&mut self, bytes: &[u8]) {
+        if !self.closing {
+            self.out.extend_from_slice(bytes);
+            self.check_output();
+        }
+    }
+
+    /// True when an event of these classes is for this session (logged
+    /// in, and its mask covers every class of the event; an event with no
+    /// class goes to every session with events on).
+    pub fn wants(&self, classes: Classes) -> bool {
+        self.user.is_some()
+            && !self.closing
+            && if classes == Classes::NONE {
+                self.send_events != Classes::NONE
+            } else {
+                self.send_events.contains(classes)
+            }
+    }
+
+    /// Queues an event for this session if it wants it (see
+    /// [`ClientSession::wants`]; the classes come from its `Privilege:` header).
     pub fn push_event(&mut self, headers: &[(String, String)]) {
-        if self.user.is_some() && self.events_on && !self.closing {
+        let classes = get(headers, "Privilege")
+            .map(privilege_classes)
+            .unwrap_or_default();
+        if self.wants(classes) {
             write_block(&mut self.out, headers);
+            self.check_output();
+        }
+    }
+
+    /// Queues a formatted event block if the session wants its classes.
+    pub fn push_event_bytes(&mut self, classes: Classes, bytes: &[u8]) {
+        if self.wants(classes) {
+            self.out.extend_from_slice(bytes);
             self.check_output();
         }
     }
@@ -347,15 +562,74 @@ impl ClientSession {
         }
     }
 
-    /// Feeds request bytes; returns what the server must do for other sessions.
+    /// When the session next needs [`ClientSession::tick`].
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.refused.as_ref().map(|(t, _)| *t)
+    }
+
+    /// Moves time on: a refused login's delayed reply goes out and the
+    /// session closes.
+    pub fn tick(&mut self, now: Instant) {
+        if self.refused.as_ref().is_some_and(|(t, _)| *t <= now) {
+            if let Some((_, bytes)) = self.refused.take() {
+                self.out.extend_from_slice(&bytes);
+            }
+            self.closing = true;
+        }
+    }
+
+    /// Feeds request bytes to a session used on its own, with a PBX of its
+    /// own; returns the events for other sessions (its own are queued
+    /// already). A refused login is answered at once. The server uses
+    /// [`ClientSession::feed_with`] instead.
     pub fn feed(&mut self, bytes: &[u8]) -> Vec<Effect> {
+        let mut pbx = self.local.take().unwrap_or_else(|| {
+            Box::new(Pbx::new(
+                self.config.clone(),
+                Instant::now(),
+                std::time::SystemTime::now(),
+            ))
+        });
+        let now = Instant::now();
+        let mut more = self.feed_with(bytes, &mut pbx, now);
         let mut effects = Vec::new();
-        if self.closing {
-            return effects;
+        loop {
+            for out in pbx.outbox.drain(..) {
+                match &out {
+                    Out::Event { classes, bytes } => self.push_event_bytes(*classes, bytes),
+                    Out::Reply { bytes, .. } => self.push_raw(bytes),
+                }
+                if matches!(out, Out::Event { .. }) {
+                    effects.push(out);
+                }
+            }
+            if !more {
+                break;
+            }
+            more = self.feed_with(&[], &mut pbx, now);
+        }
+        self.tick(now + self.config.auth_failure_delay);
+        self.local = Some(pbx);
+        effects
+    }
+
+    /// Feeds request bytes at time `now`, against the emulator's shared
+    /// PBX. The session stops after a request that left something in the
+    /// PBX's outbox, so that the server delivers it before the replies to
+    /// later requests; it returns true when requests remain: deliver the
+    /// outbox, then call again with no bytes.
+    pub fn feed_with(&mut self, bytes: &[u8], pbx: &mut Pbx, now: Instant) -> bool {
+        if self.closing || self.refused.is_some() {
+            return false;
         }
         self.input.extend_from_slice(bytes);
         let mut at = 0;
+        let mut more = false;
         loop {
+            if !pbx.outbox.is_empty() {
+                more = at < self.input.len();
+                break;
+            }
             let frame = match self.framer.advance(&self.input[at..], false) {
                 Status::Partial => break,
                 Status::Complete(f) => f,
@@ -374,8 +648,8 @@ impl ClientSession {
                         .collect();
                     at += len;
                     self.requests += 1;
-                    self.handle(&req, &mut effects);
-                    if self.closing {
+                    self.handle(&req, pbx, now);
+                    if self.closing || self.refused.is_some() {
                         break;
                     }
                 }
@@ -385,7 +659,12 @@ impl ClientSession {
                     // Asterisk answers every empty request block with an error.
                     let blank = &self.input[at..at + len];
                     if matches!(frame, Frame::Skip { .. }) && (blank == b"\r\n" || blank == b"\n") {
-                        self.reply(&[], true, &[("Message", "Missing action in request")]);
+                        respond(
+                            &mut self.out,
+                            &[],
+                            "Error",
+                            &[("Message", "Missing action in request")],
+                        );
                     }
                     at += len;
                 }
@@ -393,162 +672,313 @@ impl ClientSession {
         }
         self.input.drain(..at);
         self.check_output();
-        effects
+        more && !self.closing
     }
 
-    fn reply(&mut self, req: &[(String, String)], error: bool, headers: &[(&str, &str)]) {
-        let mut v: Vec<(String, String)> = vec![(
-            "Response".into(),
-            if error { "Error" } else { "Success" }.into(),
-        )];
-        if let Some(id) = get(req, "ActionID") {
-            v.push(("ActionID".into(), id.to_owned()));
-        }
-        v.extend(pairs(headers));
-        write_block(&mut self.out, &v);
-    }
-
-    fn handle(&mut self, req: &[(String, String)], effects: &mut Vec<Effect>) {
-        let Some(action) = get(req, "Action").map(|a| a.to_ascii_lowercase()) else {
-            self.reply(req, true, &[("Message", "Missing action in request")]);
+    fn handle(&mut self, req: &[(String, String)], pbx: &mut Pbx, now: Instant) {
+        let Some(action) = get(req, "Action")
+            .filter(|a| !a.is_empty())
+            .map(|a| a.to_ascii_lowercase())
+        else {
+            respond(
+                &mut self.out,
+                req,
+                "Error",
+                &[("Message", "Missing action in request")],
+            );
             return;
         };
         match action.as_str() {
-            "login" => return self.login(req),
+            "login" => return self.login(req, pbx, now),
             "challenge" => {
                 if get(req, "AuthType").is_some_and(|t| t.eq_ignore_ascii_case("md5")) {
                     let ch = self.config.challenge.clone();
-                    self.reply(req, false, &[("Challenge", &ch)]);
+                    respond(&mut self.out, req, "Success", &[("Challenge", &ch)]);
                 } else {
-                    self.reply(req, true, &[("Message", "Must specify AuthType")]);
+                    respond(
+                        &mut self.out,
+                        req,
+                        "Error",
+                        &[("Message", "Must specify AuthType")],
+                    );
                 }
                 return;
             }
             "logoff" => {
-                let mut v = vec![("Response".to_owned(), "Goodbye".to_owned())];
-                if let Some(id) = get(req, "ActionID") {
-                    v.push(("ActionID".into(), id.to_owned()));
-                }
-                v.push(("Message".into(), "Thanks for all the fish.".into()));
-                write_block(&mut self.out, &v);
+                respond(
+                    &mut self.out,
+                    req,
+                    "Goodbye",
+                    &[("Message", "Thanks for all the fish.")],
+                );
                 self.closing = true;
                 return;
             }
             _ => {}
         }
         if self.user.is_none() {
-            self.reply(req, true, &[("Message", "Permission denied")]);
+            respond(
+                &mut self.out,
+                req,
+                "Error",
+                &[("Message", "Permission denied")],
+            );
             return;
         }
-        match action.as_str() {
-            "ping" => self.reply(req, false, &[("Ping", "Pong"), ("Timestamp", &timestamp())]),
-            "events" => match get(req, "EventMask") {
-                None => self.reply(req, true, &[("Message", "Invalid event mask")]),
-                Some(mask) => {
-                    self.events_on = !mask.eq_ignore_ascii_case("off")
-                        && mask.split(',').all(|c| is_event_class(c.trim()));
-                    let state = if self.events_on { "On" } else { "Off" };
-                    self.reply(req, false, &[("Events", state)]);
-                }
-            },
-            "command" => self.command(req),
-            "setvar" => match (get(req, "Variable"), get(req, "Value")) {
-                (Some(var), value) => {
-                    self.globals
-                        .insert(var.to_owned(), value.unwrap_or("").to_owned());
-                    self.reply(req, false, &[("Message", "Variable Set")]);
-                }
-                (None, _) => self.reply(req, true, &[("Message", "No variable specified")]),
-            },
-            "getvar" => match get(req, "Variable") {
-                Some(var) => {
-                    let value = self.globals.get(var).cloned().unwrap_or_default();
-                    self.reply(req, false, &[("Variable", var), ("Value", &value)]);
-                }
-                None => self.reply(req, true, &[("Message", "No variable specified")]),
-            },
-            "userevent" => {
-                let Some(name) = get(req, "UserEvent") else {
-                    self.reply(req, true, &[("Message", "UserEvent header missing")]);
-                    return;
-                };
-                self.reply(req, false, &[]);
-                let mut ev = vec![
-                    ("Event".to_owned(), "UserEvent".to_owned()),
-                    ("Privilege".to_owned(), "user,all".to_owned()),
-                    ("UserEvent".to_owned(), name.to_owned()),
-                ];
-                ev.extend(
-                    req.iter()
-                        .filter(|(k, _)| {
-                            !["action", "actionid", "userevent"]
-                                .contains(&k.to_ascii_lowercase().as_str())
-                        })
-                        .cloned(),
-                );
-                if let Some(id) = get(req, "ActionID") {
-                    ev.push(("ActionID".into(), id.to_owned()));
-                }
-                effects.push(Effect::Broadcast(ev));
-            }
-            name => match self.config.scripts.get(name).cloned() {
-                Some(script) => self.run_script(req, &script, effects),
-                None => {
-                    let original = get(req, "Action").unwrap_or("");
-                    let msg = format!(
-                        "Invalid/unknown command: {original}. Use Action: ListCommands to show available commands."
+        let authority = action_authority(&action);
+        if authority != Classes::NONE && !self.write.intersects(authority) {
+            respond(
+                &mut self.out,
+                req,
+                "Error",
+                &[("Message", "Permission denied")],
+            );
+            return;
+        }
+        if let Some(script) = self.config.scripts.get(action.as_str()).cloned() {
+            self.run_script(req, &script, pbx);
+        } else {
+            match action.as_str() {
+                "ping" => {
+                    let (s, us) = pbx.wall_at(now);
+                    let ts = format!("{s}.{us:06}");
+                    respond(
+                        &mut self.out,
+                        req,
+                        "Success",
+                        &[("Ping", "Pong"), ("Timestamp", &ts)],
                     );
-                    self.reply(req, true, &[("Message", &msg)]);
                 }
-            },
-        }
-    }
-
-    fn login(&mut self, req: &[(String, String)]) {
-        let user = get(req, "Username").unwrap_or("");
-        let ok = match self.config.users.get(user) {
-            None => false,
-            Some(secret) => {
-                if get(req, "AuthType").is_some_and(|t| t.eq_ignore_ascii_case("md5")) {
-                    let want = md5_key(self.config.challenge.as_bytes(), secret.as_bytes());
-                    get(req, "Key").is_some_and(|k| k.eq_ignore_ascii_case(&want))
-                } else {
-                    get(req, "Secret") == Some(secret.as_str())
+                "events" => match get(req, "EventMask").and_then(Classes::event_mask) {
+                    None => respond(
+                        &mut self.out,
+                        req,
+                        "Error",
+                        &[("Message", "Invalid event mask")],
+                    ),
+                    Some(mask) => {
+                        self.send_events = Classes(self.read.0 & mask.0);
+                        let state = if mask != Classes::NONE { "On" } else { "Off" };
+                        respond(&mut self.out, req, "Success", &[("Events", state)]);
+                    }
+                },
+                "command" => self.command(req, pbx, now),
+                "listcommands" => self.list_commands(req),
+                "userevent" => {
+                    let Some(name) = get(req, "UserEvent") else {
+                        respond(
+                            &mut self.out,
+                            req,
+                            "Error",
+                            &[("Message", "UserEvent header missing")],
+                        );
+                        return;
+                    };
+                    let mut ev = vec![("UserEvent".to_owned(), name.to_owned())];
+                    ev.extend(
+                        req.iter()
+                            .filter(|(k, _)| {
+                                !k.eq_ignore_ascii_case("action")
+                                    && !k.eq_ignore_ascii_case("userevent")
+                            })
+                            .cloned(),
+                    );
+                    respond(&mut self.out, req, "Success", &[("Message", "Event Sent")]);
+                    pbx.event(Classes::USER, "UserEvent", &ev);
+                }
+                name => {
+                    if !pbx.action(name, req, self.id, &mut self.out, now) {
+                        let original = get(req, "Action").unwrap_or("");
+                        let msg = format!(
+                            "Invalid/unknown command: {original}. Use Action: ListCommands to show available commands."
+                        );
+                        respond(&mut self.out, req, "Error", &[("Message", &msg)]);
+                        return;
+                    }
                 }
             }
-        };
-        if !ok {
-            self.reply(req, true, &[("Message", "Authentication failed")]);
-            self.closing = true;
-            return;
         }
-        self.user = Some(user.to_owned());
-        if let Some(mask) = get(req, "Events") {
-            self.events_on = !mask.eq_ignore_ascii_case("off");
+        for (name, ev) in &self.config.after_action {
+            if *name == action {
+                pbx.raw_event(ev);
+            }
         }
-        self.reply(req, false, &[("Message", "Authentication accepted")]);
-        self.push_event(&pairs(&[
-            ("Event", "FullyBooted"),
-            ("Privilege", "system,all"),
-            ("Uptime", "1"),
-            ("LastReload", "1"),
-            ("Status", "Fully Booted"),
-        ]));
     }
 
-    fn command(&mut self, req: &[(String, String)]) {
-        let Some(cli) = get(req, "Command") else {
-            self.reply(req, true, &[("Message", "No command provided")]);
+    fn login(&mut self, req: &[(String, String)], pbx: &mut Pbx, now: Instant) {
+        if self.user.is_some() {
+            respond(
+                &mut self.out,
+                req,
+                "Success",
+                &[("Message", "Already authenticated")],
+            );
+            return;
+        }
+        let user = get(req, "Username").unwrap_or("");
+        let ok = !user.is_empty()
+            && match self.config.users.get(user) {
+                None => false,
+                Some(secret) => {
+                    if get(req, "AuthType").is_some_and(|t| t.eq_ignore_ascii_case("md5")) {
+                        let want = md5_key(self.config.challenge.as_bytes(), secret.as_bytes());
+                        get(req, "Key") == Some(want.as_str())
+                    } else {
+                        get(req, "Secret") == Some(secret.as_str())
+                    }
+                }
+            };
+        if !ok {
+            let mut bytes = Vec::new();
+            respond(
+                &mut bytes,
+                req,
+                "Error",
+                &[("Message", "Authentication failed")],
+            );
+            // Asterisk sleeps before answering, then closes the connection.
+            self.refused = Some((now + self.config.auth_failure_delay, bytes));
+            self.tick(now);
+            return;
+        }
+        let (read, write) = self.config.classes_of(user);
+        self.user = Some(user.to_owned());
+        self.read = read;
+        self.write = write;
+        self.send_events = match get(req, "Events").filter(|e| !e.is_empty()) {
+            Some(mask) => Classes(read.0 & Classes::event_mask(mask).unwrap_or_default().0),
+            None => read,
+        };
+        respond(
+            &mut self.out,
+            req,
+            "Success",
+            &[("Message", "Authentication accepted")],
+        );
+        if self.send_events.intersects(Classes::SYSTEM) {
+            let up = pbx.uptime(now).to_string();
+            let mut ev = Vec::with_capacity(128);
+            ev.extend_from_slice(b"Event: FullyBooted\r\nPrivilege: system,all\r\n");
+            write_block(
+                &mut ev,
+                &pairs(&[
+                    ("Uptime", &up),
+                    ("LastReload", &up),
+                    ("Status", "Fully Booted"),
+                ]),
+            );
+            self.out.extend_from_slice(&ev);
+        }
+        let (s, us) = pbx.wall_at(now);
+        let (d, t) = super::pbx::civil(s);
+        let tv = format!("{d}T{t}.{:03}+0000", us / 1000);
+        let sid = format!("0x{:012x}", 0x7f00_0000_0000u64 + self.id);
+        pbx.event(
+            Classes::SECURITY,
+            "SuccessfulAuth",
+            &pairs(&[
+                ("EventTV", &tv),
+                ("Severity", "Informational"),
+                ("Service", "AMI"),
+                ("EventVersion", "1"),
+                ("AccountID", user),
+                ("SessionID", &sid),
+                ("LocalAddress", &self.addresses.0),
+                ("RemoteAddress", &self.addresses.1),
+                ("UsingPassword", "0"),
+                ("SessionTV", &tv),
+            ]),
+        );
+    }
+
+    /// `ListCommands`: one `Name: Synopsis  (Priv: ...)` line per action
+    /// this user may run, built-in and scripted, sorted by name.
+    fn list_commands(&mut self, req: &[(String, String)]) {
+        const BUILT_IN: &[&str] = &[
+            "AGI",
+            "Challenge",
+            "Command",
+            "CoreSettings",
+            "CoreShowChannels",
+            "CoreStatus",
+            "DBDel",
+            "DBDelTree",
+            "DBGet",
+            "DBGetTree",
+            "DBPut",
+            "Events",
+            "Getvar",
+            "Hangup",
+            "ListCommands",
+            "Login",
+            "Logoff",
+            "Originate",
+            "Ping",
+            "Setvar",
+            "Status",
+            "UserEvent",
+        ];
+        let mut names: Vec<String> = BUILT_IN.iter().map(|s| (*s).to_owned()).collect();
+        for key in self.config.scripts.keys() {
+            let name = crate::ami::catalogue::action(key)
+                .map(|a| a.name().to_owned())
+                .unwrap_or_else(|| key.clone());
+            if !names.iter().any(|n| n.eq_ignore_ascii_case(&name)) {
+                names.push(name);
+            }
+        }
+        names.sort_by_key(|n| n.to_ascii_lowercase());
+        let mut lines = Vec::new();
+        for name in names {
+            let authority = action_authority(&name.to_ascii_lowercase());
+            if authority != Classes::NONE && !self.write.intersects(authority) {
+                continue;
+            }
+            let synopsis = crate::ami::catalogue::action(&name)
+                .map(|a| a.summary())
+                .unwrap_or("Scripted action.");
+            lines.push((
+                name,
+                format!("{synopsis}  (Priv: {})", authority.privilege()),
+            ));
+        }
+        let headers: Vec<(&str, &str)> = lines
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        respond(&mut self.out, req, "Success", &headers);
+    }
+
+    fn command(&mut self, req: &[(String, String)], pbx: &Pbx, now: Instant) {
+        let Some(cli) = get(req, "Command").filter(|c| !c.is_empty()) else {
+            respond(
+                &mut self.out,
+                req,
+                "Error",
+                &[("Message", "No command provided")],
+            );
             return;
         };
-        let (error, lines) = match self.config.commands.get(cli.trim()) {
+        let key = cli.trim();
+        let (error, lines) = match self.config.commands.get(key) {
             Some(lines) => (false, lines.clone()),
-            None => (
-                true,
-                vec![format!(
-                    "No such command '{cli}' (type 'core show help {cli}' for other possible commands)"
-                )],
-            ),
+            None if key == "core show uptime" => {
+                let up = uptime_text(pbx.uptime(now));
+                (
+                    false,
+                    vec![format!("System uptime: {up}"), format!("Last reload: {up}")],
+                )
+            }
+            None if key == "core show channels" => (false, pbx.show_channels()),
+            None => {
+                let first = cli.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+                (
+                    true,
+                    vec![format!(
+                        "No such command '{cli}' (type 'core show help {first}' for other possible commands)"
+                    )],
+                )
+            }
         };
         let mut v = vec![(
             "Response".to_owned(),
@@ -562,18 +992,14 @@ impl ClientSession {
         write_block(&mut self.out, &v);
     }
 
-    fn run_script(
-        &mut self,
-        req: &[(String, String)],
-        script: &ScriptedReply,
-        effects: &mut Vec<Effect>,
-    ) {
+    fn run_script(&mut self, req: &[(String, String)], script: &ScriptedReply, pbx: &mut Pbx) {
         let headers: Vec<(&str, &str)> = script
             .response
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        self.reply(req, script.error, &headers);
+        let kind = if script.error { "Error" } else { "Success" };
+        respond(&mut self.out, req, kind, &headers);
         if let Some((complete, items)) = &script.list {
             let id = get(req, "ActionID").map(str::to_owned);
             for item in items {
@@ -596,45 +1022,52 @@ impl ClientSession {
             if let Some(id) = get(req, "ActionID") {
                 ev.push(("ActionID".into(), id.to_owned()));
             }
-            effects.push(Effect::Broadcast(ev));
+            pbx.raw_event(&ev);
         }
     }
 }
 
-fn is_event_class(c: &str) -> bool {
-    const CLASSES: &[&str] = &[
-        "on",
-        "all",
-        "system",
-        "call",
-        "log",
-        "verbose",
-        "command",
-        "agent",
-        "user",
-        "config",
-        "dtmf",
-        "reporting",
-        "cdr",
-        "dialplan",
-        "originate",
-        "agi",
-        "cc",
-        "aoc",
-        "test",
-        "security",
-        "message",
-    ];
-    CLASSES.iter().any(|k| k.eq_ignore_ascii_case(c))
+impl std::fmt::Debug for ClientSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientSession")
+            .field("id", &self.id)
+            .field("user", &self.user)
+            .field("send_events", &self.send_events)
+            .field("closing", &self.closing)
+            .field("unread_input", &self.input.len())
+            .field("unsent_output", &self.out.len())
+            .field("requests", &self.requests)
+            .finish_non_exhaustive()
+    }
 }
 
-fn get<'a>(req: &'a [(String, String)], key: &str) -> Option<&'a str> {
+/// Uptime as `core show uptime` words it (`1 minute, 5 seconds`).
+fn uptime_text(secs: u64) -> String {
+    let parts = [
+        (secs / 86_400, "day"),
+        (secs / 3600 % 24, "hour"),
+        (secs / 60 % 60, "minute"),
+        (secs % 60, "second"),
+    ];
+    let words: Vec<String> = parts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, w)| format!("{n} {w}{}", if *n == 1 { "" } else { "s" }))
+        .collect();
+    if words.is_empty() {
+        "0 seconds".into()
+    } else {
+        words.join(", ")
+    }
+}
+
+pub(crate) fn get<'a>(req: &'a [(String, String)], key: &str) -> Option<&'a str> {
     req.iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(key))
         .map(|(_, v)| v.as_str())
 }
 
-fn write_block(out: &mut Vec<u8>, headers: &[(String, String)]) {
+pub(crate) fn write_block(out: &mut Vec<u8>, headers: &[(String, String)]) {
     for (k, v) in headers {
         out.extend_from_slice(k.as_bytes());
         out.extend_from_slice(b": ");
@@ -642,13 +1075,6 @@ fn write_block(out: &mut Vec<u8>, headers: &[(String, String)]) {
         out.extend_from_slice(b"\r\n");
     }
     out.extend_from_slice(b"\r\n");
-}
-
-fn timestamp() -> String {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    format!("{}.{:06}", d.as_secs(), d.subsec_micros())
 }
 
 #[cfg(test)]
@@ -681,6 +1107,13 @@ mod tests {
             t.ends_with("Response: Error\r\nMessage: Missing action in request\r\n\r\n"),
             "{t}"
         );
+    }
+
+    #[test]
+    fn debug_never_shows_a_half_received_secret() {
+        let mut s = session();
+        s.feed(b"Action: Login\r\nUsername: lab\r\nSecret: hunter2\r\n");
+        assert!(!format!("{s:?}").contains("hunter2"));
     }
 
     #[test]
