@@ -23,3 +23,6 @@ mod session;
 
 pub use server::Emulator;
 pub use session::{ClientSession, Effect, EmulatorConfig, ScriptedReply, MAX_OUTPUT};
+
+pub mod replay;
+pub mod transcript;
