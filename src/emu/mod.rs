@@ -24,5 +24,6 @@ mod session;
 pub use server::Emulator;
 pub use session::{ClientSession, Effect, EmulatorConfig, ScriptedReply, MAX_OUTPUT};
 
+pub mod record;
 pub mod replay;
 pub mod transcript;

@@ -210,6 +210,7 @@ impl Script {
         };
         let mut framer = RequestFramer::default();
         let mut base = conn.opened;
+        let mut greeted = false;
         for r in &conn.records {
             let block = match script.steps.last_mut() {
                 Some((_, b)) => b,
@@ -217,6 +218,26 @@ impl Script {
             };
             let after = r.at.saturating_sub(base);
             match &r.kind {
+                RecordKind::Data(Direction::FromServer, bytes) if !greeted => {
+                    greeted = true;
+                    // The greeting is sent on connect, whether or not a
+                    // (hasty) client's first request came before it.
+                    let (greeting, rest) = split_greeting(bytes);
+                    if !greeting.is_empty() {
+                        let after = r.at.saturating_sub(conn.opened);
+                        script
+                            .preamble
+                            .items
+                            .push((after, Item::Data(greeting.to_vec())));
+                    }
+                    let block = match script.steps.last_mut() {
+                        Some((_, b)) => b,
+                        None => &mut script.preamble,
+                    };
+                    if !rest.is_empty() {
+                        block.items.push((after, Item::Data(rest.to_vec())));
+                    }
+                }
                 RecordKind::Data(Direction::FromServer, bytes) => {
                     block.items.push((after, Item::Data(bytes.clone())))
                 }
@@ -232,6 +253,17 @@ impl Script {
             }
         }
         script
+    }
+}
+
+/// The greeting line at the start of `bytes` (`Asterisk Call Manager/...`), and the rest.
+fn split_greeting(bytes: &[u8]) -> (&[u8], &[u8]) {
+    let end = memchr::memchr(b'\n', bytes).map_or(bytes.len(), |i| i + 1);
+    let line = &bytes[..end];
+    if line.windows(13).any(|w| w == b"Call Manager/") {
+        (line, &bytes[end..])
+    } else {
+        (&[], bytes)
     }
 }
 
@@ -978,6 +1010,21 @@ mod tests {
                 b"\r\n".to_vec()
             ]
         );
+    }
+
+    #[test]
+    fn the_greeting_comes_first_even_after_a_hasty_request() {
+        let c = conn(&[
+            (1, C, b"Action: Ping\r\nActionID: r\r\n\r\n"),
+            (2, S, b"Asterisk Call Manager/11.0.0\r\n"),
+            (3, S, b"Response: Success\r\nActionID: r\r\n\r\n"),
+        ]);
+        let now = Instant::now();
+        let mut s = ReplaySession::new(&c, Timing::Drop, now);
+        assert_eq!(s.output(), b"Asterisk Call Manager/11.0.0\r\n");
+        s.consume_output(100);
+        s.handle_input(b"Action: Ping\r\nActionID: m\r\n\r\n", now);
+        assert_eq!(s.output(), b"Response: Success\r\nActionID: m\r\n\r\n");
     }
 
     #[test]
