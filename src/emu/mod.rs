@@ -24,6 +24,7 @@ mod session;
 pub use server::Emulator;
 pub use session::{ClientSession, Effect, EmulatorConfig, ScriptedReply, MAX_OUTPUT};
 
+pub mod agi;
 pub mod record;
 pub mod replay;
 pub mod transcript;

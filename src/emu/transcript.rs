@@ -27,10 +27,12 @@
 //! end of a line is ignored (a file saved with CRLF line ends still reads).
 //! Connections interleave in the file in the order things happened.
 //!
-//! In `Login` requests the values of `Secret:` and `Key:` are replaced by
-//! [`REDACTED`]; to find them the recorder holds back a client chunk that
-//! ends inside a request until the request is complete, so a chunk's line may
-//! come after lines of other chunks with later times.
+//! The values of `Secret:` (in any request) and of `Key:` in `Login`
+//! requests are replaced by [`REDACTED`]. To find them the recorder holds
+//! back a client chunk that ends inside a line (or has a `Key:` line before
+//! its request's `Action:`) until that is resolved, so such a chunk's line
+//! may come after lines of other connections or of the server with later
+//! times.
 
 use std::fmt;
 use std::time::Duration;
@@ -450,6 +452,8 @@ struct ConnState {
     /// Client chunks held back: time and bytes.
     held: Vec<(Duration, Vec<u8>)>,
     held_len: usize,
+    /// The client's request written so far.
+    msg: MsgState,
 }
 
 /// The sans-IO transcript writer: told about connections and chunks, it
@@ -540,13 +544,17 @@ impl Recorder {
             .iter()
             .flat_map(|(_, b)| b.iter().copied())
             .collect();
-        if ends_at_boundary(&whole) || st.held_len > MAX_HELD {
-            self.release(conn);
+        let (_, unresolved) = redactions(&whole, &mut st.msg.clone(), false);
+        let force = st.held_len > MAX_HELD;
+        // Whole lines go out at once, unless a `Key:` line waits to learn
+        // whether its request is a `Login`.
+        if (whole.ends_with(b"\n") && !unresolved) || force {
+            self.release(conn, force);
         }
     }
 
     /// Writes the held client chunks of `conn`, redacted.
-    fn release(&mut self, conn: u32) {
+    fn release(&mut self, conn: u32, force: bool) {
         let Some(st) = self.state(conn) else { return };
         let held = std::mem::take(&mut st.held);
         st.held_len = 0;
@@ -554,7 +562,7 @@ impl Recorder {
             return;
         }
         let whole: Vec<u8> = held.iter().flat_map(|(_, b)| b.iter().copied()).collect();
-        let cuts = redactions(&whole);
+        let (cuts, _) = redactions(&whole, &mut st.msg, force);
         let mut start = 0;
         for (at, chunk) in held {
             let end = start + chunk.len();
@@ -581,13 +589,13 @@ impl Recorder {
 
     /// Records that one side of `conn` closed (held chunks are written first).
     pub fn eof(&mut self, conn: u32, dir: Direction, at: Duration) {
-        self.release(conn);
+        self.release(conn, true);
         self.push(conn, at, RecordKind::Eof(dir));
     }
 
     /// Forgets `conn` (after both sides closed), writing what it held.
     pub fn close(&mut self, conn: u32) {
-        self.release(conn);
+        self.release(conn, true);
         self.conns.retain(|(c, _)| *c != conn);
     }
 
@@ -595,7 +603,7 @@ impl Recorder {
     pub fn finish(&mut self) {
         let ids: Vec<u32> = self.conns.iter().map(|(c, _)| *c).collect();
         for c in ids {
-            self.release(c);
+            self.release(c, true);
         }
     }
 
@@ -613,18 +621,6 @@ impl Recorder {
     pub fn take_output(&mut self) -> Vec<u8> {
         std::mem::take(&mut self.out)
     }
-}
-
-/// True when `bytes` ends right after a request's empty line (or is empty).
-fn ends_at_boundary(bytes: &[u8]) -> bool {
-    let mut lines = Lines::new(bytes);
-    let mut last_empty = true;
-    let mut complete = true;
-    for (line, ended) in &mut lines {
-        complete = ended;
-        last_empty = line.is_empty();
-    }
-    complete && last_empty
 }
 
 /// Lines of `bytes` without their `\r\n` / `\n`, each with whether it ended.
@@ -675,7 +671,7 @@ pub(crate) fn header(line: &[u8]) -> Option<(&[u8], &[u8])> {
 pub(crate) fn redact_request(bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut pos = 0;
-    for r in redactions(bytes) {
+    for r in redactions(bytes, &mut MsgState::default(), true).0 {
         out.extend_from_slice(&bytes[pos..r.start]);
         out.extend_from_slice(REDACTED.as_bytes());
         pos = r.end;
@@ -701,52 +697,68 @@ pub(crate) fn trim(mut b: &[u8]) -> &[u8] {
     b
 }
 
-/// Byte ranges of `Secret:`/`Key:` values in the `Login` requests of `bytes`.
-fn redactions(bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
+/// What the recorder knows of a client's unfinished request.
+#[derive(Clone, Copy, Debug, Default)]
+struct MsgState {
+    /// Its `Action:` is known: `true` for a `Login`.
+    action: Option<bool>,
+}
+
+/// Byte ranges of `Secret:` values, and of `Key:` values in `Login`
+/// requests, in `bytes` (which start at a line start; `state` says what came
+/// before in the request). The flag says a `Key:` line waits for its
+/// request's `Action:` (with `force`, such a key is redacted anyway).
+fn redactions(
+    bytes: &[u8],
+    state: &mut MsgState,
+    force: bool,
+) -> (Vec<std::ops::Range<usize>>, bool) {
     let mut out = Vec::new();
     let mut pending = Vec::new();
-    let mut login = false;
     let mut pos = 0;
     for (line, ended) in Lines::new(bytes) {
         let start = pos;
         pos += line.len();
         if ended {
-            pos = bytes[pos..]
-                .iter()
-                .position(|&b| b == b'\n')
-                .map_or(bytes.len(), |i| pos + i + 1);
+            pos = memchr::memchr(b'\n', &bytes[pos..]).map_or(bytes.len(), |i| pos + i + 1);
         }
         if line.is_empty() && ended {
-            if login {
-                out.append(&mut pending);
-            }
             pending.clear();
-            login = false;
+            state.action = None;
             continue;
         }
         let Some((name, value)) = header(line) else {
             continue;
         };
-        if name.eq_ignore_ascii_case(b"action") && trim(value).eq_ignore_ascii_case(b"login") {
-            login = true;
+        if name.eq_ignore_ascii_case(b"action") && state.action.is_none() {
+            let login = trim(value).eq_ignore_ascii_case(b"login");
+            state.action = Some(login);
+            if login {
+                out.append(&mut pending);
+            }
+            pending.clear();
         }
-        let secret = name.eq_ignore_ascii_case(b"secret");
-        if (secret || name.eq_ignore_ascii_case(b"key")) && !value.is_empty() {
-            let vstart = start + (line.len() - value.len());
-            let range = vstart..start + line.len();
-            if secret {
-                // A secret is redacted even outside a whole login request.
-                out.push(range);
-            } else {
-                pending.push(range);
+        if value.is_empty() {
+            continue;
+        }
+        let range = start + (line.len() - value.len())..start + line.len();
+        if name.eq_ignore_ascii_case(b"secret") {
+            // A secret is redacted in any request.
+            out.push(range);
+        } else if name.eq_ignore_ascii_case(b"key") {
+            match state.action {
+                Some(true) => out.push(range),
+                Some(false) => {}
+                None => pending.push(range),
             }
         }
     }
-    if login {
+    let unresolved = !pending.is_empty();
+    if force {
         out.append(&mut pending);
     }
     out.sort_by_key(|r| r.start);
-    out
+    (out, unresolved)
 }
 
 #[cfg(test)]
@@ -828,6 +840,37 @@ mod tests {
             sent,
             b"Action: DBPut\r\nKey: k1\r\n\r\nKey: ********\r\nAction: login\r\nSecret: ********\r\n\r\n"
         );
+    }
+
+    #[test]
+    fn whole_lines_are_written_at_once_unless_a_key_waits() {
+        let mut rec = Recorder::new();
+        let c = rec.open(Duration::ZERO);
+        rec.take_output();
+        let t = Duration::ZERO;
+        rec.data(c, Direction::ToServer, t, b"ANSWER\n");
+        assert!(rec.output().ends_with(b">> ANSWER\\n\n"));
+        rec.take_output();
+        rec.data(c, Direction::ToServer, t, b"AuthType: MD5\r\nKey: 0123\r\n");
+        assert!(rec.output().is_empty());
+        rec.data(c, Direction::ToServer, t, b"Action: Login\r\n");
+        let text = String::from_utf8(rec.take_output()).unwrap();
+        assert!(
+            text.contains("Key: ********") && !text.contains("0123"),
+            "{text}"
+        );
+        // The request's action is known now: its later lines go at once.
+        rec.data(c, Direction::ToServer, t, b"Username: a\r\n");
+        assert!(!rec.output().is_empty());
+        rec.take_output();
+        rec.data(
+            c,
+            Direction::ToServer,
+            t,
+            b"\r\nAction: DBGet\r\nKey: k\r\n\r\n",
+        );
+        let text = String::from_utf8(rec.take_output()).unwrap();
+        assert!(text.contains("Key: k\\r\\n"), "{text}");
     }
 
     #[test]

@@ -1,0 +1,226 @@
+//! The AGI side of the emulator: `emu::agi::FakeAgiClient` calls the crate's
+//! own FastAGI `Server`, both in one `Driver`, answering from rules, hanging
+//! up, and replaying a real Asterisk 22 FastAGI capture.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use asterisk_io::agi::commands::*;
+use asterisk_io::agi::{Env, Script, Server};
+use asterisk_io::driver::{Driver, Handle};
+use asterisk_io::emu::agi::{
+    AgiCallConfig, AgiRecording, AgiRules, FakeAgiClient, Turn, DEAD_CHANNEL_REPLY,
+};
+use asterisk_io::emu::transcript::Transcript;
+
+const T: Duration = Duration::from_secs(3);
+
+type Log = Rc<RefCell<Vec<String>>>;
+
+/// A script that answers, reads a variable, plays a file and hangs up,
+/// logging each result.
+fn ivr(log: &Log) -> impl FnMut(&Env) -> Script<()> + 'static {
+    let log = log.clone();
+    move |env: &Env| {
+        log.borrow_mut().push(format!(
+            "env callerid={:?} arg1={:?}",
+            env.caller_id(),
+            env.arg(1)
+        ));
+        let mut s = Script::new(());
+        let l = log.clone();
+        s.then(Answer, move |_, r| {
+            l.borrow_mut().push(format!("answer {r:?}"))
+        });
+        let l = log.clone();
+        s.then(GetVariable::new("COLOR"), move |_, r| {
+            l.borrow_mut().push(format!("color {r:?}"))
+        });
+        let l = log.clone();
+        s.then(StreamFile::new("beep", ""), move |_, r| {
+            l.borrow_mut().push(format!("stream {}", r.is_ok()))
+        });
+        let l = log.clone();
+        s.then(Hangup::new(), move |_, r| {
+            l.borrow_mut().push(format!("hangup {}", r.is_ok()))
+        });
+        s
+    }
+}
+
+fn run(config: AgiCallConfig, log: &Log) -> (Driver, Handle<FakeAgiClient>) {
+    let mut driver = Driver::new().unwrap();
+    let mut server = Server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    server.route("ivr", ivr(log));
+    let addr = server.local_addr().unwrap();
+    driver.add(server).unwrap();
+    let call = driver
+        .add(FakeAgiClient::connect(addr, config).unwrap())
+        .unwrap();
+    let done = driver.run_until(T, |d| d.get(call).is_finished()).unwrap();
+    assert!(done, "{}", driver.get(call).agi().conversation_text());
+    (driver, call)
+}
+
+#[test]
+fn rules_answer_the_servers_commands_in_one_loop() {
+    let rules = AgiRules::parse(
+        "agi_callerid: 4105551234\n\n\
+         GET VARIABLE => 200 result=1 (blue)\n\
+         STREAM FILE => 200 result=0 endpos=8000\n\
+         HANGUP => 200 result=1\\nHANGUP\n",
+    )
+    .unwrap();
+    let log = Log::default();
+    let config = AgiCallConfig::new().script("ivr").arg("first").rules(rules);
+    let (driver, call) = run(config, &log);
+    let agi = driver.get(call).agi();
+    assert_eq!(
+        agi.commands(),
+        [
+            "ANSWER",
+            "GET VARIABLE COLOR",
+            "STREAM FILE beep \"\"",
+            "HANGUP"
+        ]
+    );
+    assert_eq!(
+        *log.borrow(),
+        [
+            "env callerid=Some(\"4105551234\") arg1=Some(\"first\")",
+            "answer Ok(())",
+            "color Ok(Some(\"blue\"))",
+            "stream true",
+            "hangup true",
+        ]
+    );
+    let text = agi.conversation_text();
+    assert!(
+        text.starts_with("AST> agi_network: yes\nAST> agi_network_script: ivr\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("AGI> HANGUP\nAST> 200 result=1\nAST> HANGUP\n"),
+        "{text}"
+    );
+    assert!(driver.get(call).error().is_none());
+}
+
+#[test]
+fn a_hangup_mid_call_gives_511_and_the_script_sees_it() {
+    let log = Log::default();
+    let config = AgiCallConfig::new().script("ivr").hangup_after(1);
+    let (driver, call) = run(config, &log);
+    let agi = driver.get(call).agi();
+    let conv = agi.conversation();
+    let hang = conv.iter().position(|t| *t == Turn::Hangup).unwrap();
+    assert_eq!(conv[hang - 2], Turn::Command("ANSWER".into()));
+    // The next command met a dead channel.
+    assert_eq!(conv[hang + 1], Turn::Command("GET VARIABLE COLOR".into()));
+    assert!(agi.is_dead());
+    // GET VARIABLE still works on a dead channel; the others fail.
+    assert_eq!(
+        *log.borrow(),
+        [
+            "env callerid=Some(\"4105551234\") arg1=None",
+            "answer Ok(())",
+            "color Ok(None)",
+            "stream false",
+            "hangup false",
+        ]
+    );
+    assert!(agi.conversation_text().contains(&format!(
+        "AGI> STREAM FILE beep \"\"\nAST> {DEAD_CHANNEL_REPLY}\n"
+    )));
+}
+
+#[test]
+fn the_call_can_hang_up_at_any_point_from_the_test() {
+    let log = Log::default();
+    let mut driver = Driver::new().unwrap();
+    let mut server = Server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    server.route("ivr", ivr(&log));
+    let addr = server.local_addr().unwrap();
+    driver.add(server).unwrap();
+    let mut client = FakeAgiClient::connect(addr, AgiCallConfig::new().script("ivr")).unwrap();
+    // Hung up before the first command: HANGUP follows the environment.
+    client.agi_mut().hang_up();
+    let call = driver.add(client).unwrap();
+    let done = driver.run_until(T, |d| d.get(call).is_finished()).unwrap();
+    assert!(done, "{}", driver.get(call).agi().conversation_text());
+    let agi = driver.get(call).agi();
+    assert!(matches!(
+        agi.conversation()[..2],
+        [Turn::Env(_), Turn::Hangup]
+    ));
+    // Whatever the script still sent met a dead channel (GET VARIABLE aside).
+    for pair in agi.conversation()[2..].chunks(2) {
+        if let [Turn::Command(c), Turn::Reply(r)] = pair {
+            if !c.starts_with("GET VARIABLE") {
+                assert_eq!(r, format!("{DEAD_CHANNEL_REPLY}\n").as_bytes(), "{c}");
+            }
+        }
+    }
+    assert!(
+        !log.borrow().iter().any(|l| l == "answer Ok(())"),
+        "{:?}",
+        log.borrow()
+    );
+}
+
+#[test]
+fn a_recorded_asterisk_session_answers_the_script() {
+    let capture = include_str!("fixtures/agi/fastagi-session.txt");
+    let rec = AgiRecording::from_transcript(&Transcript::from_capture(capture).unwrap());
+    assert_eq!(rec.env[0], ("agi_network".to_owned(), "yes".to_owned()));
+    assert!(rec.steps.iter().any(|(c, _)| c == "FOO BAR"));
+    let log = Log::default();
+    let mut driver = Driver::new().unwrap();
+    let mut server = Server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    // The recorded call's script path is `test`.
+    server.route("test", {
+        let log = log.clone();
+        move |env: &Env| {
+            log.borrow_mut().push(format!("arg2={:?}", env.arg(2)));
+            let mut s = Script::new(());
+            let l = log.clone();
+            s.then(GetVariable::new("CHANNEL"), move |_, r| {
+                l.borrow_mut().push(format!("channel {r:?}"))
+            });
+            let l = log.clone();
+            s.then(Answer, move |_, r| {
+                l.borrow_mut().push(format!("answer {r:?}"))
+            });
+            s.run(Hangup::new());
+            s
+        }
+    });
+    let addr = server.local_addr().unwrap();
+    driver.add(server).unwrap();
+    let call = driver
+        .add(FakeAgiClient::connect(addr, AgiCallConfig::new().recording(rec)).unwrap())
+        .unwrap();
+    let done = driver.run_until(T, |d| d.get(call).is_finished()).unwrap();
+    assert!(done, "{}", driver.get(call).agi().conversation_text());
+    let agi = driver.get(call).agi();
+    assert!(agi.mismatches().is_empty(), "{:?}", agi.mismatches());
+    assert_eq!(
+        *log.borrow(),
+        [
+            "arg2=Some(\"arg two\")",
+            "channel Ok(Some(\"Local/agi-local@lab-00000012;2\"))",
+            "answer Ok(())",
+        ]
+    );
+    // The recorded bytes went out as they were: the env block first.
+    let Turn::Env(env) = &agi.conversation()[0] else {
+        panic!()
+    };
+    let bin = include_bytes!("fixtures/agi/fastagi-session.bin");
+    assert_eq!(&bin[..env.len()], &env[..]);
+    // HANGUP got the recorded reply and the unsolicited HANGUP line.
+    assert!(agi
+        .conversation_text()
+        .ends_with("AGI> HANGUP\nAST> 200 result=1\nAST> HANGUP\n"));
+}
