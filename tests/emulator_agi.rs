@@ -224,3 +224,52 @@ fn a_recorded_asterisk_session_answers_the_script() {
         .conversation_text()
         .ends_with("AGI> HANGUP\nAST> 200 result=1\nAST> HANGUP\n"));
 }
+
+#[test]
+fn a_fastagi_call_recorded_through_the_proxy_replays() {
+    use asterisk_io::emu::record::RecordingProxy;
+    // Record: fake Asterisk (rules) -> recording proxy -> FastAGI server.
+    let log = Log::default();
+    let mut driver = Driver::new().unwrap();
+    let mut server = Server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    server.route("ivr", ivr(&log));
+    let upstream = server.local_addr().unwrap();
+    driver.add(server).unwrap();
+    let proxy = driver
+        .add(RecordingProxy::bind("127.0.0.1:0".parse().unwrap(), upstream, Vec::new()).unwrap())
+        .unwrap();
+    let paddr = driver.get(proxy).local_addr().unwrap();
+    let rules = AgiRules::default()
+        .rule("GET VARIABLE", "200 result=1 (green)")
+        .rule("HANGUP", "200 result=1\nHANGUP");
+    let call = driver
+        .add(
+            FakeAgiClient::connect(paddr, AgiCallConfig::new().script("ivr").rules(rules)).unwrap(),
+        )
+        .unwrap();
+    assert!(driver.run_until(T, |d| d.get(call).is_finished()).unwrap());
+    let first = driver.get(call).agi().conversation().to_vec();
+    assert!(driver.run_until(T, |d| d.get(proxy).active() == 0).unwrap());
+    let file = driver.remove(proxy).unwrap().into_writer().unwrap();
+    let text = String::from_utf8(file.clone()).unwrap();
+    assert!(text.contains(" >> agi_network: yes\\n"), "{text}");
+    assert!(text.contains(" << GET VARIABLE COLOR\\n"), "{text}");
+
+    // Replay: the recording answers the same script the same way.
+    let rec = AgiRecording::from_transcript(&Transcript::parse(&file).unwrap());
+    assert_eq!(rec.steps.len(), 4, "{rec:?}");
+    let mut server = Server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let log2 = Log::default();
+    server.route("ivr", ivr(&log2));
+    let addr = server.local_addr().unwrap();
+    driver.add(server).unwrap();
+    let call = driver
+        .add(FakeAgiClient::connect(addr, AgiCallConfig::new().recording(rec)).unwrap())
+        .unwrap();
+    assert!(driver.run_until(T, |d| d.get(call).is_finished()).unwrap());
+    assert_eq!(driver.get(call).agi().conversation(), &first[..]);
+    assert_eq!(*log2.borrow(), *log.borrow());
+    assert!(log
+        .borrow()
+        .contains(&"color Ok(Some(\"green\"))".to_owned()));
+}

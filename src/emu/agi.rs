@@ -229,19 +229,33 @@ pub struct AgiRecording {
 }
 
 impl AgiRecording {
-    /// From the first connection of a transcript (`<<`: Asterisk to the
-    /// program, `>>`: the program's commands); recorded times are not kept.
+    /// From the first connection of a transcript; recorded times are not
+    /// kept. The side that sent the environment block is Asterisk: `<<` in a
+    /// capture of Asterisk's side (the fixtures), `>>` in a
+    /// [`RecordingProxy`](super::record::RecordingProxy) put between
+    /// Asterisk and a FastAGI server.
     pub fn from_transcript(t: &Transcript) -> AgiRecording {
         let mut rec = AgiRecording::default();
         let Some(conn) = t.connections.first() else {
             return rec;
         };
+        let asterisk = conn
+            .records
+            .iter()
+            .find_map(|r| match &r.kind {
+                RecordKind::Data(d, b) if b.starts_with(b"agi_") => Some(*d),
+                _ => None,
+            })
+            .unwrap_or(Direction::FromServer);
         let mut env_done = false;
         let mut env = Vec::new();
         let mut pending = Vec::new();
         for r in &conn.records {
-            match &r.kind {
-                RecordKind::Data(Direction::FromServer, bytes) => {
+            let RecordKind::Data(d, bytes) = &r.kind else {
+                continue;
+            };
+            match (*d == asterisk, bytes) {
+                (true, bytes) => {
                     let mut bytes = bytes.as_slice();
                     if !env_done {
                         env.extend_from_slice(bytes);
@@ -258,7 +272,7 @@ impl AgiRecording {
                         reply.extend_from_slice(bytes);
                     }
                 }
-                RecordKind::Data(Direction::ToServer, bytes) => {
+                (false, bytes) => {
                     pending.extend_from_slice(bytes);
                     while let Some(i) = pending.iter().position(|&b| b == b'\n') {
                         let line: Vec<u8> = pending.drain(..=i).collect();
@@ -267,7 +281,6 @@ impl AgiRecording {
                         rec.steps.push((line, Vec::new()));
                     }
                 }
-                _ => {}
             }
         }
         for line in String::from_utf8_lossy(&env).lines() {
@@ -710,6 +723,8 @@ impl FakeAgiClient {
         loop {
             match self.stream.read(&mut self.buf) {
                 Ok(0) => {
+                    // The server ended the call: Asterisk closes its side too.
+                    let _ = self.stream.shutdown(std::net::Shutdown::Write);
                     self.finished = true;
                     break;
                 }

@@ -868,8 +868,9 @@ impl Drive for ReplayServer {
         self.clients.iter().flatten().any(|c| {
             let due = c.session.poll_timeout().is_some_and(|t| t <= now);
             let unsent = !c.session.output().is_empty();
+            let idle = c.session.poll_timeout().is_none();
             ((due || unsent) && !c.blocked)
-                || (!unsent && (c.session.is_closing() || (c.eof && !due)))
+                || (!unsent && (c.session.is_closing() || (c.eof && idle)))
         })
     }
 

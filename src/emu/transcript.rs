@@ -14,7 +14,9 @@
 //! Each line is `CONN TIME KIND [DATA]`, separated by single spaces:
 //!
 //! - `CONN`: the connection's number (1, 2, ... in the order they were opened);
-//! - `TIME`: seconds since the recording started, with up to nine decimals;
+//! - `TIME`: seconds since the recording started (written with six
+//!   decimals, or nine when the time is not a whole microsecond; read with
+//!   up to nine);
 //! - `KIND`: `open` (a client connected), `>>` (bytes the client sent to
 //!   Asterisk), `<<` (bytes Asterisk sent to the client), `eof>>` (the client
 //!   closed its side), `eof<<` (Asterisk closed its side);
@@ -85,12 +87,17 @@ pub struct Record {
 
 /// Appends `record` as one transcript line (with its `\n`) to `out`.
 pub fn write_record(record: &Record, out: &mut Vec<u8>) {
-    let head = format!(
-        "{} {}.{:06}",
-        record.conn,
-        record.at.as_secs(),
-        record.at.subsec_micros()
-    );
+    let nanos = record.at.subsec_nanos();
+    let head = if nanos % 1000 == 0 {
+        format!(
+            "{} {}.{:06}",
+            record.conn,
+            record.at.as_secs(),
+            nanos / 1000
+        )
+    } else {
+        format!("{} {}.{:09}", record.conn, record.at.as_secs(), nanos)
+    };
     out.extend_from_slice(head.as_bytes());
     match &record.kind {
         RecordKind::Open => out.extend_from_slice(b" open"),
