@@ -473,3 +473,44 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn an_unreachable_upstream_closes_the_client_and_is_recorded() {
+    use std::io::Read;
+    // A port nobody listens on.
+    let dead = std::net::TcpListener::bind(lo())
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut driver = Driver::new().unwrap();
+    let proxy = driver
+        .add(RecordingProxy::bind(lo(), dead, Vec::new()).unwrap())
+        .unwrap();
+    let addr = driver.get(proxy).local_addr().unwrap();
+    let mut client = std::net::TcpStream::connect(addr).unwrap();
+    client.set_nonblocking(true).unwrap();
+    let mut buf = [0; 64];
+    let closed = driver
+        .run_until(T, |_| match client.read(&mut buf) {
+            Ok(0) => true,
+            Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+            Ok(_) => false,
+        })
+        .unwrap();
+    assert!(closed);
+    assert!(driver.run_until(T, |d| d.get(proxy).active() == 0).unwrap());
+    let file = driver.remove(proxy).unwrap().into_writer().unwrap();
+    let t = Transcript::parse(&file).unwrap();
+    let kinds: Vec<RecordKind> = t.connections[0]
+        .records
+        .iter()
+        .map(|r| r.kind.clone())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            RecordKind::Eof(Direction::FromServer),
+            RecordKind::Eof(Direction::ToServer)
+        ]
+    );
+}

@@ -64,6 +64,26 @@ impl Timing {
     }
 }
 
+/// `keep`, `drop`, or a factor for [`Timing::Scaled`] (`0.5`, `x0.5`), as a
+/// command line would take it.
+impl std::str::FromStr for Timing {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Timing, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "keep" => Ok(Timing::Keep),
+            "drop" | "none" => Ok(Timing::Drop),
+            other => other
+                .strip_prefix('x')
+                .unwrap_or(other)
+                .parse::<f64>()
+                .ok()
+                .filter(|f| f.is_finite() && *f >= 0.0)
+                .map(Timing::Scaled)
+                .ok_or_else(|| format!("timing {s:?}: keep, drop, or a factor such as 0.5")),
+        }
+    }
+}
+
 /// A request the recording had no match for.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mismatch {
@@ -270,6 +290,9 @@ fn split_greeting(bytes: &[u8]) -> (&[u8], &[u8]) {
 /// Most bytes of one unfinished request a replay session keeps.
 pub const MAX_REQUEST: usize = 64 * 1024;
 
+/// Most mismatches one replay session keeps (later ones are answered, not kept).
+pub const MAX_MISMATCHES: usize = 256;
+
 /// Replays one recorded connection, with no I/O.
 ///
 /// Feed the client's bytes to [`handle_input`](Self::handle_input), call
@@ -391,11 +414,13 @@ impl ReplaySession {
                     None => "nothing more".to_owned(),
                 }
             );
-            self.mismatches.push(Mismatch {
-                connection: self.script.id,
-                sent: req.shown(),
-                expected,
-            });
+            if self.mismatches.len() < MAX_MISMATCHES {
+                self.mismatches.push(Mismatch {
+                    connection: self.script.id,
+                    sent: req.shown(),
+                    expected,
+                });
+            }
             self.queue_at(now, Item::Data(error_reply(req.action_id(), &message)));
             return;
         };
@@ -971,6 +996,14 @@ mod tests {
         );
         assert!(m.to_string().contains("next request is"));
         assert_eq!(s.unplayed().len(), 1);
+        // A second login has no match: its secret stays out of the report.
+        s.handle_input(b"Action: Login\r\nUsername: a\r\nSecret: pw\r\n\r\n", now);
+        let m = &s.mismatches()[1];
+        assert_eq!(
+            m.sent,
+            "Action: Login\r\nUsername: a\r\nSecret: ********\r\n\r\n"
+        );
+        assert!(!m.to_string().contains("pw"));
     }
 
     #[test]
@@ -1026,6 +1059,20 @@ mod tests {
         s.consume_output(100);
         s.handle_input(b"Action: Ping\r\nActionID: m\r\n\r\n", now);
         assert_eq!(s.output(), b"Response: Success\r\nActionID: m\r\n\r\n");
+    }
+
+    #[test]
+    fn timing_reads_from_a_command_line() {
+        assert_eq!("keep".parse(), Ok(Timing::Keep));
+        assert_eq!("Drop".parse(), Ok(Timing::Drop));
+        assert_eq!("x0.5".parse(), Ok(Timing::Scaled(0.5)));
+        assert_eq!("2".parse(), Ok(Timing::Scaled(2.0)));
+        assert!("-1".parse::<Timing>().is_err());
+        assert!("fast".parse::<Timing>().is_err());
+        assert_eq!(
+            Timing::Scaled(1e300).delay(Duration::from_secs(5)),
+            Duration::MAX
+        );
     }
 
     #[test]
