@@ -1062,6 +1062,52 @@ mod tests {
     }
 
     #[test]
+    fn client_input_split_anywhere_gets_the_same_answers() {
+        let c = conn(&[
+            (0, S, b"Asterisk Call Manager/11.0.0\r\n"),
+            (
+                1,
+                C,
+                b"Action: Login\r\nActionID: 1\r\nSecret: ********\r\n\r\n",
+            ),
+            (1, S, b"Response: Success\r\nActionID: 1\r\n\r\n"),
+            (2, C, b"Action: DBGet\r\nActionID: 2\r\nKey: a\r\n\r\n"),
+            (2, S, b"Response: Error\r\nActionID: 2\r\n\r\n"),
+            (3, C, b"\r\n"),
+            (
+                3,
+                S,
+                b"Response: Error\r\nMessage: Missing action in request\r\n\r\n",
+            ),
+        ]);
+        let input: &[u8] = b"Action: Login\nActionID: L\nSecret: x\n\nAction: DBGet\r\nActionID: D\r\nKey: a\r\n\r\n\r\n";
+        let now = Instant::now();
+        let whole = {
+            let mut s = ReplaySession::new(&c, Timing::Drop, now);
+            s.handle_input(input, now);
+            s.output().to_vec()
+        };
+        assert_eq!(
+            String::from_utf8_lossy(&whole),
+            "Asterisk Call Manager/11.0.0\r\nResponse: Success\r\nActionID: L\r\n\r\n\
+             Response: Error\r\nActionID: D\r\n\r\n\
+             Response: Error\r\nMessage: Missing action in request\r\n\r\n"
+        );
+        for cut in 0..=input.len() {
+            let mut s = ReplaySession::new(&c, Timing::Drop, now);
+            s.handle_input(&input[..cut], now);
+            s.handle_input(&input[cut..], now);
+            assert_eq!(s.output(), &whole[..], "cut at {cut}");
+            assert!(s.mismatches().is_empty());
+        }
+        let mut s = ReplaySession::new(&c, Timing::Drop, now);
+        for b in input {
+            s.handle_input(std::slice::from_ref(b), now);
+        }
+        assert_eq!(s.output(), &whole[..]);
+    }
+
+    #[test]
     fn timing_reads_from_a_command_line() {
         assert_eq!("keep".parse(), Ok(Timing::Keep));
         assert_eq!("Drop".parse(), Ok(Timing::Drop));

@@ -881,6 +881,36 @@ mod tests {
     }
 
     #[test]
+    fn redaction_holds_at_every_split_point() {
+        let req: &[u8] = b"Action: Challenge\r\nAuthType: MD5\r\n\r\n\
+            AuthType: MD5\r\nKey: 0a1b2c\r\nAction: Login\r\nUsername: u\r\n\r\n\
+            Action: DBPut\r\nKey: visible\r\n\r\nAction: Login\r\nSecret: s3cr3t\r\n\r\n";
+        let want = String::from_utf8_lossy(&redact_request(req)).into_owned();
+        assert!(!want.contains("0a1b2c") && !want.contains("s3cr3t") && want.contains("visible"));
+        for a in 0..req.len() {
+            for b in a..req.len() {
+                let mut rec = Recorder::new();
+                let c = rec.open(Duration::ZERO);
+                for part in [&req[..a], &req[a..b], &req[b..]] {
+                    rec.data(c, Direction::ToServer, Duration::ZERO, part);
+                }
+                rec.eof(c, Direction::ToServer, Duration::ZERO);
+                let t = Transcript::parse(rec.output()).unwrap();
+                let sent: Vec<u8> = t.connections[0]
+                    .records
+                    .iter()
+                    .filter_map(|r| match &r.kind {
+                        RecordKind::Data(_, b) => Some(b.clone()),
+                        _ => None,
+                    })
+                    .flatten()
+                    .collect();
+                assert_eq!(String::from_utf8_lossy(&sent), want, "split {a} {b}");
+            }
+        }
+    }
+
+    #[test]
     fn python_captures_convert() {
         let text = "# x\n   0.000 << b'Asterisk Call Manager/11.0.0\\r\\n'\n   \
                     0.010 >> b'Action: Login\\r\\nSecret: labsecret\\r\\n\\r\\n'\n   \
