@@ -238,15 +238,32 @@ type Finish<T> = Box<dyn FnOnce(&mut Driver) -> T>;
 fn in_background<T: Send + 'static>(
     setup: impl FnOnce(&mut Driver) -> (SocketAddr, Finish<T>) + Send + 'static,
 ) -> (SocketAddr, Arc<AtomicBool>, thread::JoinHandle<T>) {
+    in_background_ticking(move |d| {
+        let (addr, finish) = setup(d);
+        (addr, Box::new(|_: &mut Driver| {}) as Tick, finish)
+    })
+}
+
+type Tick = Box<dyn FnMut(&mut Driver)>;
+
+/// Like `in_background`, calling `tick` every 20 ms turn.
+fn in_background_ticking<T: Send + 'static>(
+    setup: impl FnOnce(&mut Driver) -> (SocketAddr, Tick, Finish<T>) + Send + 'static,
+) -> (SocketAddr, Arc<AtomicBool>, thread::JoinHandle<T>) {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     let (tx, rx) = std::sync::mpsc::channel();
     let h = thread::spawn(move || {
         let mut d = Driver::new().unwrap();
-        let (addr, finish) = setup(&mut d);
+        let (addr, mut tick, finish) = setup(&mut d);
         tx.send(addr).unwrap();
         let deadline = Instant::now() + Duration::from_secs(60);
+        let mut next = Instant::now();
         while !flag.load(Ordering::Relaxed) && Instant::now() < deadline {
+            if Instant::now() >= next {
+                tick(&mut d);
+                next += Duration::from_millis(20);
+            }
             d.poll(Some(Duration::from_millis(20))).unwrap();
         }
         // Let closes in flight finish.
@@ -278,20 +295,31 @@ fn cli(addr: SocketAddr, rest: &[&str]) -> (i32, String) {
 
 #[test]
 fn ami_example_sessions_replay_with_the_same_output() {
-    let runs: [&[&str]; 4] = [
+    let runs: [&[&str]; 5] = [
         &["action", "Ping"],
         &["--md5", "command", "core show version"],
         &["action", "CoreShowChannels"],
         &["action", "NoSuchAction", "--raw"],
+        // Unsolicited events, replayed with their recorded timing.
+        &["events", "VarSet", "--count", "3"],
     ];
-    let (addr, stop, h) = in_background(|d| {
+    let (addr, stop, h) = in_background_ticking(|d| {
         let emu = d.add(Emulator::bind(lo(), config()).unwrap()).unwrap();
         let up = d.get(emu).local_addr().unwrap();
         let p = d
             .add(RecordingProxy::bind(lo(), up, Vec::new()).unwrap())
             .unwrap();
+        let mut n = 0u32;
+        let tick: Tick = Box::new(move |d: &mut Driver| {
+            n += 1;
+            let seq = n.to_string();
+            let name = if n % 2 == 0 { "Newchannel" } else { "VarSet" };
+            d.get_mut(emu)
+                .emit_event(name, &[("Channel", "PJSIP/100-00000001"), ("Seq", &seq)]);
+        });
         (
             d.get(p).local_addr().unwrap(),
+            tick,
             Box::new(move |d: &mut Driver| d.remove(p).unwrap().into_writer().unwrap()),
         )
     });
@@ -302,6 +330,11 @@ fn ami_example_sessions_replay_with_the_same_output() {
     assert!(recorded[0].1.contains("Ping: Pong"), "{recorded:?}");
     assert!(recorded[2].1.contains("PJSIP/100-00000001"), "{recorded:?}");
     assert_eq!(recorded[3].0, 1, "{recorded:?}");
+    assert_eq!(
+        recorded[4].1.matches("Event: VarSet").count(),
+        3,
+        "{recorded:?}"
+    );
     let t = Transcript::parse(&file).unwrap();
     assert_eq!(t.connections.len(), runs.len());
 
