@@ -547,3 +547,84 @@ fn an_unreachable_upstream_closes_the_client_and_is_recorded() {
         ]
     );
 }
+
+#[test]
+fn a_captured_async_originate_completes_with_the_clients_action_id() {
+    use asterisk_io::ami::actions::Originate;
+    let t =
+        Transcript::from_capture(include_str!("fixtures/emu/ami-originate-events.txt")).unwrap();
+    let mut driver = Driver::new().unwrap();
+    // The recorded call lasted 3.5 s: a tenth of that here.
+    let replay = driver
+        .add(ReplayServer::bind(lo(), t, Timing::Scaled(0.1)).unwrap())
+        .unwrap();
+    let addr = driver.get(replay).local_addr().unwrap();
+    let mgr = driver.add(Manager::connect(addr).unwrap()).unwrap();
+    driver.login(mgr, &Login::new("lab", "x"), T).unwrap();
+    let events = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let seen = events.clone();
+    driver
+        .get_mut(mgr)
+        .on_any_event(move |e: &asterisk_io::ami::Event<'_>, _: &mut _| {
+            seen.borrow_mut().push(e.name().to_str_lossy().into_owned());
+        });
+    let started = Instant::now();
+    let r = driver
+        .call(
+            mgr,
+            &Originate::to_application("Local/wait@lab", "Wait", "3")
+                .caller_id("Lab Test <100>")
+                .variable("LABORIG", "1")
+                .run_async(),
+            T,
+        )
+        .unwrap();
+    let outcome = r
+        .outcome
+        .expect("the OriginateResponse, under our ActionID");
+    assert!(outcome.is_success());
+    assert_eq!(
+        outcome.event.get_str("Channel"),
+        Some("Local/wait@lab-00000000;1")
+    );
+    // The result came when the recording says, scaled (0.5 s recorded).
+    assert!(started.elapsed() >= Duration::from_millis(40));
+    // The rest of the call's events follow at their times; then Logoff.
+    assert!(driver
+        .run_until(T, |_| events
+            .borrow()
+            .iter()
+            .filter(|n| *n == "Hangup")
+            .count()
+            == 2)
+        .unwrap());
+    driver.logoff(mgr, T).unwrap();
+    assert!(driver.get(replay).mismatches().is_empty());
+    let names = events.borrow();
+    let first = |n: &str| names.iter().position(|x| x == n).unwrap();
+    assert!(first("Newchannel") < first("DialEnd") && first("DialEnd") < first("Hangup"));
+}
+
+#[test]
+fn a_captured_md5_login_replays_for_any_key() {
+    let t = Transcript::from_capture(include_str!("fixtures/emu/ami-login-md5.txt")).unwrap();
+    let text = String::from_utf8(t.to_text()).unwrap();
+    assert!(!text.contains("6a92af7bee070e4dba3cf37a38446e3b"), "{text}");
+    let mut driver = Driver::new().unwrap();
+    let replay = driver
+        .add(ReplayServer::bind(lo(), t, Timing::Drop).unwrap())
+        .unwrap();
+    let addr = driver.get(replay).local_addr().unwrap();
+    let mgr = driver.add(Manager::connect(addr).unwrap()).unwrap();
+    driver
+        .login(mgr, &Login::new("lab", "not-labsecret").md5(), T)
+        .unwrap();
+    let pong = driver.call(mgr, &RawAction::new("Ping"), T).unwrap();
+    assert_eq!(
+        pong.response.get_str("Timestamp"),
+        Some("1795669117.180507")
+    );
+    driver.logoff(mgr, T).unwrap();
+    assert!(driver.run_until(T, |d| d.get(replay).is_done()).unwrap());
+    assert!(driver.get(replay).mismatches().is_empty());
+}
