@@ -395,6 +395,8 @@ fn a_request_the_recording_lacks_is_reported_with_both_requests() {
     );
     let shown = m[0].to_string();
     assert!(shown.contains("Action: Status") && shown.contains("Action: Ping"));
+    assert_eq!(driver.get_mut(replay).take_mismatches(), m);
+    assert!(driver.get(replay).mismatches().is_empty());
     // The recording goes on where it was.
     let pong = driver.call(mgr, &RawAction::new("Ping"), T).unwrap();
     assert_eq!(pong.response.get_str("Ping"), Some("Pong"));

@@ -744,13 +744,31 @@ impl ReplayServer {
         &self.unplayed
     }
 
+    /// Takes the mismatches reported so far (they are not kept after).
+    pub fn take_mismatches(&mut self) -> Vec<Mismatch> {
+        let mut all = std::mem::take(&mut self.mismatches);
+        for c in self.clients.iter_mut().flatten() {
+            all.extend(c.session.take_mismatches());
+        }
+        all
+    }
+
     /// Serves clients forever in a loop of its own (for a command line:
     /// print [`local_addr`](Self::local_addr), then call this).
     pub fn run(self) -> io::Result<()> {
+        self.run_with(|_| {})
+    }
+
+    /// Like [`run`](Self::run), calling `report` with each mismatch as it
+    /// happens (a command line prints it on stderr).
+    pub fn run_with(self, mut report: impl FnMut(&Mismatch)) -> io::Result<()> {
         let mut driver = Driver::new()?;
-        driver.add(self)?;
+        let me = driver.add(self)?;
         loop {
             driver.poll(None)?;
+            for m in driver.get_mut(me).take_mismatches() {
+                report(&m);
+            }
         }
     }
 
