@@ -168,7 +168,7 @@ struct RequestFramer {
     buf: Vec<u8>,
     /// Bytes of `buf` already scanned for the end.
     scanned: usize,
-    /// The current request has a non-empty line.
+    /// Where the line being read starts.
     line_start: usize,
 }
 
@@ -306,7 +306,7 @@ pub struct ReplaySession {
     script: Script,
     used: Vec<bool>,
     timing: Timing,
-    framer_input: RequestFramerBox,
+    framer_input: RequestFramer,
     queue: VecDeque<(Instant, Item)>,
     out: Vec<u8>,
     /// Recorded ActionID -> the client's (None: the client sent none).
@@ -316,13 +316,9 @@ pub struct ReplaySession {
     matched: usize,
 }
 
-/// The framer, with a Debug that shows only its size.
-#[derive(Default)]
-struct RequestFramerBox(RequestFramer);
-
-impl fmt::Debug for RequestFramerBox {
+impl fmt::Debug for RequestFramer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} bytes pending", self.0.pending())
+        write!(f, "{} bytes pending", self.pending())
     }
 }
 
@@ -335,7 +331,7 @@ impl ReplaySession {
             used: vec![false; script.steps.len()],
             script,
             timing,
-            framer_input: RequestFramerBox::default(),
+            framer_input: RequestFramer::default(),
             queue: VecDeque::new(),
             out: Vec::new(),
             ids: HashMap::new(),
@@ -359,13 +355,13 @@ impl ReplaySession {
         if self.closing {
             return;
         }
-        self.framer_input.0.push(bytes);
-        while let Some(req) = self.framer_input.0.next() {
+        self.framer_input.push(bytes);
+        while let Some(req) = self.framer_input.next() {
             self.on_request(Request::parse(req), now);
         }
-        if self.framer_input.0.pending() > MAX_REQUEST {
-            let raw = std::mem::take(&mut self.framer_input.0.buf);
-            self.framer_input.0 = RequestFramer::default();
+        if self.framer_input.pending() > MAX_REQUEST {
+            let raw = std::mem::take(&mut self.framer_input.buf);
+            self.framer_input = RequestFramer::default();
             let mut sent = String::from_utf8_lossy(&raw[..256.min(raw.len())]).into_owned();
             sent.push_str("... (a request longer than the replay's limit)");
             self.mismatches.push(Mismatch {
