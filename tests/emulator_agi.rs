@@ -273,3 +273,46 @@ fn a_fastagi_call_recorded_through_the_proxy_replays() {
         .borrow()
         .contains(&"color Ok(Some(\"green\"))".to_owned()));
 }
+
+mod props {
+    use asterisk_io::emu::agi::{AgiCallConfig, AgiRecording, AgiRules, FakeAgi};
+    use asterisk_io::emu::transcript::Transcript;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn rules_and_calls_take_any_input(
+            rules in "[ -~\n]{0,300}",
+            input in proptest::collection::vec(any::<u8>(), 0..400),
+            cut in 0usize..400,
+        ) {
+            let parsed = AgiRules::parse_all(&rules);
+            if let Ok(r) = &parsed {
+                let _ = r.reply_for(&rules);
+            } else if let Err(errors) = &parsed {
+                prop_assert!(errors.iter().all(|e| e.line >= 1 && e.line <= rules.lines().count()));
+            }
+            let config = match parsed {
+                Ok(r) => AgiCallConfig::new().rules(r).hangup_after(2),
+                Err(_) => AgiCallConfig::new(),
+            };
+            let mut whole = FakeAgi::new(config.clone());
+            whole.handle_input(&input);
+            let mut split = FakeAgi::new(config);
+            let cut = cut.min(input.len());
+            split.handle_input(&input[..cut]);
+            split.handle_input(&input[cut..]);
+            prop_assert_eq!(whole.output(), split.output());
+            prop_assert_eq!(whole.conversation(), split.conversation());
+        }
+
+        #[test]
+        fn recordings_read_from_any_transcript(text in proptest::collection::vec(any::<u8>(), 0..300)) {
+            if let Ok(t) = Transcript::parse(&text) {
+                let rec = AgiRecording::from_transcript(&t);
+                let mut call = FakeAgi::new(AgiCallConfig::new().recording(rec));
+                call.handle_input(&text);
+            }
+        }
+    }
+}

@@ -630,3 +630,77 @@ fn a_captured_md5_login_replays_for_any_key() {
     assert!(driver.run_until(T, |d| d.get(replay).is_done()).unwrap());
     assert!(driver.get(replay).mismatches().is_empty());
 }
+
+#[test]
+fn a_slow_client_backs_the_proxy_up_without_loss() {
+    use std::io::{Read, Write};
+    let mut driver = Driver::new().unwrap();
+    let emu = driver.add(Emulator::bind(lo(), config()).unwrap()).unwrap();
+    let up = driver.get(emu).local_addr().unwrap();
+    let proxy = driver
+        .add(RecordingProxy::bind(lo(), up, Vec::new()).unwrap())
+        .unwrap();
+    let addr = driver.get(proxy).local_addr().unwrap();
+    // A small receive buffer, so the backlog builds up in the proxy.
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    sock.set_recv_buffer_size(4096).unwrap();
+    sock.connect(&addr.into()).unwrap();
+    let mut client: std::net::TcpStream = sock.into();
+    client
+        .write_all(b"Action: Login\r\nActionID: 1\r\nUsername: admin\r\nSecret: s3cret\r\n\r\n")
+        .unwrap();
+    client.set_nonblocking(true).unwrap();
+    let mut got = Vec::new();
+    let mut buf = vec![0; 64 * 1024];
+    let mut read_some = |client: &mut std::net::TcpStream, got: &mut Vec<u8>| loop {
+        match client.read(&mut buf) {
+            Ok(0) => return,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(_) => return,
+        }
+    };
+    assert!(driver
+        .run_until(T, |_| {
+            read_some(&mut client, &mut got);
+            String::from_utf8_lossy(&got).contains("FullyBooted")
+        })
+        .unwrap());
+    // 8 MB of events while the client reads nothing: socket buffers fill,
+    // then the proxy's own buffer, then it stops reading the emulator.
+    const N: usize = 80_000;
+    let pad = "x".repeat(60);
+    for i in 0..N {
+        driver
+            .get_mut(emu)
+            .emit_event("UserEvent", &[("Seq", &i.to_string()), ("Pad", &pad)]);
+        if i % 500 == 0 {
+            driver.poll(Some(Duration::ZERO)).unwrap();
+        }
+    }
+    for _ in 0..20 {
+        driver.poll(Some(Duration::from_millis(5))).unwrap();
+    }
+    let last = format!("Seq: {}\r\n", N - 1);
+    assert!(driver
+        .run_until(T, |_| {
+            read_some(&mut client, &mut got);
+            String::from_utf8_lossy(&got).contains(&last)
+        })
+        .unwrap());
+    let text = String::from_utf8_lossy(&got);
+    assert_eq!(text.matches("Event: UserEvent\r\n").count(), N);
+    drop(client);
+    assert!(driver.run_until(T, |d| d.get(proxy).active() == 0).unwrap());
+    let file = driver.remove(proxy).unwrap().into_writer().unwrap();
+    let t = Transcript::parse(&file).unwrap();
+    let recorded: Vec<u8> = t.connections[0]
+        .records
+        .iter()
+        .filter_map(|r| match &r.kind {
+            RecordKind::Data(Direction::FromServer, b) => Some(b.clone()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(recorded, got);
+}
