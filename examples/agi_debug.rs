@@ -9,11 +9,15 @@
 //! line the program writes:
 //!
 //! * `--script FILE`: the file starts with environment lines
-//!   (`agi_channel: SIP/100-0001`, ...) ended by an empty line; then reply
-//!   rules `PREFIX => REPLY`, matched case-insensitively against the command
-//!   in file order (first match wins; `*` matches anything). In `REPLY`,
-//!   `\n` separates lines, so `HANGUP => 200 result=1\nHANGUP` also sends
-//!   the unsolicited `HANGUP` line. Lines starting with `#` are comments.
+//!   (`agi_channel: SIP/100-0001`, ...) that override the built-in ones,
+//!   ended by an empty line; then reply rules `PREFIX => REPLY`, matched
+//!   case-insensitively against the command in file order (first match
+//!   wins; `*` matches anything). In `REPLY`, `\n` separates lines, so
+//!   `HANGUP => 200 result=1\nHANGUP` also sends the unsolicited `HANGUP`
+//!   line. Lines starting with `#` are comments; a bad line is an error
+//!   naming its number. The format and the fake Asterisk are the library's
+//!   `asterisk_io::emu::agi` (`AgiRules`, `FakeAgi`), which tests can drive
+//!   against a FastAGI server in their own loop.
 //! * `--interactive`: each command is shown and you type the reply (an
 //!   empty line sends the rule's reply, or `200 result=0`).
 //! * `--hangup-after N`: after the Nth reply, send `HANGUP` and answer

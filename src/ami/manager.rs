@@ -63,6 +63,11 @@ pub struct Manager {
     dispatcher: Dispatcher,
     /// False once a read returned `WouldBlock`, until the next readiness.
     read_open: bool,
+    /// The last readiness seen said the peer had not closed its side: a
+    /// short read then drained the socket, and more input (or the close)
+    /// raises a new edge. False when unknown (a host's own poll), so reads
+    /// go on until `WouldBlock`.
+    short_read_drains: bool,
     peer: SocketAddr,
     /// The link's life: state, policy, the login to replay, keepalive.
     link: Link,
@@ -155,6 +160,7 @@ impl Manager {
             events: Events::with_capacity(8),
             registration: Registration::Standalone,
             read_open: true,
+            short_read_drains: false,
             peer,
             link,
         })
@@ -492,6 +498,7 @@ impl Manager {
             // The host's poll saw readiness (or the host is just asking):
             // try the socket, within one budget.
             self.read_open = !matches!(self.link.state, LinkState::Waiting { .. });
+            self.short_read_drains = false;
             return self.pump(None);
         }
         let n = self.pump(None)?;
@@ -521,6 +528,7 @@ impl Manager {
         }
         if !self.events.is_empty() && !matches!(self.link.state, LinkState::Waiting { .. }) {
             self.read_open = true;
+            self.short_read_drains = self.events.iter().all(|e| !e.is_read_closed());
         }
         self.pump(None)
     }
@@ -576,7 +584,10 @@ impl Manager {
                     // and wait for the next edge instead of a read that
                     // would only say `WouldBlock` (TLS keeps records of its
                     // own, so it reads on).
-                    if !self.conn.last_read_was_full() && !self.stream.is_tls() {
+                    if self.short_read_drains
+                        && !self.conn.last_read_was_full()
+                        && !self.stream.is_tls()
+                    {
                         self.read_open = false;
                         handled += self.dispatch(budget - handled);
                         break;
@@ -952,7 +963,8 @@ impl Drive for Manager {
         Source::deregister(self, registry)
     }
 
-    fn ready(&mut self, registry: &Registry, _event: &mio::event::Event) {
+    fn ready(&mut self, registry: &Registry, event: &mio::event::Event) {
+        self.short_read_drains = !event.is_read_closed();
         self.on_ready(registry);
     }
 

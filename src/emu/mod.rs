@@ -42,3 +42,8 @@ pub use server::Emulator;
 pub use session::{
     Block, ClientSession, Effect, EmulatorConfig, ScriptedReply, TimedEvent, MAX_OUTPUT,
 };
+
+pub mod agi;
+pub mod record;
+pub mod replay;
+pub mod transcript;

@@ -1,69 +1,20 @@
-//! The fake Asterisk of `agi-debug`: shared by the `agi-debug` binary
-//! (feature `cli`) and `examples/agi_debug.rs`, which includes this file.
-//! See the example's documentation for the script format.
+//! The conversation loop of `agi-debug`: a child process against the
+//! library's fake Asterisk (`asterisk_io::emu::agi`). Shared by the
+//! `agi-debug` binary (feature `cli`) and `examples/agi_debug.rs`, which
+//! includes this file. See the example's documentation for the script format.
 
 use std::io::{self, BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
-const DEFAULT_ENV: &str = "agi_request: agi_debug\nagi_channel: Local/debug@lab-00000001;2\n\
-agi_language: en\nagi_type: Local\nagi_uniqueid: 1700000000.1\nagi_version: 22.10.1\n\
-agi_callerid: 4105551234\nagi_calleridname: Debug\nagi_callingpres: 0\nagi_callingani2: 0\n\
-agi_callington: 0\nagi_callingtns: 0\nagi_dnid: unknown\nagi_rdnis: unknown\nagi_context: lab\n\
-agi_extension: debug\nagi_priority: 1\nagi_enhanced: 0.0\nagi_accountcode: \n\
-agi_threadid: 1\n";
+use asterisk_io::emu::agi::{AgiCallConfig, AgiRules, FakeAgi};
 
-/// The environment block and the reply rules of a script.
-struct Rules {
-    env: String,
-    rules: Vec<(String, String)>,
-}
-
-/// Reads a script (or the built-in environment and no rules).
-fn load(path: Option<&str>) -> io::Result<Rules> {
-    let Some(path) = path else {
-        return Ok(Rules {
-            env: DEFAULT_ENV.to_string(),
-            rules: Vec::new(),
-        });
-    };
-    let text = std::fs::read_to_string(path)?;
-    let mut env = String::new();
-    let mut rules = Vec::new();
-    let mut in_env = true;
-    for line in text.lines() {
-        if line.starts_with('#') {
-            continue;
-        }
-        if in_env {
-            if line.trim().is_empty() {
-                in_env = false;
-            } else {
-                env.push_str(line);
-                env.push('\n');
-            }
-            continue;
-        }
-        if let Some((pat, reply)) = line.split_once("=>") {
-            rules.push((
-                pat.trim().to_ascii_uppercase(),
-                reply.trim().replace("\\n", "\n"),
-            ));
-        }
+/// Prints `bytes` as `AST>` lines and sends them to the program.
+fn send(w: &mut dyn Write, out: &mut dyn Write, bytes: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(bytes);
+    for l in text.trim_end_matches('\n').split('\n') {
+        let _ = writeln!(out, "AST> {l}");
     }
-    if env.is_empty() {
-        env = DEFAULT_ENV.to_string();
-    }
-    Ok(Rules { env, rules })
-}
-
-fn rule_reply(rules: &Rules, cmd: &str) -> String {
-    let up = cmd.to_ascii_uppercase();
-    rules
-        .rules
-        .iter()
-        .find(|(p, _)| p == "*" || up.starts_with(p.as_str()))
-        .map(|(_, r)| r.clone())
-        .unwrap_or_else(|| "200 result=0".to_string())
+    w.write_all(bytes).and_then(|_| w.flush()).is_ok()
 }
 
 /// Runs `program` against the fake Asterisk, printing the conversation on
@@ -77,13 +28,20 @@ pub fn converse(
     tool: &str,
     fail_code: i32,
 ) -> i32 {
-    let rules = match load(script) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("{tool}: cannot read script: {e}");
-            return fail_code;
+    let mut config = AgiCallConfig::new();
+    if let Some(path) = script {
+        match AgiRules::load(path) {
+            Ok(rules) => config = config.rules(rules),
+            Err(e) => {
+                eprintln!("{tool}: cannot read script {path}: {e}");
+                return fail_code;
+            }
         }
-    };
+    }
+    if let Some(n) = hangup_after {
+        config = config.hangup_after(n);
+    }
+    let mut agi = FakeAgi::new(config);
     let child = Command::new(&program[0])
         .args(&program[1..])
         .stdin(Stdio::piped())
@@ -100,49 +58,37 @@ pub fn converse(
     let mut to_child = child.stdin.take().expect("piped");
     let from_child = BufReader::new(child.stdout.take().expect("piped"));
     let mut out = io::stdout().lock();
-    let send = |w: &mut dyn Write, out: &mut dyn Write, text: &str| -> bool {
-        for l in text.trim_end_matches('\n').split('\n') {
-            let _ = writeln!(out, "AST> {l}");
-        }
-        w.write_all(text.as_bytes()).and_then(|_| w.flush()).is_ok()
-    };
-    let env = format!("{}\n", rules.env);
     let _ = writeln!(out, "--- environment ---");
-    send(&mut to_child, &mut out, &env);
+    send(&mut to_child, &mut out, agi.output());
+    agi.consume_output(usize::MAX);
     let _ = writeln!(out, "--- commands ---");
     let mut terminal = io::stdin().lock();
     let mut n = 0usize;
-    let mut dead = false;
-    for line in from_child.split(b'\n') {
-        let Ok(line) = line else { break };
-        let cmd = String::from_utf8_lossy(&line)
-            .trim_end_matches('\r')
-            .to_string();
-        let _ = writeln!(out, "AGI> {cmd}");
-        n += 1;
-        let up = cmd.to_ascii_uppercase();
-        let mut reply =
-            if dead && !up.starts_with("GET VARIABLE") && !up.starts_with("GET FULL VARIABLE") {
-                "511 Command Not Permitted on a dead channel or intercept routine".to_string()
-            } else {
-                rule_reply(&rules, &cmd)
-            };
-        if interactive {
-            let _ = write!(out, "reply [{}]: ", reply.replace('\n', "\\n"));
-            let _ = out.flush();
-            let mut typed = String::new();
-            if terminal.read_line(&mut typed).unwrap_or(0) > 0 && !typed.trim().is_empty() {
-                reply = typed.trim().replace("\\n", "\n");
+    'lines: for line in from_child.split(b'\n') {
+        let Ok(mut line) = line else { break };
+        line.push(b'\n');
+        agi.push_input(&line);
+        while let Some(cmd) = agi.next_command() {
+            let _ = writeln!(out, "AGI> {cmd}");
+            n += 1;
+            let mut reply = agi.reply_for(&cmd);
+            if interactive {
+                let shown = String::from_utf8_lossy(&reply);
+                let shown = shown.trim_end_matches('\n').replace('\n', "\\n");
+                let _ = write!(out, "reply [{shown}]: ");
+                let _ = out.flush();
+                let mut typed = String::new();
+                if terminal.read_line(&mut typed).unwrap_or(0) > 0 && !typed.trim().is_empty() {
+                    reply = format!("{}\n", typed.trim().replace("\\n", "\n")).into_bytes();
+                }
             }
-        }
-        reply.push('\n');
-        if hangup_after == Some(n) {
-            reply.push_str("HANGUP\n");
-            dead = true;
-        }
-        if !send(&mut to_child, &mut out, &reply) {
-            let _ = writeln!(out, "--- program closed its stdin ---");
-            break;
+            agi.answer(&cmd, &reply);
+            let ok = send(&mut to_child, &mut out, agi.output());
+            agi.consume_output(usize::MAX);
+            if !ok {
+                let _ = writeln!(out, "--- program closed its stdin ---");
+                break 'lines;
+            }
         }
     }
     drop(to_child);
