@@ -439,3 +439,66 @@ fn fastagi_sessions_wake_on_manager_events_in_one_driver() {
     assert!(log.contains(&"100.1 Ok(())".to_string()), "{log:?}");
     assert_eq!(hub.stats().waiting, 0);
 }
+
+/// AsyncAGI: the hub attached before the server; a session woken by a
+/// channel event goes on within the same dispatch, with no `resume_on`.
+#[test]
+fn asyncagi_sessions_wake_on_channel_events() {
+    use asterisk_io::agi::AsyncAgiServer;
+    const CHANNEL: &str = "PJSIP/100-0000002a";
+    let mut driver = Driver::new().unwrap();
+    let (emu, mgr) = emulator_and_manager(&mut driver);
+    let hub = ChannelEvents::new();
+    hub.attach(driver.get_mut(mgr));
+    let agi = AsyncAgiServer::new();
+    let log = Log::default();
+    let (h, l) = (hub.clone(), log.clone());
+    agi.route_async("ivr", move |call| {
+        let (hub, log) = (h.clone(), l.clone());
+        async move {
+            call.run(Answer).await?;
+            let ev = call.event(&hub, "DTMFEnd").await?;
+            let digit = ev.get_str("Digit").unwrap_or("").to_owned();
+            call.run(SayDigits::new(digit.clone(), "")).await?;
+            push(&log, format!("digit {digit}"));
+            Ok(())
+        }
+    });
+    agi.attach(driver.get_mut(mgr));
+    let env = "agi_request%3A%20async%0Aagi_channel%3A%20PJSIP%2F100-0000002a%0A\
+               agi_uniqueid%3A%201700.7%0Aagi_arg_1%3A%20ivr%0A%0A";
+    driver
+        .get_mut(emu)
+        .emit_event("AsyncAGIStart", &[("Channel", CHANNEL), ("Env", env)]);
+
+    let mut answered = Vec::new();
+    let mut pressed = false;
+    let done = driver
+        .run_until(Duration::from_secs(10), |driver| {
+            if let Some(cmd) = agi.in_flight(CHANNEL) {
+                if !answered.contains(&cmd.command_id) {
+                    answered.push(cmd.command_id.clone());
+                    driver.get_mut(emu).emit_event(
+                        "AsyncAGIExec",
+                        &[
+                            ("Channel", CHANNEL),
+                            ("CommandId", &cmd.command_id),
+                            ("Result", "200%20result%3D0%0A"),
+                        ],
+                    );
+                }
+            } else if answered.len() == 1 && hub.stats().waiting == 1 && !pressed {
+                // Waiting for the digit: press it.
+                driver.get_mut(emu).emit_event(
+                    "DTMFEnd",
+                    &[("Channel", CHANNEL), ("Uniqueid", "1700.7"), ("Digit", "5")],
+                );
+                pressed = true;
+            }
+            !log.borrow().is_empty()
+        })
+        .unwrap();
+    assert!(done, "answered {answered:?}, hub {:?}", hub.stats());
+    assert_eq!(*log.borrow(), ["digit 5"]);
+    assert_eq!(hub.stats().waiting, 0);
+}

@@ -104,6 +104,9 @@ use crate::ami::{
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Wake, Waker};
 use std::time::Instant;
 
 type Factory = Box<dyn FnMut(&Env) -> Box<dyn Handler>>;
@@ -177,6 +180,23 @@ struct Inner {
     limits: Limits,
     stats: AsyncAgiStats,
     line: Vec<u8>,
+    /// The host waker every session gets: set when an async session was
+    /// woken (a `oneshot` sent, a channel event delivered), so the
+    /// manager's event handler can resume it within the same dispatch.
+    woken: Arc<WokenFlag>,
+}
+
+/// A host waker that only raises a flag.
+#[derive(Default)]
+struct WokenFlag(AtomicBool);
+
+impl Wake for WokenFlag {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, Ordering::Release);
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.store(true, Ordering::Release);
+    }
 }
 
 type Shared = RefCell<Inner>;
@@ -245,6 +265,7 @@ impl AsyncAgiServer {
                 limits: Limits::default(),
                 stats: AsyncAgiStats::default(),
                 line: Vec::new(),
+                woken: Arc::default(),
             })),
         }
     }
@@ -339,12 +360,23 @@ impl AsyncAgiServer {
     /// must receive `agi` class events (`Events: on` or `agi` in the login).
     /// It runs after the manager's named handlers, so one of those that
     /// returns [`Flow::Stop`](crate::ami::Flow::Stop) for an AsyncAGI event
-    /// hides it from the server.
+    /// hides it from the server. After every event it also resumes the
+    /// async sessions woken meanwhile (by a
+    /// [`ChannelEvents`](super::channel_events::ChannelEvents) hub attached
+    /// before it, say), so those go on within the same `poll_events`.
     pub fn attach(&self, manager: &mut Manager) -> Attachment {
         let inner = self.inner.clone();
         let id = manager.on_any_event(move |ev, ctx| {
             if kind_of(ev).is_some() {
                 handle_event(&inner, ev, &mut |a: &Agi| send_via(&inner, ctx, a));
+            }
+            // An earlier handler (a `ChannelEvents` hub) may have woken a
+            // session: let it go on now.
+            let woken = inner.borrow().woken.0.swap(false, Ordering::AcqRel);
+            if woken {
+                poke(&inner, &mut |a: &Agi| send_via(&inner, ctx, a), &mut |h| {
+                    h.on_wake()
+                });
             }
         });
         Attachment { id }
@@ -378,6 +410,7 @@ impl AsyncAgiServer {
     /// send next with `send`. Looks at every session (cheap for those not
     /// woken); call it on every turn of the host's loop.
     pub fn resume(&self, send: &mut SendFn<'_>) {
+        self.inner.borrow().woken.0.store(false, Ordering::Release);
         poke(&self.inner, send, &mut |h| h.on_wake());
     }
 
@@ -392,6 +425,7 @@ impl AsyncAgiServer {
     /// [`resume`](Self::resume), sending through `manager`.
     pub fn resume_on(&self, manager: &mut Manager) {
         let inner = self.inner.clone();
+        inner.borrow().woken.0.store(false, Ordering::Release);
         manager.with_ctx(|ctx| {
             poke(&inner, &mut |a: &Agi| send_via(&inner, ctx, a), &mut |h| {
                 h.on_wake()
@@ -620,6 +654,8 @@ fn start(inner: &Shared, channel: &str, env: &Env, send: &mut SendFn<'_>) -> boo
         }
     };
     drop(unused);
+    let waker = Waker::from(inner.borrow().woken.clone());
+    handler.set_waker(&waker);
     handler.start(env);
     let replaced = {
         let mut i = inner.borrow_mut();
