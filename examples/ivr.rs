@@ -305,7 +305,7 @@ fn play(addr: SocketAddr, c: &Caller) -> std::io::Result<String> {
         let cmd = line.trim_end();
         let reply = if cmd.starts_with("GET DATA") {
             match digits.next() {
-                Some(d) if d.is_empty() => "200 result= (timeout)".to_owned(),
+                Some(&"") => "200 result= (timeout)".to_owned(),
                 // GET DATA answers with the digits themselves.
                 Some(d) => format!("200 result={d}"),
                 None if c.hangs_up => {

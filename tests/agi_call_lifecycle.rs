@@ -57,7 +57,7 @@ fn fixture() -> Fixture {
             let _v = call.or_hangup(rx).await?;
             call.event(&h, "DTMFEnd").await?;
             let mut w = call.watch(&h, "DTMFEnd");
-            call.or_hangup(w.next()).await?;
+            call.or_hangup(w.recv()).await?;
             call.run(Hangup::new()).await?;
             Ok::<(), AgiError>(())
         }
@@ -125,7 +125,7 @@ impl Fixture {
             "{what}: a wait left in the hub"
         );
         assert!(
-            self.tx.as_ref().is_none_or(|t| t.is_closed()),
+            self.tx.as_ref().map_or(true, |t| t.is_closed()),
             "{what}: receiver alive"
         );
         assert_eq!(self.session.poll_timeout(), None, "{what}: a timer left");

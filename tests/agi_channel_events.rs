@@ -215,7 +215,7 @@ fn watch_collects_digits_until_hangup() {
             call.run(Answer).await?;
             let mut got = String::new();
             let r = loop {
-                match call.or_hangup(digits.next()).await {
+                match call.or_hangup(digits.recv()).await {
                     Ok(ev) => got.push_str(ev.get_str("Digit").unwrap_or("")),
                     Err(e) => break e,
                 }

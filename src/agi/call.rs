@@ -163,7 +163,7 @@ impl Call {
     /// Wait for `fut` unless the call ends first: `Ok(its output)`, or
     /// `Err(AgiError::HungUp)` as soon as the channel hangs up (the
     /// `HANGUP` line, a 511, the end of the session), whichever comes
-    /// first. For a [`Receiver`], a [`Watch::next`](super::channel_events::Watch::next)
+    /// first. For a [`Receiver`], a [`Watch::recv`](super::channel_events::Watch::recv)
     /// or any future that does not know about the call.
     pub fn or_hangup<F: Future>(&self, fut: F) -> OrHangup<F> {
         OrHangup {
@@ -189,7 +189,7 @@ impl Call {
 
     /// Keep this call's channel events that pass `filter` from now on (see
     /// [`ChannelEvents::watch`]); read them with
-    /// `call.or_hangup(watch.next()).await?`.
+    /// `call.or_hangup(watch.recv()).await?`.
     pub fn watch(&self, hub: &ChannelEvents, filter: impl Into<EventFilter>) -> Watch {
         hub.watch(&self.channel_key(), filter)
     }

@@ -424,7 +424,7 @@ impl Future for NextEvent {
 }
 
 /// A bounded buffer of a channel's events (see [`ChannelEvents::watch`]);
-/// read them with [`next`](Watch::next).
+/// read them with [`recv`](Watch::recv).
 pub struct Watch {
     reg: Registration,
 }
@@ -440,12 +440,12 @@ impl fmt::Debug for Watch {
 
 impl Watch {
     /// A future of the oldest buffered event, or of the next one to come.
-    pub fn next(&mut self) -> WatchNext<'_> {
-        WatchNext { watch: self }
+    pub fn recv(&mut self) -> WatchRecv<'_> {
+        WatchRecv { watch: self }
     }
 
     /// The oldest buffered event, if any, without waiting.
-    pub fn try_next(&mut self) -> Option<OwnedMessage> {
+    pub fn try_recv(&mut self) -> Option<OwnedMessage> {
         self.reg.hub.borrow_mut().slots[self.reg.idx]
             .queue
             .pop_front()
@@ -467,19 +467,19 @@ impl Watch {
     }
 }
 
-/// The future of [`Watch::next`].
+/// The future of [`Watch::recv`].
 #[must_use = "futures do nothing unless awaited"]
-pub struct WatchNext<'a> {
+pub struct WatchRecv<'a> {
     watch: &'a mut Watch,
 }
 
-impl fmt::Debug for WatchNext<'_> {
+impl fmt::Debug for WatchRecv<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WatchNext").finish_non_exhaustive()
+        f.debug_struct("WatchRecv").finish_non_exhaustive()
     }
 }
 
-impl Future for WatchNext<'_> {
+impl Future for WatchRecv<'_> {
     type Output = OwnedMessage;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<OwnedMessage> {
@@ -593,11 +593,11 @@ mod tests {
         assert_eq!(w.missed(), 1);
         assert_eq!(hub.stats().missed, 1);
         let mut got = Vec::new();
-        while let Poll::Ready(ev) = poll(&mut w.next(), &waker) {
+        while let Poll::Ready(ev) = poll(&mut w.recv(), &waker) {
             got.push(ev.get_str("Digit").unwrap().to_owned());
         }
         assert_eq!(got, ["2", "3"]);
-        assert!(w.try_next().is_none());
+        assert!(w.try_recv().is_none());
     }
 
     #[test]
@@ -632,6 +632,6 @@ mod tests {
         assert_eq!(feed(&hub, &dtmf("1700.1", "4")), 3);
         assert!(poll(&mut a, &waker).is_ready());
         assert!(poll(&mut b, &waker).is_ready());
-        assert!(poll(&mut w.next(), &waker).is_ready());
+        assert!(poll(&mut w.recv(), &waker).is_ready());
     }
 }
