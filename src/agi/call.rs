@@ -24,7 +24,10 @@
 //!
 //! * when the reply to its command arrives (from `on_reply`),
 //! * when something it awaits is woken: a [`Receiver`] whose [`Sender`] was
-//!   completed by the host, or a [`Call::sleep`] whose deadline came
+//!   completed by the host, an AMI event of its channel
+//!   ([`Call::event`], delivered by a
+//!   [`ChannelEvents`](super::channel_events::ChannelEvents) hub on the
+//!   loop's manager), or a [`Call::sleep`] whose deadline came
 //!   ([`Handler::poll_timeout`] reports it, [`Handler::handle_time`] fires
 //!   it; the time always comes from the host),
 //! * when the channel hangs up or the session ends.
@@ -183,7 +186,7 @@ impl Call {
         hub: &ChannelEvents,
         filter: impl Into<EventFilter>,
     ) -> OrHangup<NextEvent> {
-        let fut = hub.next_for(&self.channel_key(), filter);
+        let fut = self.with_channel_key(|key| hub.next_for(key, filter));
         self.or_hangup(fut)
     }
 
@@ -191,16 +194,19 @@ impl Call {
     /// [`ChannelEvents::watch`]); read them with
     /// `call.or_hangup(watch.recv()).await?`.
     pub fn watch(&self, hub: &ChannelEvents, filter: impl Into<EventFilter>) -> Watch {
-        hub.watch(&self.channel_key(), filter)
+        self.with_channel_key(|key| hub.watch(key, filter))
     }
 
-    fn channel_key(&self) -> String {
+    /// Runs `f` with the channel's key (unique id, else name), borrowed
+    /// from the environment: no copy.
+    fn with_channel_key<R>(&self, f: impl FnOnce(&str) -> R) -> R {
         let env = self.shared.env.borrow();
         let env = env.as_ref();
-        env.and_then(|e| e.unique_id().filter(|u| !u.is_empty()))
+        let key = env
+            .and_then(|e| e.unique_id().filter(|u| !u.is_empty()))
             .or_else(|| env.and_then(|e| e.channel()))
-            .unwrap_or_default()
-            .to_owned()
+            .unwrap_or_default();
+        f(key)
     }
 
     /// Why the channel counts as hung up, if it does (`HANGUP` line, 511,
