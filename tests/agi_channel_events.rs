@@ -502,3 +502,97 @@ fn asyncagi_sessions_wake_on_channel_events() {
     assert_eq!(*log.borrow(), ["digit 5"]);
     assert_eq!(hub.stats().waiting, 0);
 }
+
+/// 500 FastAGI sessions wait at once for a digit of their own channel; the
+/// emulator sends the 500 events in reverse order over the manager
+/// connection; each session says its own digit back.
+#[test]
+fn five_hundred_fastagi_sessions_wait_for_their_channel_events() {
+    const N: usize = 500;
+    let mut driver = Driver::new().unwrap();
+    let (emu, mgr) = emulator_and_manager(&mut driver);
+    let hub = ChannelEvents::new();
+    hub.attach(driver.get_mut(mgr));
+    let mut server = Server::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let h = hub.clone();
+    server.route_async("ivr", move |call| {
+        let hub = h.clone();
+        async move {
+            call.run(Answer).await?;
+            let ev = call.event(&hub, "DTMFEnd").await?;
+            let digit = ev.get_str("Digit").unwrap_or("").to_owned();
+            call.run(SayDigits::new(digit, "")).await?;
+            Ok(())
+        }
+    });
+    let addr = server.local_addr().unwrap();
+    driver.add(server).unwrap();
+
+    let mut peers: Vec<Peer> = Vec::with_capacity(N);
+    for i in 0..N {
+        peers.push(Peer::call(addr, &format!("7.{i}")));
+        if i % 100 == 99 {
+            driver.poll(Some(Duration::ZERO)).unwrap();
+        }
+    }
+    // Every peer answers its ANSWER; then all wait.
+    let mut answered = vec![false; N];
+    let mut said = vec![None; N];
+    let mut closed = vec![false; N];
+    let mut emitted = false;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while closed.iter().any(|c| !c) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "answered {}, waiting {}, said {}, closed {}",
+            answered.iter().filter(|a| **a).count(),
+            hub.stats().waiting,
+            said.iter().filter(|s| s.is_some()).count(),
+            closed.iter().filter(|c| **c).count()
+        );
+        driver.poll(Some(Duration::from_millis(2))).unwrap();
+        for (i, p) in peers.iter_mut().enumerate() {
+            if closed[i] {
+                continue;
+            }
+            let mut b = [0u8; 256];
+            match p.s.read(&mut b) {
+                Ok(0) => closed[i] = true,
+                Ok(n) => p.buf.extend_from_slice(&b[..n]),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+                Err(e) => panic!("{e}"),
+            }
+            while let Some(k) = p.buf.iter().position(|&c| c == b'\n') {
+                let line: Vec<u8> = p.buf.drain(..=k).collect();
+                let line = String::from_utf8(line).unwrap();
+                if line == "ANSWER\n" {
+                    answered[i] = true;
+                } else {
+                    said[i] = Some(line);
+                }
+                p.s.write_all(b"200 result=0\n").unwrap();
+            }
+        }
+        if !emitted && hub.stats().waiting == N {
+            for i in (0..N).rev() {
+                driver.get_mut(emu).emit_event(
+                    "DTMFEnd",
+                    &[
+                        ("Channel", &format!("PJSIP/100-7.{i}")),
+                        ("Uniqueid", &format!("7.{i}")),
+                        ("Digit", &(i % 10).to_string()),
+                    ],
+                );
+            }
+            emitted = true;
+        }
+    }
+    for (i, s) in said.iter().enumerate() {
+        assert_eq!(
+            s.as_deref(),
+            Some(format!("SAY DIGITS {} \"\"\n", i % 10).as_str())
+        );
+    }
+    let s = hub.stats();
+    assert_eq!((s.waiting, s.delivered), (0, N as u64));
+}
