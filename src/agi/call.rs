@@ -26,7 +26,7 @@
 //! * when something it awaits is woken: a [`Receiver`] whose [`Sender`] was
 //!   completed by the host, an AMI event of its channel
 //!   ([`Call::event`], delivered by a
-//!   [`ChannelEvents`](super::channel_events::ChannelEvents) hub on the
+//!   [`ChannelEvents`] hub on the
 //!   loop's manager), or a [`Call::sleep`] whose deadline came
 //!   ([`Handler::poll_timeout`] reports it, [`Handler::handle_time`] fires
 //!   it; the time always comes from the host),
