@@ -10,19 +10,24 @@
 //! command fire-and-forget (an error ends the session early). Stops after
 //! `--sessions N` sessions if given, printing counters to stderr. With
 //! `--async` the same session runs as an `async fn` (`Server::route_async`)
-//! instead of a `Script`; `--help` lists the flags.
+//! instead of a `Script`; `--max-connections N` raises the limit of
+//! simultaneous calls (4096 by default); `--help` lists the flags.
 use asterisk_io::agi::call::Call;
 use asterisk_io::agi::commands::{Answer, GetVariable, Hangup, SetVariable, StreamFile};
 use asterisk_io::agi::{AgiError, Env, Script, Server};
 use std::net::SocketAddr;
 
-const USAGE: &str = "usage: fastagi_bench --listen IP:PORT [--sessions N] [--async]
+const USAGE: &str =
+    "usage: fastagi_bench --listen IP:PORT [--sessions N] [--async] [--max-connections N]
 
-  --listen IP:PORT  where to listen (required)
-  --sessions N      stop after N sessions and print the counters
-  --async           run the session as an async fn (Server::route_async)
-                    instead of a Script
-  --help            this text";
+  --listen IP:PORT       where to listen (required)
+  --sessions N           stop after N sessions and print the counters
+  --async                run the session as an async fn (Server::route_async)
+                         instead of a Script
+  --max-connections N    simultaneous calls served (default 4096, the
+                         server's DEFAULT_MAX_CONNECTIONS); raise it for
+                         more concurrent sessions (mind `ulimit -n`)
+  --help                 this text";
 
 async fn bench_async(call: Call) -> Result<(), AgiError> {
     call.run(Answer).await?;
@@ -47,12 +52,20 @@ fn main() {
     let mut listen: Option<SocketAddr> = None;
     let mut sessions: Option<u64> = None;
     let mut use_async = false;
+    let mut max_connections: Option<usize> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--listen" => listen = args.next().and_then(|v| v.parse().ok()),
             "--sessions" => sessions = args.next().and_then(|v| v.parse().ok()),
             "--async" => use_async = true,
+            "--max-connections" => match args.next().and_then(|v| v.parse().ok()) {
+                Some(n) => max_connections = Some(n),
+                None => {
+                    eprintln!("{USAGE}");
+                    std::process::exit(2);
+                }
+            },
             "--help" | "-h" => {
                 println!("{USAGE}");
                 return;
@@ -71,6 +84,12 @@ fn main() {
         eprintln!("fastagi_bench: cannot listen on {addr}: {e}");
         std::process::exit(1);
     });
+    if let Some(n) = max_connections {
+        if let Err(e) = server.set_max_connections(n) {
+            eprintln!("fastagi_bench: --max-connections {n}: {e}");
+            std::process::exit(2);
+        }
+    }
     if use_async {
         server.fallback_async(bench_async);
     } else {

@@ -24,7 +24,10 @@
 //!
 //! * when the reply to its command arrives (from `on_reply`),
 //! * when something it awaits is woken: a [`Receiver`] whose [`Sender`] was
-//!   completed by the host, or a [`Call::sleep`] whose deadline came
+//!   completed by the host, an AMI event of its channel
+//!   ([`Call::event`], delivered by a
+//!   [`ChannelEvents`] hub on the
+//!   loop's manager), or a [`Call::sleep`] whose deadline came
 //!   ([`Handler::poll_timeout`] reports it, [`Handler::handle_time`] fires
 //!   it; the time always comes from the host),
 //! * when the channel hangs up or the session ends.
@@ -40,6 +43,7 @@
 //! future still waits for a timer or a value, the future is dropped, as a
 //! `Script` drops what it still had queued.
 
+use super::channel_events::{ChannelEvents, EventFilter, NextEvent, Watch};
 use super::codec::{Env, Reply};
 use super::command::{Command, MAX_COMMAND_LINE};
 use super::error::{AgiError, HangupSource};
@@ -157,6 +161,52 @@ impl Call {
             wait: Duration::ZERO,
             deadline: Some(deadline),
         }
+    }
+
+    /// Wait for `fut` unless the call ends first: `Ok(its output)`, or
+    /// `Err(AgiError::HungUp)` as soon as the channel hangs up (the
+    /// `HANGUP` line, a 511, the end of the session), whichever comes
+    /// first. For a [`Receiver`], a [`Watch::recv`](super::channel_events::Watch::recv)
+    /// or any future that does not know about the call.
+    pub fn or_hangup<F: Future>(&self, fut: F) -> OrHangup<F> {
+        OrHangup {
+            shared: self.shared.clone(),
+            fut,
+        }
+    }
+
+    /// The next AMI event of this call's channel that passes `filter`, as
+    /// delivered by `hub` (a [`ChannelEvents`] registered on the manager of
+    /// the same loop): `call.event(&hub, "DTMFEnd").await?`. The channel is
+    /// told by its unique id (`agi_uniqueid`; by name when the environment
+    /// has none). The wait starts when this is called, not when it is first
+    /// polled; hang-up wins (`AgiError::HungUp`).
+    pub fn event(
+        &self,
+        hub: &ChannelEvents,
+        filter: impl Into<EventFilter>,
+    ) -> OrHangup<NextEvent> {
+        let fut = self.with_channel_key(|key| hub.next_for(key, filter));
+        self.or_hangup(fut)
+    }
+
+    /// Keep this call's channel events that pass `filter` from now on (see
+    /// [`ChannelEvents::watch`]); read them with
+    /// `call.or_hangup(watch.recv()).await?`.
+    pub fn watch(&self, hub: &ChannelEvents, filter: impl Into<EventFilter>) -> Watch {
+        self.with_channel_key(|key| hub.watch(key, filter))
+    }
+
+    /// Runs `f` with the channel's key (unique id, else name), borrowed
+    /// from the environment: no copy.
+    fn with_channel_key<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        let env = self.shared.env.borrow();
+        let env = env.as_ref();
+        let key = env
+            .and_then(|e| e.unique_id().filter(|u| !u.is_empty()))
+            .or_else(|| env.and_then(|e| e.channel()))
+            .unwrap_or_default();
+        f(key)
     }
 
     /// Why the channel counts as hung up, if it does (`HANGUP` line, 511,
@@ -289,6 +339,33 @@ impl Future for Sleep {
             timers.push(deadline);
         }
         Poll::Pending
+    }
+}
+
+/// The future of [`Call::or_hangup`] (and [`Call::event`]).
+#[must_use = "futures do nothing unless awaited"]
+pub struct OrHangup<F> {
+    shared: Rc<Shared>,
+    fut: F,
+}
+
+impl<F> fmt::Debug for OrHangup<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OrHangup").finish_non_exhaustive()
+    }
+}
+
+impl<F: Future + Unpin> Future for OrHangup<F> {
+    type Output = Result<F::Output, AgiError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Some(e) = self.shared.over_error() {
+            return Poll::Ready(Err(e));
+        }
+        if let Some(h) = self.shared.hungup.get() {
+            return Poll::Ready(Err(AgiError::HungUp(h)));
+        }
+        Pin::new(&mut self.fut).poll(cx).map(Ok)
     }
 }
 

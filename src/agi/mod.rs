@@ -28,8 +28,10 @@ pub use command::{
 };
 pub use error::{AgiError, HangupSource};
 pub mod call;
+pub mod channel_events;
 pub mod session;
 pub use call::{oneshot, Call, CallTask};
+pub use channel_events::{ChannelEvents, EventFilter};
 pub use session::{Handler, Script, Session};
 pub mod stdio;
 pub mod trace;

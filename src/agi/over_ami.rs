@@ -104,6 +104,9 @@ use crate::ami::{
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Wake, Waker};
 use std::time::Instant;
 
 type Factory = Box<dyn FnMut(&Env) -> Box<dyn Handler>>;
@@ -177,6 +180,36 @@ struct Inner {
     limits: Limits,
     stats: AsyncAgiStats,
     line: Vec<u8>,
+    /// Sessions woken (a `oneshot` sent, a channel event delivered) since
+    /// the last resume: the manager's event handler resumes them within
+    /// the same dispatch, and only them.
+    woken: Arc<WokenQueue>,
+}
+
+/// Channels (and session generations) whose futures were woken.
+#[derive(Default)]
+struct WokenQueue {
+    any: AtomicBool,
+    list: Mutex<Vec<(Arc<str>, u64)>>,
+}
+
+/// The host waker of one session: queues its channel.
+struct SessWake {
+    queue: Arc<WokenQueue>,
+    channel: Arc<str>,
+    generation: u64,
+}
+
+impl Wake for SessWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref()
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        if let Ok(mut l) = self.queue.list.lock() {
+            l.push((self.channel.clone(), self.generation));
+        }
+        self.queue.any.store(true, Ordering::Release);
+    }
 }
 
 type Shared = RefCell<Inner>;
@@ -245,6 +278,7 @@ impl AsyncAgiServer {
                 limits: Limits::default(),
                 stats: AsyncAgiStats::default(),
                 line: Vec::new(),
+                woken: Arc::default(),
             })),
         }
     }
@@ -339,13 +373,19 @@ impl AsyncAgiServer {
     /// must receive `agi` class events (`Events: on` or `agi` in the login).
     /// It runs after the manager's named handlers, so one of those that
     /// returns [`Flow::Stop`](crate::ami::Flow::Stop) for an AsyncAGI event
-    /// hides it from the server.
+    /// hides it from the server. After every event it also resumes the
+    /// async sessions woken meanwhile (by a
+    /// [`ChannelEvents`](super::channel_events::ChannelEvents) hub attached
+    /// before it, say), so those go on within the same `poll_events`.
     pub fn attach(&self, manager: &mut Manager) -> Attachment {
         let inner = self.inner.clone();
         let id = manager.on_any_event(move |ev, ctx| {
             if kind_of(ev).is_some() {
                 handle_event(&inner, ev, &mut |a: &Agi| send_via(&inner, ctx, a));
             }
+            // An earlier handler (a `ChannelEvents` hub) may have woken a
+            // session: let it go on now.
+            resume_woken(&inner, &mut |a: &Agi| send_via(&inner, ctx, a));
         });
         Attachment { id }
     }
@@ -378,6 +418,7 @@ impl AsyncAgiServer {
     /// send next with `send`. Looks at every session (cheap for those not
     /// woken); call it on every turn of the host's loop.
     pub fn resume(&self, send: &mut SendFn<'_>) {
+        self.inner.borrow().woken.clear();
         poke(&self.inner, send, &mut |h| h.on_wake());
     }
 
@@ -392,6 +433,7 @@ impl AsyncAgiServer {
     /// [`resume`](Self::resume), sending through `manager`.
     pub fn resume_on(&self, manager: &mut Manager) {
         let inner = self.inner.clone();
+        inner.borrow().woken.clear();
         manager.with_ctx(|ctx| {
             poke(&inner, &mut |a: &Agi| send_via(&inner, ctx, a), &mut |h| {
                 h.on_wake()
@@ -429,6 +471,47 @@ impl AsyncAgiServer {
         send: &mut SendFn<'_>,
     ) -> bool {
         handle_result(&self.inner, id, result, send)
+    }
+}
+
+impl WokenQueue {
+    fn clear(&self) {
+        if self.any.swap(false, Ordering::AcqRel) {
+            if let Ok(mut l) = self.list.lock() {
+                l.clear();
+            }
+        }
+    }
+
+    fn take(&self) -> Vec<(Arc<str>, u64)> {
+        if !self.any.swap(false, Ordering::AcqRel) {
+            return Vec::new();
+        }
+        self.list
+            .lock()
+            .map(|mut l| std::mem::take(&mut *l))
+            .unwrap_or_default()
+    }
+}
+
+/// Lets the sessions woken since the last call run (one atomic load when
+/// none was), then sends what each sends next.
+fn resume_woken(inner: &Shared, send: &mut SendFn<'_>) {
+    let woken = inner.borrow().woken.clone();
+    for (channel, generation) in woken.take() {
+        let handler = inner
+            .borrow_mut()
+            .sessions
+            .get_mut(&*channel)
+            .filter(|s| s.generation == generation)
+            .and_then(|s| s.handler.take());
+        let Some(mut handler) = handler else {
+            continue;
+        };
+        handler.on_wake();
+        if put_back(inner, &channel, generation, handler) {
+            advance(inner, &channel, send);
+        }
     }
 }
 
@@ -620,12 +703,22 @@ fn start(inner: &Shared, channel: &str, env: &Env, send: &mut SendFn<'_>) -> boo
         }
     };
     drop(unused);
+    // The generation is taken before `start`, which runs user code that
+    // may start other sessions.
+    let (generation, queue) = {
+        let mut i = inner.borrow_mut();
+        i.next_generation += 1;
+        (i.next_generation, i.woken.clone())
+    };
+    handler.set_waker(&Waker::from(Arc::new(SessWake {
+        queue,
+        channel: Arc::from(channel),
+        generation,
+    })));
     handler.start(env);
     let replaced = {
         let mut i = inner.borrow_mut();
         i.stats.started += 1;
-        i.next_generation += 1;
-        let generation = i.next_generation;
         i.sessions.insert(
             channel.to_string(),
             Sess {
