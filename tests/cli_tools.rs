@@ -1,5 +1,5 @@
 //! The command-line tools of the `cli` feature (`ami`, `agi-debug`,
-//! `asterisk-conf`), run as programs against the emulator and temporary
+//! `asterisk-conf`, `astemu`), run as programs against the emulator and temporary
 //! files: exit statuses, output, credentials.
 //!
 //! `cargo test` builds no binary of a feature it was not given, so the first
@@ -357,12 +357,13 @@ fn ami_decode_prints_what_the_example_prints() {
 
 #[test]
 fn every_tool_and_subcommand_has_help_and_completions() {
-    let tools: [(&str, &[&str]); 3] = [
+    let tools: [(&str, &[&str]); 4] = [
         (
             "ami",
             &["action", "command", "events", "decode", "completions"],
         ),
         ("agi-debug", &["completions"]),
+        ("astemu", &["record", "completions"]),
         (
             "asterisk-conf",
             &["check", "dump", "get", "set", "completions"],
@@ -498,4 +499,100 @@ fn asterisk_conf_check_get_set_and_dump() {
         let now = std::fs::read_to_string(&file).unwrap();
         assert_eq!(now, edited.replace("allow = g722", "allow = ulaw"));
     }
+}
+
+/// A tool started in the background that prints `listening ADDR` once
+/// ready; killed when dropped.
+struct Listening {
+    child: std::process::Child,
+    addr: String,
+}
+
+impl Listening {
+    fn start(tool: &str, args: &[&str]) -> Listening {
+        use std::io::BufRead;
+        let mut child = Command::new(bin_dir().join(tool))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("the tool starts");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening ")
+            .unwrap_or_else(|| panic!("{tool}: {line:?}"))
+            .to_owned();
+        Listening { child, addr }
+    }
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `astemu` serves `ami`; `astemu record` between them writes a
+/// transcript; `astemu --replay` serves it back, and `ami` prints the same.
+#[test]
+fn astemu_serves_records_and_replays() {
+    let dir = temp_dir("astemu");
+    let out = dir.join("session.txt");
+    let out = out.to_str().unwrap();
+    let emu = Listening::start(
+        "astemu",
+        &["--listen", "127.0.0.1:0", "--user", "admin:s3cret"],
+    );
+    let ami = |addr: &str| {
+        run(
+            "ami",
+            &[
+                "--addr",
+                addr,
+                "--user",
+                "admin",
+                "--secret",
+                "s3cret",
+                "command",
+                "core show version",
+            ],
+        )
+    };
+    let direct = ami(&emu.addr);
+    assert_eq!(direct.0, 0, "{direct:?}");
+    assert!(direct.1.contains("Asterisk"), "{direct:?}");
+    let proxy = Listening::start(
+        "astemu",
+        &[
+            "record",
+            "--upstream",
+            &emu.addr,
+            "--listen",
+            "127.0.0.1:0",
+            "--out",
+            out,
+        ],
+    );
+    let recorded = ami(&proxy.addr);
+    assert_eq!(recorded, direct, "the proxy changes nothing");
+    drop(proxy);
+    let text = std::fs::read_to_string(out).unwrap();
+    assert!(!text.contains("s3cret"), "the secret is redacted: {text}");
+    let replay = Listening::start(
+        "astemu",
+        &[
+            "--replay",
+            out,
+            "--listen",
+            "127.0.0.1:0",
+            "--timing",
+            "drop",
+        ],
+    );
+    assert_eq!(ami(&replay.addr), direct, "the replay answers the same");
 }

@@ -17,12 +17,12 @@ scripted fake Asterisk and print the conversation on stdout, as `AST>` lines
 
 The fake Asterisk sends an environment block, then answers each command line.
 A --script FILE starts with environment lines (`agi_channel: SIP/100-0001`, ...)
-that override the built-in ones, ended by an empty line, then reply rules `PREFIX => REPLY`, matched
-case-insensitively against each command in file order (first match wins; `*`
-matches anything). In REPLY, `\\n` separates lines, so
-`HANGUP => 200 result=1\\nHANGUP` also sends the unsolicited HANGUP line.
-Lines starting with `#` are comments; a bad line is an error naming its number.
-Without a script: a built-in environment
+that override the built-in ones, ended by an empty line, then reply rules
+`PREFIX => REPLY`, matched case-insensitively against each command in file
+order (first match wins; `*` matches anything). In REPLY, `\\n` separates
+lines, so `HANGUP => 200 result=1\\nHANGUP` also sends the unsolicited HANGUP
+line. Lines starting with `#` are comments; a bad line is an error naming its
+number. Without a script: a built-in environment
 and `200 result=0` for every command.";
 
 /// Debug an AGI program against a scripted fake Asterisk.
