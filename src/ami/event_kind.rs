@@ -819,6 +819,250 @@ static NAMES: &[(&str, EventKind)] = &[
     ("wink", EventKind::Wink),
 ];
 
+/// Per name of [`NAMES`], what [`EventKind::from_name`] compares: its
+/// length, the [`words`] of its lower-case spelling, and masks of the
+/// bits that may differ there (0x20 of each letter: its case).
+static KEYS: &[Key] = &[
+    Key::of("agentcalled"),
+    Key::of("agentcomplete"),
+    Key::of("agentconnect"),
+    Key::of("agentdump"),
+    Key::of("agentlogin"),
+    Key::of("agentlogoff"),
+    Key::of("agentringnoanswer"),
+    Key::of("agents"),
+    Key::of("agentscomplete"),
+    Key::of("agiexec"),
+    Key::of("agiexecend"),
+    Key::of("agiexecstart"),
+    Key::of("alarm"),
+    Key::of("alarmclear"),
+    Key::of("aoc-d"),
+    Key::of("aoc-e"),
+    Key::of("aoc-s"),
+    Key::of("aordetail"),
+    Key::of("aorlist"),
+    Key::of("aorlistcomplete"),
+    Key::of("asyncagi"),
+    Key::of("asyncagiend"),
+    Key::of("asyncagiexec"),
+    Key::of("asyncagistart"),
+    Key::of("attendedtransfer"),
+    Key::of("authdetail"),
+    Key::of("authlist"),
+    Key::of("authlistcomplete"),
+    Key::of("authmethodnotallowed"),
+    Key::of("blindtransfer"),
+    Key::of("bridge"),
+    Key::of("bridgecreate"),
+    Key::of("bridgedestroy"),
+    Key::of("bridgeenter"),
+    Key::of("bridgeinfochannel"),
+    Key::of("bridgeinfocomplete"),
+    Key::of("bridgeleave"),
+    Key::of("bridgelistcomplete"),
+    Key::of("bridgelistitem"),
+    Key::of("bridgemerge"),
+    Key::of("bridgetechnologylistcomplete"),
+    Key::of("bridgetechnologylistitem"),
+    Key::of("bridgevideosourceupdate"),
+    Key::of("cdr"),
+    Key::of("cel"),
+    Key::of("challengeresponsefailed"),
+    Key::of("challengesent"),
+    Key::of("channelhungup"),
+    Key::of("channelshunguplistcomplete"),
+    Key::of("channeltalkingstart"),
+    Key::of("channeltalkingstop"),
+    Key::of("chanspystart"),
+    Key::of("chanspystop"),
+    Key::of("confbridgeend"),
+    Key::of("confbridgejoin"),
+    Key::of("confbridgeleave"),
+    Key::of("confbridgelist"),
+    Key::of("confbridgelistcomplete"),
+    Key::of("confbridgelistrooms"),
+    Key::of("confbridgelistroomscomplete"),
+    Key::of("confbridgemute"),
+    Key::of("confbridgerecord"),
+    Key::of("confbridgestart"),
+    Key::of("confbridgestoprecord"),
+    Key::of("confbridgetalking"),
+    Key::of("confbridgeunmute"),
+    Key::of("contactlist"),
+    Key::of("contactlistcomplete"),
+    Key::of("contactstatus"),
+    Key::of("contactstatusdetail"),
+    Key::of("contactstatusdetailcomplete"),
+    Key::of("coreshowchannel"),
+    Key::of("coreshowchannelmap"),
+    Key::of("coreshowchannelmapcomplete"),
+    Key::of("coreshowchannelscomplete"),
+    Key::of("dahdichannel"),
+    Key::of("dahdishowchannels"),
+    Key::of("dahdishowchannelscomplete"),
+    Key::of("dahdishowstatus"),
+    Key::of("dahdishowstatuscomplete"),
+    Key::of("dbgetcomplete"),
+    Key::of("dbgetresponse"),
+    Key::of("dbgettreecomplete"),
+    Key::of("dbgettreeresponse"),
+    Key::of("deadlockstart"),
+    Key::of("devicestatechange"),
+    Key::of("devicestatelistcomplete"),
+    Key::of("dial"),
+    Key::of("dialbegin"),
+    Key::of("dialend"),
+    Key::of("dialstate"),
+    Key::of("dndstate"),
+    Key::of("dtmfbegin"),
+    Key::of("dtmfend"),
+    Key::of("endpointdetail"),
+    Key::of("endpointdetailcomplete"),
+    Key::of("endpointlist"),
+    Key::of("endpointlistcomplete"),
+    Key::of("extensionstatelistcomplete"),
+    Key::of("extensionstatus"),
+    Key::of("failedacl"),
+    Key::of("faxsession"),
+    Key::of("faxsessionscomplete"),
+    Key::of("faxsessionsentry"),
+    Key::of("faxstats"),
+    Key::of("faxstatus"),
+    Key::of("flash"),
+    Key::of("fullybooted"),
+    Key::of("hangup"),
+    Key::of("hanguphandlerpop"),
+    Key::of("hanguphandlerpush"),
+    Key::of("hanguphandlerrun"),
+    Key::of("hanguprequest"),
+    Key::of("hold"),
+    Key::of("identifydetail"),
+    Key::of("inboundregistrationdetail"),
+    Key::of("inboundregistrationdetailcomplete"),
+    Key::of("inboundsubscriptiondetail"),
+    Key::of("inboundsubscriptiondetailcomplete"),
+    Key::of("invalidaccountid"),
+    Key::of("invalidpassword"),
+    Key::of("invalidtransport"),
+    Key::of("join"),
+    Key::of("leave"),
+    Key::of("link"),
+    Key::of("listdialplan"),
+    Key::of("load"),
+    Key::of("loadaveragelimit"),
+    Key::of("localbridge"),
+    Key::of("localoptimizationbegin"),
+    Key::of("localoptimizationend"),
+    Key::of("logchannel"),
+    Key::of("masquerade"),
+    Key::of("mcid"),
+    Key::of("meetmeend"),
+    Key::of("meetmejoin"),
+    Key::of("meetmeleave"),
+    Key::of("meetmelist"),
+    Key::of("meetmelistcomplete"),
+    Key::of("meetmelistrooms"),
+    Key::of("meetmelistroomscomplete"),
+    Key::of("meetmemute"),
+    Key::of("meetmetalking"),
+    Key::of("meetmetalkrequest"),
+    Key::of("memorylimit"),
+    Key::of("messagewaiting"),
+    Key::of("minivoicemail"),
+    Key::of("mixmonitormute"),
+    Key::of("mixmonitorstart"),
+    Key::of("mixmonitorstop"),
+    Key::of("musiconholdstart"),
+    Key::of("musiconholdstop"),
+    Key::of("mwiget"),
+    Key::of("mwigetcomplete"),
+    Key::of("newaccountcode"),
+    Key::of("newcallerid"),
+    Key::of("newchannel"),
+    Key::of("newconnectedline"),
+    Key::of("newexten"),
+    Key::of("newstate"),
+    Key::of("originateresponse"),
+    Key::of("outboundregistrationdetail"),
+    Key::of("outboundregistrationdetailcomplete"),
+    Key::of("outboundsubscriptiondetail"),
+    Key::of("outboundsubscriptiondetailcomplete"),
+    Key::of("parkedcall"),
+    Key::of("parkedcallgiveup"),
+    Key::of("parkedcallscomplete"),
+    Key::of("parkedcallswap"),
+    Key::of("parkedcalltimeout"),
+    Key::of("parkinglot"),
+    Key::of("parkinglotscomplete"),
+    Key::of("peerentry"),
+    Key::of("peerlistcomplete"),
+    Key::of("peerstatus"),
+    Key::of("pickup"),
+    Key::of("pjsipmaintenancestatus"),
+    Key::of("pjsipmaintenancestatuscomplete"),
+    Key::of("presencestatechange"),
+    Key::of("presencestatelistcomplete"),
+    Key::of("presencestatus"),
+    Key::of("prishowspans"),
+    Key::of("prishowspanscomplete"),
+    Key::of("queuecallerabandon"),
+    Key::of("queuecallerjoin"),
+    Key::of("queuecallerleave"),
+    Key::of("queueentry"),
+    Key::of("queuemember"),
+    Key::of("queuememberadded"),
+    Key::of("queuememberpause"),
+    Key::of("queuememberpenalty"),
+    Key::of("queuememberremoved"),
+    Key::of("queuememberringinuse"),
+    Key::of("queuememberstatus"),
+    Key::of("queueparams"),
+    Key::of("queuestatuscomplete"),
+    Key::of("queuesummary"),
+    Key::of("queuesummarycomplete"),
+    Key::of("receivefax"),
+    Key::of("registrationscomplete"),
+    Key::of("registry"),
+    Key::of("registryentry"),
+    Key::of("reload"),
+    Key::of("rename"),
+    Key::of("requestbadformat"),
+    Key::of("requestnotallowed"),
+    Key::of("requestnotsupported"),
+    Key::of("resourcelistdetail"),
+    Key::of("resourcelistdetailcomplete"),
+    Key::of("rtcpreceived"),
+    Key::of("rtcpsent"),
+    Key::of("sendfax"),
+    Key::of("sessionlimit"),
+    Key::of("showdialplancomplete"),
+    Key::of("shutdown"),
+    Key::of("softhanguprequest"),
+    Key::of("spanalarm"),
+    Key::of("spanalarmclear"),
+    Key::of("status"),
+    Key::of("statuscomplete"),
+    Key::of("successfulauth"),
+    Key::of("transportdetail"),
+    Key::of("unexpectedaddress"),
+    Key::of("unhold"),
+    Key::of("unlink"),
+    Key::of("unload"),
+    Key::of("unparkedcall"),
+    Key::of("userevent"),
+    Key::of("varset"),
+    Key::of("voicemailboxdetail"),
+    Key::of("voicemailboxdetailcomplete"),
+    Key::of("voicemailpasswordchange"),
+    Key::of("voicemailuserdetail"),
+    Key::of("voicemailuserdetailcomplete"),
+    Key::of("voicemailuserentry"),
+    Key::of("voicemailuserentrycomplete"),
+    Key::of("waiteventcomplete"),
+    Key::of("wink"),
+];
+
 // 238 names in 1024 slots; the longest probe is 4.
 
 /// A free slot of [`SLOTS`].
@@ -886,10 +1130,18 @@ static SLOTS: [u8; 1024] = [
 /// ASCII case folded (`| 0x20` folds letters and leaves digits and `-`
 /// alone; other bytes only change the hash, never a match).
 #[inline]
-fn hash(name: &[u8]) -> u32 {
+fn hash(n: usize, head: u64, tail: u64) -> u32 {
     const FOLD: u64 = 0x2020_2020_2020_2020;
+    let x = (head | FOLD) ^ (tail | FOLD).rotate_left(29) ^ (n as u64);
+    (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32
+}
+
+/// A name's first and last eight bytes as words (for a name under eight
+/// bytes, its bytes in the first word and 0).
+#[inline]
+fn words(name: &[u8]) -> (u64, u64) {
     let n = name.len();
-    let (head, tail) = if n >= 8 {
+    if n >= 8 {
         (
             u64::from_le_bytes([
                 name[0], name[1], name[2], name[3], name[4], name[5], name[6], name[7],
@@ -911,9 +1163,72 @@ fn hash(name: &[u8]) -> u32 {
             h = (h << 8) | u64::from(b);
         }
         (h, 0)
-    };
-    let x = (head | FOLD) ^ (tail | FOLD).rotate_left(29) ^ (n as u64);
-    (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32
+    }
+}
+
+/// What a name is compared by (see [`KEYS`]).
+struct Key {
+    len: usize,
+    head: u64,
+    tail: u64,
+    head_case: u64,
+    tail_case: u64,
+}
+
+impl Key {
+    /// The key of a lower-case name, made at compile time.
+    const fn of(name: &str) -> Key {
+        let b = name.as_bytes();
+        let n = b.len();
+        let (head, tail) = if n >= 8 {
+            (Key::word(b, 0, false), Key::word(b, n - 8, false))
+        } else {
+            (Key::short(b, false), 0)
+        };
+        let (head_case, tail_case) = if n >= 8 {
+            (Key::word(b, 0, true), Key::word(b, n - 8, true))
+        } else {
+            (Key::short(b, true), 0)
+        };
+        Key {
+            len: n,
+            head,
+            tail,
+            head_case,
+            tail_case,
+        }
+    }
+
+    /// Eight bytes from `at` as [`words`] reads them; with `case`, 0x20 for
+    /// each letter and 0 for any other byte instead.
+    const fn word(b: &[u8], at: usize, case: bool) -> u64 {
+        let mut w = 0u64;
+        let mut i = 0;
+        while i < 8 {
+            w |= (Key::byte(b[at + i], case) as u64) << (8 * i);
+            i += 1;
+        }
+        w
+    }
+
+    /// A name under eight bytes as [`words`] reads it (see [`Key::word`]).
+    const fn short(b: &[u8], case: bool) -> u64 {
+        let mut w = 0u64;
+        let mut i = 0;
+        while i < b.len() {
+            w = (w << 8) | Key::byte(b[i], case) as u64;
+            i += 1;
+        }
+        w
+    }
+
+    const fn byte(b: u8, case: bool) -> u8 {
+        match (case, b.is_ascii_alphabetic()) {
+            (false, _) => b,
+            (true, true) => 0x20,
+            (true, false) => 0,
+        }
+    }
 }
 
 impl EventKind {
@@ -927,18 +1242,28 @@ impl EventKind {
     }
 
     /// Looks a name up, ASCII-case-insensitively, without allocating: one
-    /// hash of the name and, almost always, one comparison, however many
-    /// names the catalogue holds.
+    /// hash of the name and, almost always, one comparison of two words,
+    /// however many names the catalogue holds. The words cover the whole of
+    /// a name of up to sixteen bytes; a longer one has its middle compared
+    /// too.
     pub fn from_name(name: &[u8]) -> EventKind {
-        let mut i = hash(name) as usize & (SLOTS.len() - 1);
+        let n = name.len();
+        let (head, tail) = words(name);
+        let mut i = hash(n, head, tail) as usize & (SLOTS.len() - 1);
         loop {
             let slot = SLOTS[i];
             if slot == EMPTY {
                 return EventKind::Other;
             }
-            let (n, kind) = NAMES[usize::from(slot)];
-            if n.len() == name.len() && n.as_bytes().eq_ignore_ascii_case(name) {
-                return kind;
+            let key = &KEYS[usize::from(slot)];
+            if key.len == n
+                && (head ^ key.head) & !key.head_case == 0
+                && (tail ^ key.tail) & !key.tail_case == 0
+                && (n <= 16
+                    || NAMES[usize::from(slot)].0.as_bytes()[8..n - 8]
+                        .eq_ignore_ascii_case(&name[8..n - 8]))
+            {
+                return NAMES[usize::from(slot)].1;
             }
             i = (i + 1) & (SLOTS.len() - 1);
         }
@@ -1219,6 +1544,16 @@ mod tests {
             assert_eq!(EventKind::from_name(n.to_ascii_uppercase().as_bytes()), *k);
             let longer = format!("{n}x");
             assert_ne!(EventKind::from_name(longer.as_bytes()), *k);
+            // Only a letter's case may differ: any other bit of any byte
+            // makes another name.
+            for at in 0..n.len() {
+                for bit in 0..8 {
+                    let mut other = n.as_bytes().to_vec();
+                    other[at] ^= 1 << bit;
+                    let same = other[at].eq_ignore_ascii_case(&n.as_bytes()[at]);
+                    assert_eq!(EventKind::from_name(&other) == *k, same, "{n} {at} {bit}");
+                }
+            }
         }
     }
 }

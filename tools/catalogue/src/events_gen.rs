@@ -646,6 +646,16 @@ fn kind_file(evs: &[Ev]) -> String {
         let _ = writeln!(s, "    (\"{l}\", EventKind::{}),", e.variant);
     }
     s.push_str("];\n\n");
+    s.push_str(
+        "/// Per name of [`NAMES`], what [`EventKind::from_name`] compares: its\n\
+         /// length, the [`words`] of its lower-case spelling, and masks of the\n\
+         /// bits that may differ there (0x20 of each letter: its case).\n",
+    );
+    s.push_str("static KEYS: &[Key] = &[\n");
+    for (l, _) in &by_lower {
+        let _ = writeln!(s, "    Key::of(\"{l}\"),");
+    }
+    s.push_str("];\n\n");
     // An open-addressing table over NAMES, filled here with the same hash
     // the lookup computes.
     let size = (by_lower.len() * 4).next_power_of_two();
@@ -693,10 +703,18 @@ fn kind_file(evs: &[Ev]) -> String {
 /// ASCII case folded (`| 0x20` folds letters and leaves digits and `-`
 /// alone; other bytes only change the hash, never a match).
 #[inline]
-fn hash(name: &[u8]) -> u32 {
+fn hash(n: usize, head: u64, tail: u64) -> u32 {
     const FOLD: u64 = 0x2020_2020_2020_2020;
+    let x = (head | FOLD) ^ (tail | FOLD).rotate_left(29) ^ (n as u64);
+    (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32
+}
+
+/// A name's first and last eight bytes as words (for a name under eight
+/// bytes, its bytes in the first word and 0).
+#[inline]
+fn words(name: &[u8]) -> (u64, u64) {
     let n = name.len();
-    let (head, tail) = if n >= 8 {
+    if n >= 8 {
         (
             u64::from_le_bytes([name[0], name[1], name[2], name[3], name[4], name[5], name[6], name[7]]),
             u64::from_le_bytes([
@@ -716,9 +734,72 @@ fn hash(name: &[u8]) -> u32 {
             h = (h << 8) | u64::from(b);
         }
         (h, 0)
-    };
-    let x = (head | FOLD) ^ (tail | FOLD).rotate_left(29) ^ (n as u64);
-    (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32
+    }
+}
+
+/// What a name is compared by (see [`KEYS`]).
+struct Key {
+    len: usize,
+    head: u64,
+    tail: u64,
+    head_case: u64,
+    tail_case: u64,
+}
+
+impl Key {
+    /// The key of a lower-case name, made at compile time.
+    const fn of(name: &str) -> Key {
+        let b = name.as_bytes();
+        let n = b.len();
+        let (head, tail) = if n >= 8 {
+            (Key::word(b, 0, false), Key::word(b, n - 8, false))
+        } else {
+            (Key::short(b, false), 0)
+        };
+        let (head_case, tail_case) = if n >= 8 {
+            (Key::word(b, 0, true), Key::word(b, n - 8, true))
+        } else {
+            (Key::short(b, true), 0)
+        };
+        Key {
+            len: n,
+            head,
+            tail,
+            head_case,
+            tail_case,
+        }
+    }
+
+    /// Eight bytes from `at` as [`words`] reads them; with `case`, 0x20 for
+    /// each letter and 0 for any other byte instead.
+    const fn word(b: &[u8], at: usize, case: bool) -> u64 {
+        let mut w = 0u64;
+        let mut i = 0;
+        while i < 8 {
+            w |= (Key::byte(b[at + i], case) as u64) << (8 * i);
+            i += 1;
+        }
+        w
+    }
+
+    /// A name under eight bytes as [`words`] reads it (see [`Key::word`]).
+    const fn short(b: &[u8], case: bool) -> u64 {
+        let mut w = 0u64;
+        let mut i = 0;
+        while i < b.len() {
+            w = (w << 8) | Key::byte(b[i], case) as u64;
+            i += 1;
+        }
+        w
+    }
+
+    const fn byte(b: u8, case: bool) -> u8 {
+        match (case, b.is_ascii_alphabetic()) {
+            (false, _) => b,
+            (true, true) => 0x20,
+            (true, false) => 0,
+        }
+    }
 }
 
 "#,
@@ -735,18 +816,28 @@ fn hash(name: &[u8]) -> u32 {
     }
 
     /// Looks a name up, ASCII-case-insensitively, without allocating: one
-    /// hash of the name and, almost always, one comparison, however many
-    /// names the catalogue holds.
+    /// hash of the name and, almost always, one comparison of two words,
+    /// however many names the catalogue holds. The words cover the whole of
+    /// a name of up to sixteen bytes; a longer one has its middle compared
+    /// too.
     pub fn from_name(name: &[u8]) -> EventKind {
-        let mut i = hash(name) as usize & (SLOTS.len() - 1);
+        let n = name.len();
+        let (head, tail) = words(name);
+        let mut i = hash(n, head, tail) as usize & (SLOTS.len() - 1);
         loop {
             let slot = SLOTS[i];
             if slot == EMPTY {
                 return EventKind::Other;
             }
-            let (n, kind) = NAMES[usize::from(slot)];
-            if n.len() == name.len() && n.as_bytes().eq_ignore_ascii_case(name) {
-                return kind;
+            let key = &KEYS[usize::from(slot)];
+            if key.len == n
+                && (head ^ key.head) & !key.head_case == 0
+                && (tail ^ key.tail) & !key.tail_case == 0
+                && (n <= 16
+                    || NAMES[usize::from(slot)].0.as_bytes()[8..n - 8]
+                        .eq_ignore_ascii_case(&name[8..n - 8]))
+            {
+                return NAMES[usize::from(slot)].1;
             }
             i = (i + 1) & (SLOTS.len() - 1);
         }
@@ -791,6 +882,16 @@ mod tests {
             assert_eq!(EventKind::from_name(n.to_ascii_uppercase().as_bytes()), *k);
             let longer = format!("{n}x");
             assert_ne!(EventKind::from_name(longer.as_bytes()), *k);
+            // Only a letter's case may differ: any other bit of any byte
+            // makes another name.
+            for at in 0..n.len() {
+                for bit in 0..8 {
+                    let mut other = n.as_bytes().to_vec();
+                    other[at] ^= 1 << bit;
+                    let same = other[at].eq_ignore_ascii_case(&n.as_bytes()[at]);
+                    assert_eq!(EventKind::from_name(&other) == *k, same, "{n} {at} {bit}");
+                }
+            }
         }
     }
 }
