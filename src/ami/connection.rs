@@ -1119,7 +1119,8 @@ const SMALL_BUFFER: usize = 2 * 1024;
 const BUSY_BUFFER: usize = 64 * 1024;
 /// Free space a read gets while the input keeps filling the buffer.
 const MIN_READ: usize = 16 * 1024;
-/// Reads that did not fill the buffer before an empty buffer shrinks back.
+/// Quiet reads in a row (each small enough for [`SMALL_BUFFER`]) before an
+/// empty buffer shrinks back.
 const SHRINK_AFTER: u32 = 64;
 
 /// The sans-IO manager connection. See the [module docs](self).
@@ -1480,7 +1481,11 @@ impl Connection {
             self.eof = true;
         }
         self.read_full = n == free;
-        self.quiet_reads = if self.read_full {
+        // Quiet: a read the small buffer would have held. Reads that merely
+        // did not fill a large buffer are still load (many connections each
+        // bring a few kilobytes per turn): shrinking under them would only
+        // make the buffer grow again, page by page.
+        self.quiet_reads = if self.read_full || n > SMALL_BUFFER / 2 {
             0
         } else {
             self.quiet_reads.saturating_add(1)
