@@ -84,8 +84,10 @@ for t in "${targets[@]}"; do
     fi
 done
 
+passed=$(( ${#targets[@]} - ${#failed[@]} ))
 if [ ${#failed[@]} -gt 0 ]; then
     echo "fuzz: crashes in: ${failed[*]} (inputs in fuzz/artifacts/)"
+    echo "fuzz: $passed passed, ${#failed[@]} failed"
     exit 1
 fi
-echo "fuzz: ${#targets[@]} targets, no crash"
+echo "fuzz: $passed passed, 0 failed"
