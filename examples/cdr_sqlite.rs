@@ -197,12 +197,17 @@ fn play_calls(driver: &mut Driver, emu: Handle<Emulator>) -> std::io::Result<()>
     Ok(())
 }
 
-fn print_calls(db: &Connection) -> rusqlite::Result<()> {
+fn print_calls(db: &Connection) -> Result<(), Box<dyn std::error::Error>> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
     let mut q = db.prepare(
         "SELECT uniqueid, channel, caller, exten, answered IS NOT NULL, ended - started, cause, cause_txt
          FROM calls ORDER BY started, uniqueid",
     )?;
-    println!("uniqueid       channel             caller exten answered secs cause");
+    writeln!(
+        out,
+        "uniqueid       channel             caller exten answered secs cause"
+    )?;
     let rows = q.query_map([], |r| {
         Ok(format!(
             "{:<14} {:<19} {:<6} {:<5} {:<8} {:<4} {}",
@@ -221,7 +226,10 @@ fn print_calls(db: &Connection) -> rusqlite::Result<()> {
         ))
     })?;
     for row in rows {
-        println!("{}", row?);
+        // A closed stdout (`| head`) ends the listing, not the program.
+        if writeln!(out, "{}", row?).is_err() {
+            break;
+        }
     }
     Ok(())
 }
