@@ -19,8 +19,9 @@
 //! its minimum and maximum, over the whole run and after the first minute.
 //!
 //! Flood mode (`--flood ADDR --count N`): the manager logs in to
-//! `flood_server.py` (which streams N recorded events and stops) and counts
-//! them; the run ends when N have arrived or `--seconds` pass.
+//! `flood_server.py` (which streams N recorded events between a
+//! `FullyBooted` and a `BenchEnd`) and counts them; the run ends at
+//! `BenchEnd` or when `--seconds` pass.
 //!
 //! Exit status 1 when an event was lost, duplicated or out of order, or a
 //! ping failed.
@@ -276,12 +277,20 @@ fn emulated(args: &Args) -> Result<bool, Box<dyn std::error::Error>> {
 fn flood(args: &Args, addr: &str) -> Result<bool, Box<dyn std::error::Error>> {
     let mut driver = Driver::new()?;
     let mgr = driver.add(Manager::connect(addr)?)?;
-    driver.login(mgr, &Login::new("soak", "soak"), Duration::from_secs(5))?;
+    // The handler goes in before the login: the flood starts right behind
+    // the login's response, and the login call handles what arrives with it.
+    // The server brackets its N events with FullyBooted and BenchEnd.
     let count = Rc::new(Cell::new(0u64));
-    let c = count.clone();
-    driver
-        .get_mut(mgr)
-        .on_any_event(move |_, _| c.set(c.get() + 1));
+    let ended = Rc::new(Cell::new(false));
+    let (c, e) = (count.clone(), ended.clone());
+    driver.get_mut(mgr).on_any_event(move |ev, _| {
+        if ev.name().eq_ignore_case("BenchEnd") {
+            e.set(true);
+        } else if !ev.name().eq_ignore_case("FullyBooted") {
+            c.set(c.get() + 1);
+        }
+    });
+    driver.login(mgr, &Login::new("soak", "soak"), Duration::from_secs(5))?;
     let start = Instant::now();
     let end = start + Duration::from_secs(args.seconds);
     let mut curve = Curve {
@@ -289,7 +298,7 @@ fn flood(args: &Args, addr: &str) -> Result<bool, Box<dyn std::error::Error>> {
     };
     curve.sample(start, 0);
     let mut next_sample = start + Duration::from_secs(args.sample);
-    while count.get() < args.count && Instant::now() < end && !driver.get(mgr).is_closed() {
+    while !ended.get() && Instant::now() < end && !driver.get(mgr).is_closed() {
         driver.poll(Some(Duration::from_millis(100)))?;
         if Instant::now() >= next_sample {
             curve.sample(start, count.get());
@@ -298,7 +307,7 @@ fn flood(args: &Args, addr: &str) -> Result<bool, Box<dyn std::error::Error>> {
     }
     curve.sample(start, count.get());
     curve.report();
-    let exact = count.get() == args.count;
+    let exact = ended.get() && count.get() == args.count;
     println!(
         "events: expected {}, received {} ({:.0}/s); exact: {}",
         args.count,
