@@ -44,7 +44,8 @@ fuzz_target!(|data: &[u8]| {
         let opts = LoadOptions::new()
             .base_dir(d)
             .strict(strict)
-            .max_include_depth(depth);
+            .max_include_depth(depth)
+            .max_inherited(10_000);
         match opts.load("main.conf") {
             Ok(loaded) => {
                 assert!(!strict || !loaded.refused);
