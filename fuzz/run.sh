@@ -47,7 +47,7 @@ if [ ${#targets[@]} -eq 0 ]; then
 fi
 
 echo "fuzz: building the targets (nightly, instrumented)"
-if ! cargo +nightly fuzz build -O >target-build.log 2>&1; then
+if ! cargo +nightly fuzz build -O -a -s none >target-build.log 2>&1; then
     tail -40 target-build.log
     echo "fuzz: the targets do not build"
     exit 1
@@ -65,7 +65,7 @@ for t in "${targets[@]}"; do
     [ -d "target/seeds/$t" ] && cp -n "target/seeds/$t"/* "$work"/ 2>/dev/null
     echo "fuzz: $t for ${secs}s ($(ls "$work" | wc -l) inputs to start)"
     start=$(date +%s)
-    if ! cargo +nightly fuzz run -O "$t" "$work" -- \
+    if ! cargo +nightly fuzz run -O -a -s none "$t" "$work" -- \
         -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 >"target/$t.log" 2>&1; then
         echo "fuzz: $t FAILED; last lines of fuzz/target/$t.log:"
