@@ -5,7 +5,8 @@
 #
 # -t SECONDS  time per target (default 30)
 # --merge     afterwards, minimise what the run found into fuzz/corpus/TARGET
-#             (the committed corpus; commit the result)
+#             (the committed corpus, kept to its smallest inputs up to
+#             CORPUS_BYTES, default 200 KB, a target; commit the result)
 # TARGET      default: every target in fuzz/Cargo.toml
 #
 # Needs a nightly toolchain (`cargo +nightly`); without one it says so and
@@ -26,7 +27,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         -t) secs="$2"; shift 2 ;;
         --merge) merge=1; shift ;;
-        -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,21p' run.sh | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) targets+=("$1"); shift ;;
     esac
 done
@@ -80,7 +81,16 @@ for t in "${targets[@]}"; do
         rm -rf "corpus/$t.new" && mkdir -p "corpus/$t.new"
         "$bin" -merge=1 "corpus/$t.new" "$work" >"target/$t.merge.log" 2>&1 &&
             rm -rf "corpus/$t" && mv "corpus/$t.new" "corpus/$t"
-        echo "fuzz: $t corpus minimised to $(ls "corpus/$t" | wc -l) inputs, $(du -sh "corpus/$t" | cut -f1)"
+        # Keep the committed corpus small: the smallest inputs of the merged
+        # set, up to CORPUS_BYTES (default 200 KB) per target. The full set
+        # stays in fuzz/target/corpus/ for the next local run.
+        budget=${CORPUS_BYTES:-200000}
+        total=0
+        while read -r size f; do
+            total=$((total + size))
+            [ "$total" -gt "$budget" ] && rm -f "corpus/$t/$f"
+        done < <(cd "corpus/$t" && find . -type f -printf '%s %P\n' | sort -n)
+        echo "fuzz: $t corpus minimised to $(ls "corpus/$t" | wc -l) inputs, $(du -sb "corpus/$t" | cut -f1) bytes"
     fi
 done
 
