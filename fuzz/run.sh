@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
         -t) secs="$2"; shift 2 ;;
         --merge) merge=1; shift ;;
-        -h|--help) sed -n '2,21p' run.sh | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,19p' run.sh | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) targets+=("$1"); shift ;;
     esac
 done
