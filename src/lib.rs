@@ -88,3 +88,7 @@ mod transport;
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+#[cfg(doctest)]
+#[doc = include_str!("../docs/migrating-from-pyst.md")]
+struct MigratingFromPystDoctests;

@@ -69,6 +69,12 @@ pub enum DiagnosticKind {
     NestLimit,
     /// A line longer than Asterisk's 8 KiB line buffer: skipped (warning).
     LineTooLong,
+    /// Inheriting would copy more variables than
+    /// [`LoadOptions::max_inherited`](super::LoadOptions::max_inherited)
+    /// allows in one load: a category that inherits from itself after
+    /// `(+)`, or templates that double at each step (error; Asterisk loops
+    /// or runs out of memory).
+    TooManyInherited,
 }
 
 impl DiagnosticKind {
@@ -77,9 +83,8 @@ impl DiagnosticKind {
         use DiagnosticKind::*;
         match self {
             NoClosingBracket | NoClosingParen | AddToMissingCategory | MissingParent
-            | NoCategory | InvalidEscape | IncludeNotFound | IncludeCycle | IncludeUnreadable => {
-                Severity::Error
-            }
+            | NoCategory | InvalidEscape | IncludeNotFound | IncludeCycle | IncludeUnreadable
+            | TooManyInherited => Severity::Error,
             IncludeTooDeep | IncludedTwice | IncludeNotRegular | UnknownDirective
             | MissingArgument | ExecDisabled | ExecFailed | NoEquals | NoVariableName
             | UnterminatedComment | NestLimit | LineTooLong => Severity::Warning,

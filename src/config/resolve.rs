@@ -255,6 +255,7 @@ pub struct LoadOptions {
     strict: bool,
     exec_includes: bool,
     max_include_depth: usize,
+    max_inherited: usize,
 }
 
 impl Default for LoadOptions {
@@ -264,6 +265,7 @@ impl Default for LoadOptions {
             strict: true,
             exec_includes: false,
             max_include_depth: 10,
+            max_inherited: 1_000_000,
         }
     }
 }
@@ -278,6 +280,8 @@ struct Ctx<'o> {
     files: Vec<PathBuf>,
     included: Vec<String>,
     stop: bool,
+    /// Variables copied by inheritance so far.
+    inherited: usize,
 }
 
 impl LoadOptions {
@@ -313,6 +317,17 @@ impl LoadOptions {
         self
     }
 
+    /// How many variables inheritance may copy in one load (default one
+    /// million). Each `[name](template)` copies the template's variables;
+    /// templates that inherit twice from the one before double at every
+    /// line, so a small file could otherwise ask for more memory than any
+    /// machine has. Past the limit inheriting fails with
+    /// [`DiagnosticKind::TooManyInherited`].
+    pub fn max_inherited(mut self, n: usize) -> Self {
+        self.max_inherited = n;
+        self
+    }
+
     fn finish(&self, ctx: Ctx<'_>) -> Result<Loaded, ConfigError> {
         let refused = ctx.diags.iter().any(|d| d.is_error());
         if refused && self.strict {
@@ -337,6 +352,7 @@ impl LoadOptions {
             files: Vec::new(),
             included: Vec::new(),
             stop: false,
+            inherited: 0,
         }
     }
 
@@ -616,7 +632,27 @@ impl Ctx<'_> {
                                 return None;
                             }
                         }
+                        Some(b)
+                            if self.inherited + self.cats[b].vars.len()
+                                > self.opts.max_inherited =>
+                        {
+                            self.push(
+                                DiagnosticKind::TooManyInherited,
+                                file,
+                                ln,
+                                col,
+                                format!(
+                                    "inheriting from '{}' would copy more than {} variables",
+                                    String::from_utf8_lossy(&self.cats[b].name),
+                                    self.opts.max_inherited
+                                ),
+                            );
+                            if self.stop {
+                                return None;
+                            }
+                        }
                         Some(b) => {
+                            self.inherited += self.cats[b].vars.len();
                             let vars = self.cats[b].vars.clone();
                             let tok = &self.cats[b].name.clone()[..];
                             match &mut target {

@@ -3,11 +3,17 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread;
+use std::time::Duration;
 
 use asterisk_io::ami::codec::{Frame, Framer, FramerConfig, Status};
 use asterisk_io::ami::{
     Action, ActionId, ActionResult, Connection, Error, Input, Message, OwnedMessage, Skipped,
 };
+use asterisk_io::emu::{Emulator, EmulatorConfig};
 
 /// A message as an ordered list of `(key, value)` byte strings.
 pub type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
@@ -509,6 +515,45 @@ pub fn last_action_id(c: &Connection) -> String {
         .find_map(|l| l.strip_prefix("ActionID: "))
         .expect("an action was queued")
         .to_owned()
+}
+
+/// An emulator on its own thread, stopped on drop.
+pub struct EmuThread {
+    /// Where the emulator listens.
+    pub addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    handle: Option<thread::JoinHandle<()>>,
+}
+
+impl EmuThread {
+    /// Starts an emulator with the user `admin` / `s3cret`.
+    pub fn start() -> EmuThread {
+        let (tx, rx) = mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let s = stop.clone();
+        let handle = thread::spawn(move || {
+            let config = EmulatorConfig::default().user("admin", "s3cret");
+            let mut emu = Emulator::bind("127.0.0.1:0".parse().unwrap(), config).unwrap();
+            tx.send(emu.local_addr().unwrap()).unwrap();
+            while !s.load(Ordering::Relaxed) {
+                emu.poll(Some(Duration::from_millis(10))).unwrap();
+            }
+        });
+        EmuThread {
+            addr: rx.recv().unwrap(),
+            stop,
+            handle: Some(handle),
+        }
+    }
+}
+
+impl Drop for EmuThread {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
 }
 
 /// CPU time this thread has used so far (Linux).
