@@ -13,6 +13,12 @@
 //! `--addr` may be repeated (one connection per address) or combined with
 //! `--connections N` (N connections to each address). With `--idle SECS`
 //! it logs in everywhere, stays idle for SECS and reports memory instead.
+//!
+//! Each manager handles at most `--budget N` messages a turn (default 1024),
+//! so a flooding PBX cannot starve the others, and its socket's kernel
+//! receive buffer is capped at `--recv-buffer BYTES` (default 131072; 0 lets
+//! the system size it): uncapped, a thousand busy links queue gigabytes in
+//! the kernel and are served in bursts rather than side by side.
 
 use std::cell::Cell;
 use std::net::SocketAddr;
@@ -30,13 +36,15 @@ struct Options {
     secret: String,
     count: u64,
     idle: Option<Duration>,
+    budget: usize,
+    recv_buffer: Option<usize>,
 }
 
 fn usage(msg: &str) -> ! {
     eprintln!("fleet: {msg}");
     eprintln!(
         "usage: fleet --addr HOST:PORT [--addr ...] [--connections N] [--user U] [--secret S] \
-         (--count N | --idle SECS)"
+         [--budget N] [--recv-buffer BYTES] (--count N | --idle SECS)"
     );
     std::process::exit(2);
 }
@@ -49,6 +57,8 @@ fn options() -> Options {
         secret: "secret".into(),
         count: 1_000_000,
         idle: None,
+        budget: 1024,
+        recv_buffer: Some(128 << 10),
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -64,6 +74,11 @@ fn options() -> Options {
             "--user" => o.user = val(),
             "--secret" => o.secret = val(),
             "--count" => o.count = val().parse().unwrap_or_else(|_| usage("bad --count")),
+            "--budget" => o.budget = val().parse().unwrap_or_else(|_| usage("bad --budget")),
+            "--recv-buffer" => {
+                let bytes: usize = val().parse().unwrap_or_else(|_| usage("bad --recv-buffer"));
+                o.recv_buffer = (bytes > 0).then_some(bytes);
+            }
             "--idle" => {
                 let secs: f64 = val().parse().unwrap_or_else(|_| usage("bad --idle"));
                 o.idle = Some(Duration::from_secs_f64(secs));
@@ -76,6 +91,9 @@ fn options() -> Options {
     }
     o
 }
+
+/// Connections opened but not yet logged in, at most.
+const CONNECTS_IN_FLIGHT: usize = 64;
 
 /// What one connection saw.
 #[derive(Default)]
@@ -102,11 +120,25 @@ fn main() {
     let total = Rc::new(Cell::new(0u64));
     let mut fleet = Vec::new();
     let login = Login::new(o.user.clone(), o.secret.clone());
-    for addr in &o.addrs {
-        for _ in 0..o.connections {
+    // Every connection to open, in order. They are opened a wave at a time:
+    // a burst of a thousand connects to one address overflows its listen
+    // queue (often 128 long), and each refused SYN is retried only after a
+    // second or more.
+    let mut to_open = o
+        .addrs
+        .iter()
+        .flat_map(|a| std::iter::repeat(*a).take(o.connections));
+    let n = o.addrs.len() * o.connections;
+    let mut waiting: Vec<usize> = Vec::new();
+    let start = Instant::now();
+    while fleet.len() < n || !waiting.is_empty() {
+        while waiting.len() < CONNECTS_IN_FLIGHT {
+            let Some(addr) = to_open.next() else { break };
             // One budget per manager and turn: a flooding PBX cannot starve the others.
-            let config = ManagerConfig::default().max_messages_per_poll(256);
-            let mut mgr = Manager::connect_with(*addr, config)
+            let config = ManagerConfig::default()
+                .max_messages_per_poll(o.budget)
+                .socket_recv_buffer(o.recv_buffer);
+            let mut mgr = Manager::connect_with(addr, config)
                 .unwrap_or_else(|e| usage(&format!("connect {addr}: {e}")));
             let tally = Rc::new(Tally::default());
             let (t, all) = (tally.clone(), total.clone());
@@ -119,14 +151,9 @@ fn main() {
                 .start_login(&login)
                 .unwrap_or_else(|e| usage(&e.to_string()));
             let handle = driver.add(mgr).unwrap_or_else(|e| usage(&e.to_string()));
+            waiting.push(fleet.len());
             fleet.push((handle, id, tally));
         }
-    }
-    let n = fleet.len();
-    // Log in everywhere.
-    let mut waiting: Vec<usize> = (0..n).collect();
-    let start = Instant::now();
-    while !waiting.is_empty() {
         driver.poll(Some(Duration::from_millis(100))).unwrap();
         waiting.retain(|&i| {
             let (h, id, tally) = &fleet[i];
@@ -140,7 +167,10 @@ fn main() {
             }
         });
         if start.elapsed() > Duration::from_secs(120) {
-            usage(&format!("{} logins still pending", waiting.len()));
+            usage(&format!(
+                "{} logins still pending",
+                n - fleet.len() + waiting.len()
+            ));
         }
     }
     if let Some(idle) = o.idle {

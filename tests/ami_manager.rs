@@ -143,6 +143,22 @@ fn a_zero_message_budget_still_makes_progress() {
     assert_eq!(pong.get_str("Ping"), Some("Pong"));
 }
 
+/// `socket_recv_buffer` caps the kernel's receive buffer (Linux reports
+/// twice the size asked for, its bookkeeping included) and the link works.
+#[test]
+#[cfg(target_os = "linux")]
+fn socket_recv_buffer_sets_the_kernel_receive_buffer() {
+    let emu = EmuThread::start();
+    let config = ManagerConfig::default().socket_recv_buffer(Some(48 << 10));
+    let mut mgr = Manager::connect_with(emu.addr, config).unwrap();
+    let size = socket2::SockRef::from(&mgr).recv_buffer_size().unwrap();
+    assert_eq!(size, 96 << 10);
+    mgr.login(&Login::new("admin", "s3cret"), Duration::from_secs(5))
+        .unwrap();
+    let pong = mgr.call(&Ping, Duration::from_secs(5)).unwrap();
+    assert_eq!(pong.get_str("Ping"), Some("Pong"));
+}
+
 /// `Login::new(..).md5()` promises that the secret never crosses the wire,
 /// but sent as an ordinary action (`send`, `call`) it wrote `Secret:` in
 /// the clear. It is refused now; `login` still performs the challenge.

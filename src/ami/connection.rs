@@ -104,6 +104,14 @@ pub struct ManagerConfig {
     /// TCP keepalive on the socket (default: the first probe after 60 s of
     /// silence, then every 10 s; `None`: the system's default, usually off).
     pub tcp_keepalive: Option<crate::net::TcpKeepalive>,
+    /// The socket's kernel receive buffer in bytes (`SO_RCVBUF`; default
+    /// `None`: the system sizes it and lets it grow with load, on Linux up to
+    /// `net.ipv4.tcp_rmem`'s maximum, 6–32 MiB). A process with hundreds of
+    /// busy connections should cap it: otherwise the queued input of all of
+    /// them can exceed the system's TCP memory (`net.ipv4.tcp_mem`), and the
+    /// kernel then drops and retransmits segments, which stalls every link.
+    /// 256 KiB keeps one connection at full speed.
+    pub socket_recv_buffer: Option<usize>,
     /// Speak TLS on the socket (default `None`: plain TCP). Only with the
     /// `tls` feature. See [`TlsSettings`](super::TlsSettings).
     #[cfg(feature = "tls")]
@@ -122,6 +130,7 @@ impl Default for ManagerConfig {
             reconnect: None,
             keepalive: None,
             tcp_keepalive: Some(crate::net::DEFAULT_KEEPALIVE),
+            socket_recv_buffer: None,
             #[cfg(feature = "tls")]
             tls: None,
         }
@@ -188,6 +197,12 @@ impl ManagerConfig {
     /// Sets [`ManagerConfig::tcp_keepalive`].
     pub fn tcp_keepalive(mut self, keepalive: Option<crate::net::TcpKeepalive>) -> Self {
         self.tcp_keepalive = keepalive;
+        self
+    }
+
+    /// Sets [`ManagerConfig::socket_recv_buffer`].
+    pub fn socket_recv_buffer(mut self, bytes: Option<usize>) -> Self {
+        self.socket_recv_buffer = bytes;
         self
     }
 

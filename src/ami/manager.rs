@@ -79,6 +79,7 @@ struct Link {
     reconnect: Option<Reconnect>,
     keepalive: Option<Keepalive>,
     tcp_keepalive: Option<crate::net::TcpKeepalive>,
+    socket_recv_buffer: Option<usize>,
     /// The login to replay on every new link (the user's last one).
     login: Option<Login>,
     /// Reconnect attempts in a row.
@@ -138,6 +139,7 @@ impl Manager {
             reconnect: config.reconnect.clone(),
             keepalive: config.keepalive,
             tcp_keepalive: config.tcp_keepalive,
+            socket_recv_buffer: config.socket_recv_buffer,
             login: None,
             attempt: 0,
             jitter: Jitter::new(peer.port() as u64),
@@ -875,6 +877,9 @@ impl Link {
         let stream = TcpStream::connect(peer)?;
         if let Some(k) = &self.tcp_keepalive {
             let _ = crate::net::set_keepalive(&stream, k);
+        }
+        if let Some(bytes) = self.socket_recv_buffer {
+            let _ = socket2::SockRef::from(&stream).set_recv_buffer_size(bytes);
         }
         #[cfg(feature = "tls")]
         if let Some((config, name)) = &self.tls {
