@@ -51,7 +51,7 @@ struct Connect {
     /// The manager's HOST:PORT (Asterisk listens on 5038, 5039 for TLS).
     #[arg(long, global = true, value_name = "HOST:PORT")]
     addr: Option<String>,
-    /// The manager user (a [section] of manager.conf).
+    /// The manager user (a section of manager.conf).
     #[arg(long, global = true)]
     user: Option<String>,
     /// Read the secret from the first line of FILE.

@@ -76,7 +76,7 @@ enum Sub {
     Get {
         #[command(flatten)]
         input: Input,
-        /// The category ([section]).
+        /// The category (the name in square brackets).
         section: String,
         /// The variable.
         key: String,
@@ -89,7 +89,7 @@ enum Sub {
     Set {
         /// The file (includes are not followed: the key is set in this file).
         file: PathBuf,
-        /// The category ([section]); its first occurrence is edited.
+        /// The category (the name in square brackets); its first occurrence is edited.
         section: String,
         /// The variable; its last line in the section is edited.
         key: String,
