@@ -305,3 +305,69 @@ fn results_are_never_evicted_a_full_store_refuses_sends() {
     ));
     mgr.send(&Ping).unwrap();
 }
+
+/// Busy managers on one thread take turns with one warm read buffer. Three
+/// of them in one driver (two with a tiny budget, so turns end with input
+/// left over, often mid-message) each receive every event of a flood
+/// exactly once and in order.
+#[test]
+fn busy_managers_sharing_the_warm_read_buffer_lose_and_repeat_nothing() {
+    use asterisk_io::emu::{Emulator, EmulatorConfig};
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    const EVENTS: u64 = 30_000;
+    let t = Duration::from_secs(10);
+    let mut driver = Driver::new().unwrap();
+    let emu = driver
+        .add(
+            Emulator::bind(
+                "127.0.0.1:0".parse().unwrap(),
+                EmulatorConfig::default().user("admin", "secret"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    let addr = driver.get(emu).local_addr().unwrap();
+    let mut seen = Vec::new();
+    for budget in [7, 8192, 7] {
+        let config = ManagerConfig::default().max_messages_per_poll(budget);
+        let mgr = driver
+            .add(Manager::connect_with(addr, config).unwrap())
+            .unwrap();
+        driver
+            .login(mgr, &Login::new("admin", "secret"), t)
+            .unwrap();
+        let next = Rc::new(Cell::new(0u64));
+        let broken = Rc::new(Cell::new(false));
+        let (n, b) = (next.clone(), broken.clone());
+        driver.get_mut(mgr).on_event("UserEvent", move |ev, _| {
+            match ev.get("Seq").and_then(|v| v.parse::<u64>()) {
+                Some(s) if s == n.get() => n.set(s + 1),
+                _ => b.set(true),
+            }
+        });
+        seen.push((next, broken));
+    }
+    let padding = "x".repeat(200);
+    let mut emitted = 0u64;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while seen.iter().any(|(n, _)| n.get() < EVENTS) {
+        assert!(Instant::now() < deadline, "flood did not arrive in time");
+        let slowest = seen.iter().map(|(n, _)| n.get()).min().unwrap();
+        // Keep at most a few thousand events in flight.
+        while emitted < EVENTS && emitted - slowest < 4_000 {
+            let seq = emitted.to_string();
+            driver.get_mut(emu).emit_event(
+                "UserEvent",
+                &[("UserEvent", "Flood"), ("Seq", &seq), ("Padding", &padding)],
+            );
+            emitted += 1;
+        }
+        driver.poll(Some(Duration::from_millis(10))).unwrap();
+    }
+    for (i, (next, broken)) in seen.iter().enumerate() {
+        assert!(!broken.get(), "manager {i} saw an event out of order");
+        assert_eq!(next.get(), EVENTS, "manager {i}");
+    }
+}

@@ -1510,6 +1510,32 @@ impl Connection {
         Ok(n)
     }
 
+    /// The size of the input buffer (its room, not what it holds).
+    pub(crate) fn input_buffer_len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Bytes read and not yet handed out.
+    pub(crate) fn unread_len(&self) -> usize {
+        self.end - self.start - self.consume_next
+    }
+
+    /// Puts the unread input at the front of `other` and makes `other` the
+    /// input buffer; `other` receives the buffer used until now. Nothing
+    /// read is lost and the framer's place is kept (it counts from the
+    /// first unread byte).
+    pub(crate) fn trade_input_buffer(&mut self, other: &mut Vec<u8>) {
+        self.apply_consume();
+        let n = self.end - self.start;
+        if other.len() < n {
+            other.resize(n, 0);
+        }
+        other[..n].copy_from_slice(&self.buf[self.start..self.end]);
+        std::mem::swap(&mut self.buf, other);
+        self.start = 0;
+        self.end = n;
+    }
+
     /// True when the last [`Connection::read_from`] filled all the room
     /// it had: more input may be waiting. After a shorter read a TCP
     /// socket's receive queue was empty, and on epoll and kqueue the next
@@ -1795,6 +1821,30 @@ mod tests {
             });
         }
         seen
+    }
+
+    /// Trading input buffers between messages, in the middle of one and
+    /// right after a message was handed out loses and repeats nothing.
+    #[test]
+    fn trading_the_input_buffer_keeps_unread_input_and_the_framers_place() {
+        let stream = b"Asterisk Call Manager/11.0.0\r\n\
+            Event: A\r\nK: 1\r\n\r\nEvent: B\r\nK: 2\r\n\r\nEvent: C\r\nK: 3\r\n\r\n";
+        for cut in 0..=stream.len() {
+            let mut c = Connection::default();
+            let mut spare = vec![0u8; 7];
+            let mut seen: Vec<String> = Vec::new();
+            c.feed(&stream[..cut]);
+            // Hand out one message (if whole), then trade with its bytes
+            // still to be dropped.
+            if let Some(Input::Event(e)) = c.next_input() {
+                seen.push(format!("{}", e.name()));
+            }
+            c.trade_input_buffer(&mut spare);
+            c.feed(&stream[cut..]);
+            c.trade_input_buffer(&mut spare);
+            seen.extend(drain(&mut c).into_iter().map(|s| s.replace("event ", "")));
+            assert_eq!(seen, ["A", "B", "C"], "cut at {cut}");
+        }
     }
 
     #[test]

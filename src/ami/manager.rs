@@ -49,6 +49,17 @@ const OWN_TOKEN: Token = Token(0);
 /// readable or writable edge wakes whoever polls, whether or not output is
 /// pending now, so nothing has to be re-registered when it is (or when a
 /// transport under the AMI stream wants to write on its own).
+/// A connection whose read buffer has grown to this is busy: it borrows the
+/// thread's warm buffer for its turns.
+const WARM_MIN: usize = 16 * 1024;
+/// The most unread input copied to move a connection between buffers.
+const WARM_MAX_CARRY: usize = 4 * 1024;
+
+thread_local! {
+    /// The read buffer busy managers of this thread take turns with.
+    static WARM_BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
 const INTEREST: Interest = Interest::READABLE.add(Interest::WRITABLE);
 
 /// A manager connection driven by the caller's loop. See the [crate docs](crate) for a host loop.
@@ -573,6 +584,7 @@ impl Manager {
         // A budget of 0 would never handle anything, and never wait either.
         let budget = self.conn.config().max_messages_per_poll.max(1);
         let mut handled = 0;
+        let own_buffer = self.borrow_warm_buffer();
         loop {
             handled += self.dispatch(budget - handled);
             if handled >= budget || !self.read_open || self.conn.fatal_error().is_some() {
@@ -609,6 +621,9 @@ impl Manager {
                     self.conn.close_with(Error::from(e));
                 }
             }
+        }
+        if let Some(own) = own_buffer {
+            self.return_warm_buffer(own);
         }
         // With no login to wait for, the link is up at the greeting.
         let connecting = matches!(self.link.state, LinkState::Connecting { .. });
@@ -861,6 +876,35 @@ impl Manager {
     pub(crate) fn on_ready(&mut self, registry: &Registry) {
         self.read_open = !matches!(self.link.state, LinkState::Waiting { .. });
         let _ = self.pump(Some(registry));
+    }
+
+    /// Lends a busy connection the thread's warm read buffer for one turn,
+    /// and returns its own. Many busy managers on one thread then read into
+    /// memory that is still in cache, instead of each into its own buffer,
+    /// long evicted. Idle connections (small buffers) keep theirs.
+    fn borrow_warm_buffer(&mut self) -> Option<Vec<u8>> {
+        if self.conn.input_buffer_len() < WARM_MIN || self.conn.unread_len() > WARM_MAX_CARRY {
+            return None;
+        }
+        let mut warm = WARM_BUFFER.with(|w| w.take());
+        if warm.is_empty() {
+            warm = vec![0; self.conn.input_buffer_len()];
+        }
+        self.conn.trade_input_buffer(&mut warm);
+        Some(warm)
+    }
+
+    /// Gives the connection its own buffer back (the unread input copied
+    /// into it) and the warm buffer back to the thread. When much input is
+    /// left over, the buffers are simply exchanged rather than copied.
+    fn return_warm_buffer(&mut self, mut own: Vec<u8>) {
+        if self.conn.unread_len() <= WARM_MAX_CARRY {
+            self.conn.trade_input_buffer(&mut own);
+        }
+        WARM_BUFFER.with(|w| {
+            let kept = w.take();
+            w.set(if kept.len() > own.len() { kept } else { own });
+        });
     }
 
     /// Does the work [`Manager::has_work`] saw, without a read unless
