@@ -641,9 +641,11 @@ fn a_slow_client_backs_the_proxy_up_without_loss() {
         .add(RecordingProxy::bind(lo(), up, Vec::new()).unwrap())
         .unwrap();
     let addr = driver.get(proxy).local_addr().unwrap();
-    // A small receive buffer, so the backlog builds up in the proxy.
+    // A receive buffer far smaller than the flood, so the backlog builds up
+    // in the proxy; not tiny, or draining 8 MB takes thousands of round
+    // trips, each a scheduling delay on a loaded machine.
     let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    sock.set_recv_buffer_size(4096).unwrap();
+    sock.set_recv_buffer_size(64 * 1024).unwrap();
     sock.connect(&addr.into()).unwrap();
     let mut client: std::net::TcpStream = sock.into();
     client
