@@ -45,10 +45,6 @@ enum Registration {
 /// The token of the socket in the manager's own `Poll`.
 const OWN_TOKEN: Token = Token(0);
 
-/// The socket is registered for both directions, once, edge-triggered: a
-/// readable or writable edge wakes whoever polls, whether or not output is
-/// pending now, so nothing has to be re-registered when it is (or when a
-/// transport under the AMI stream wants to write on its own).
 /// A connection whose read buffer has grown to this is busy: it borrows the
 /// thread's warm buffer for its turns.
 const WARM_MIN: usize = 16 * 1024;
@@ -60,6 +56,10 @@ thread_local! {
     static WARM_BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
+/// The socket is registered for both directions, once, edge-triggered: a
+/// readable or writable edge wakes whoever polls, whether or not output is
+/// pending now, so nothing has to be re-registered when it is (or when a
+/// transport under the AMI stream wants to write on its own).
 const INTEREST: Interest = Interest::READABLE.add(Interest::WRITABLE);
 
 /// A manager connection driven by the caller's loop. See the [crate docs](crate) for a host loop.
@@ -883,7 +883,11 @@ impl Manager {
     /// memory that is still in cache, instead of each into its own buffer,
     /// long evicted. Idle connections (small buffers) keep theirs.
     fn borrow_warm_buffer(&mut self) -> Option<Vec<u8>> {
-        if self.conn.input_buffer_len() < WARM_MIN || self.conn.unread_len() > WARM_MAX_CARRY {
+        // Only a turn that will read gains anything from the warm buffer.
+        if !self.read_open
+            || self.conn.input_buffer_len() < WARM_MIN
+            || self.conn.unread_len() > WARM_MAX_CARRY
+        {
             return None;
         }
         let mut warm = WARM_BUFFER.with(|w| w.take());
