@@ -5,7 +5,9 @@
 //! With `--typed`, the twenty most frequent events of the corpus are counted
 //! by typed handlers (`Manager::on(Newexten, ...)` ...) that stop the event
 //! there, and only the rest by the catch-all: dispatch by kind, compared
-//! with the plain catch-all in the same run.
+//! with the plain catch-all in the same run. `--recv-buffer BYTES` caps the
+//! socket's receive buffer (`ManagerConfig::socket_recv_buffer`); by default
+//! the system sizes it.
 //!
 //! ```text
 //! python3 ../shared/bench/flood_server.py --count 1000000 --once   # prints: listening PORT ...
@@ -20,13 +22,14 @@ use asterisk_io::ami::actions::Login;
 #[path = "shared/top20.rs"]
 mod top20;
 
-use asterisk_io::ami::{Manager, ResultStatus};
+use asterisk_io::ami::{Manager, ManagerConfig, ResultStatus};
 
 fn main() {
     let mut addr = "127.0.0.1:5038".to_owned();
     let (mut user, mut secret) = ("admin".to_owned(), "secret".to_owned());
     let mut count: u64 = 1_000_000;
     let mut typed = false;
+    let mut recv_buffer = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut val = || {
@@ -38,6 +41,12 @@ fn main() {
             "--user" => user = val(),
             "--secret" => secret = val(),
             "--typed" => typed = true,
+            "--recv-buffer" => {
+                let bytes: usize = val()
+                    .parse()
+                    .unwrap_or_else(|_| usage("--recv-buffer takes a number of bytes"));
+                recv_buffer = (bytes > 0).then_some(bytes);
+            }
             "--count" => {
                 count = val()
                     .parse()
@@ -46,7 +55,8 @@ fn main() {
             _ => usage(&format!("unknown argument {a}")),
         }
     }
-    let mut mgr = Manager::connect(addr.as_str()).unwrap_or_else(|e| fail(&e));
+    let config = ManagerConfig::default().socket_recv_buffer(recv_buffer);
+    let mut mgr = Manager::connect_with(addr.as_str(), config).unwrap_or_else(|e| fail(&e));
     let seen = Rc::new(Cell::new(0u64));
     let started = Rc::new(Cell::new(None::<Instant>));
     let finished = Rc::new(Cell::new(None::<Instant>));
@@ -93,7 +103,7 @@ fn main() {
 }
 
 fn usage(msg: &str) -> ! {
-    eprintln!("{msg}\nusage: event_rate --addr HOST:PORT --user U --secret S --count N [--typed]");
+    eprintln!("{msg}\nusage: event_rate --addr HOST:PORT --user U --secret S --count N [--typed] [--recv-buffer BYTES]");
     std::process::exit(2)
 }
 

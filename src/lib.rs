@@ -73,7 +73,7 @@
 //! Nothing that arrives from the network panics the library: bad input
 //! becomes a typed error with its byte offset, and the stream carries on
 //! where it can. Buffers are bounded by configurable limits.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod agi;

@@ -14,7 +14,7 @@
 //! bounded and the stream carries on.
 
 use super::message::{Header, Span};
-use crate::scan::find_byte;
+use crate::scan::{byte_mask, find_byte, BLOCK};
 use memchr::{memchr, memmem};
 
 /// Limits and quirk switches for the framer.
@@ -229,81 +229,98 @@ impl Framer {
             Mode::Headers => {}
         }
         // The hot loop works on locals and writes the position back only when
-        // it returns. AMI lines are short (a dozen bytes of key, a few dozen
-        // of value), so `find_byte` looks at eight bytes at a time before
-        // handing long stretches to `memchr`.
+        // it returns. It takes the stream 64 bytes at a time: one mask of the
+        // block's line ends, then a turn per set bit. A line end found this
+        // way costs no branch that depends on how long the line is; a search
+        // line by line mispredicted its exit on almost every line.
         let mut start = self.pos;
-        let mut from = self.scan_from.max(start);
+        let mut base = self.scan_from.max(start);
         loop {
-            let Some(i) = find_byte(&buf[from..], b'\n') else {
-                // A lone CR may be the first half of the terminating blank
-                // line, which does not count towards the size.
-                let held = if &buf[start..] == b"\r" {
-                    start
-                } else {
-                    buf.len()
-                };
-                if held > self.max {
-                    return self.oversized(buf.len(), false);
-                }
-                self.pos = start;
-                self.scan_from = buf.len();
-                return Status::Partial;
-            };
-            let nl = from + i;
-            let next = nl + 1;
-            let line = &buf[start..nl];
-            let line = match line {
-                [rest @ .., b'\r'] => rest,
-                _ => line,
-            };
-            if line.is_empty() {
-                // A blank line: the end of a block, or a stray one between blocks.
-                let frame = if start == 0 {
-                    Frame::Skip { len: next }
-                } else {
-                    match self.bad_line {
-                        Some(line) => Frame::Malformed { len: next, line },
-                        None => Frame::Message { len: next },
-                    }
-                };
-                self.reset();
-                return Status::Complete(frame);
-            }
-            if start == 0 {
-                self.headers.clear();
-            }
-            match find_byte(line, b':') {
-                Some(c) => {
-                    let h = split_header(buf, start, c, start + line.len());
-                    self.headers.push(h);
-                    if start == 0
-                        && legacy_command
-                        && h.key.of(buf).eq_ignore_ascii_case(b"Response")
-                        && h.value.of(buf).eq_ignore_ascii_case(b"Follows")
-                    {
-                        self.pos = next;
-                        self.scan_from = next;
-                        self.mode = Mode::Legacy {
-                            body_start: next,
-                            search_from: next,
-                            headers_done: false,
-                        };
-                        return self.legacy(buf, next, next, false);
-                    }
-                }
+            let (mut line_ends, block_len) = match buf.get(base..base + BLOCK) {
+                Some(block) => (byte_mask(block.try_into().expect("a block"), b'\n'), BLOCK),
                 None => {
-                    if self.bad_line.is_none() {
-                        self.bad_line = Some(start);
+                    // The last bytes, fewer than a block: padded with zeros,
+                    // which are not line ends.
+                    let tail = &buf[base..];
+                    let mut block = [0u8; BLOCK];
+                    block[..tail.len()].copy_from_slice(tail);
+                    (byte_mask(&block, b'\n'), tail.len())
+                }
+            };
+            while line_ends != 0 {
+                let nl = base + line_ends.trailing_zeros() as usize;
+                line_ends &= line_ends - 1;
+                let next = nl + 1;
+                let line = &buf[start..nl];
+                let line = match line {
+                    [rest @ .., b'\r'] => rest,
+                    _ => line,
+                };
+                if line.is_empty() {
+                    // A blank line: the end of a block, or a stray one between blocks.
+                    let frame = if start == 0 {
+                        Frame::Skip { len: next }
+                    } else {
+                        match self.bad_line {
+                            Some(line) => Frame::Malformed { len: next, line },
+                            None => Frame::Message { len: next },
+                        }
+                    };
+                    self.reset();
+                    return Status::Complete(frame);
+                }
+                if start == 0 {
+                    self.headers.clear();
+                }
+                match find_byte(line, b':') {
+                    Some(c) => {
+                        let h = split_header(buf, start, c, start + line.len());
+                        self.headers.push(h);
+                        if start == 0
+                            && legacy_command
+                            && h.key.of(buf).eq_ignore_ascii_case(b"Response")
+                            && h.value.of(buf).eq_ignore_ascii_case(b"Follows")
+                        {
+                            self.pos = next;
+                            self.scan_from = next;
+                            self.mode = Mode::Legacy {
+                                body_start: next,
+                                search_from: next,
+                                headers_done: false,
+                            };
+                            return self.legacy(buf, next, next, false);
+                        }
+                    }
+                    None => {
+                        if self.bad_line.is_none() {
+                            self.bad_line = Some(start);
+                        }
                     }
                 }
+                start = next;
+                if next > self.max {
+                    return self.oversized(next, true);
+                }
             }
-            start = next;
-            from = next;
-            if next > self.max {
-                return self.oversized(next, true);
+            base += block_len;
+            if block_len < BLOCK {
+                break;
             }
         }
+        // Every byte is scanned and the last line has no end yet. A lone CR
+        // may be the first half of the terminating blank line, which does not
+        // count towards the size.
+        let held = if &buf[start..] == b"\r" {
+            start
+        } else {
+            buf.len()
+        };
+        if held > self.max {
+            return self.oversized(buf.len(), false);
+        }
+        self.pos = start;
+        self.scan_from = buf.len();
+        Status::Partial
     }
 
     fn oversized(&mut self, len: usize, at_line_start: bool) -> Status {
