@@ -1759,7 +1759,7 @@ impl Connection {
             Decision::Event(name) => {
                 let bytes = &self.buf[self.start..self.start + len];
                 let msg = Message::from_index(bytes, self.framer.headers());
-                Input::Event(Event::with_name(msg, name))
+                Input::Event(Event::with_name(msg, Value::new(name.of(bytes))))
             }
             Decision::Unmatched => Input::Unmatched(Message::from_index(
                 &self.buf[self.start..self.start + len],

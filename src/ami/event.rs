@@ -3,40 +3,36 @@
 use std::fmt;
 
 use super::event_kind::EventKind;
-use super::message::{Message, OwnedMessage, Span, Value};
+use super::message::{Message, OwnedMessage, Value};
 
 /// An event as handed to handlers: a view into the read buffer, valid for
 /// the duration of the handler call. Use [`Event::to_owned`] to keep one.
 #[derive(Clone, Copy)]
 pub struct Event<'a> {
     msg: Message<'a>,
-    /// Where the `Event:` header's value is in the message.
-    name: Span,
+    name: Value<'a>,
 }
 
 impl<'a> Event<'a> {
-    /// An event whose `Event:` header's value is at `name` (already looked up).
-    pub(crate) fn with_name(msg: Message<'a>, name: Span) -> Self {
+    /// An event whose `Event:` header is `name` (already looked up).
+    pub(crate) fn with_name(msg: Message<'a>, name: Value<'a>) -> Self {
         Event { msg, name }
     }
 
     /// Views a message as an event, if it has an `Event:` header.
     pub fn from_message(msg: Message<'a>) -> Option<Self> {
-        let name = msg.leading_header("Event")?.value;
+        let name = msg.leading("Event")?;
         Some(Event { msg, name })
     }
 
     /// The event's name as sent (`Newchannel`, `Hangup`, `UserEvent`, ...).
     pub fn name(&self) -> Value<'a> {
-        Value::new(self.name.of(self.msg.as_bytes()))
+        self.name
     }
 
     /// The event's name as a known kind ([`EventKind::Other`] when unknown).
     pub fn kind(&self) -> EventKind {
-        // The name is read with fixed loads from the message around it,
-        // which costs no branch on its length.
-        let (at, end) = (self.name.start(), self.name.end());
-        EventKind::from_name_within(self.msg.as_bytes(), at, end - at)
+        EventKind::from_name(self.name.as_bytes())
     }
 
     /// See [`Message::get`].

@@ -490,8 +490,7 @@ pub enum EventKind {
     Other,
 }
 
-/// Lower-case names, sorted: every name of the catalogue once, for tests.
-#[cfg(test)]
+/// Lower-case names, sorted, for binary search.
 static NAMES: &[(&str, EventKind)] = &[
     ("agentcalled", EventKind::AgentCalled),
     ("agentcomplete", EventKind::AgentComplete),
@@ -820,529 +819,415 @@ static NAMES: &[(&str, EventKind)] = &[
     ("wink", EventKind::Wink),
 ];
 
-/// Per name, sorted by its lower-case spelling, what
-/// [`EventKind::from_name`] compares (its length and [`Words`]) and the
-/// kind it answers.
+/// Per name of [`NAMES`], what [`EventKind::from_name`] compares: its
+/// length, the [`words`] of its lower-case spelling, and masks of the
+/// bits that may differ there (0x20 of each letter: its case).
 static KEYS: &[Key] = &[
-    Key::of("agentcalled", EventKind::AgentCalled),
-    Key::of("agentcomplete", EventKind::AgentComplete),
-    Key::of("agentconnect", EventKind::AgentConnect),
-    Key::of("agentdump", EventKind::AgentDump),
-    Key::of("agentlogin", EventKind::AgentLogin),
-    Key::of("agentlogoff", EventKind::AgentLogoff),
-    Key::of("agentringnoanswer", EventKind::AgentRingNoAnswer),
-    Key::of("agents", EventKind::Agents),
-    Key::of("agentscomplete", EventKind::AgentsComplete),
-    Key::of("agiexec", EventKind::AGIExec),
-    Key::of("agiexecend", EventKind::AGIExecEnd),
-    Key::of("agiexecstart", EventKind::AGIExecStart),
-    Key::of("alarm", EventKind::Alarm),
-    Key::of("alarmclear", EventKind::AlarmClear),
-    Key::of("aoc-d", EventKind::AocD),
-    Key::of("aoc-e", EventKind::AocE),
-    Key::of("aoc-s", EventKind::AocS),
-    Key::of("aordetail", EventKind::AorDetail),
-    Key::of("aorlist", EventKind::AorList),
-    Key::of("aorlistcomplete", EventKind::AorListComplete),
-    Key::of("asyncagi", EventKind::AsyncAGI),
-    Key::of("asyncagiend", EventKind::AsyncAGIEnd),
-    Key::of("asyncagiexec", EventKind::AsyncAGIExec),
-    Key::of("asyncagistart", EventKind::AsyncAGIStart),
-    Key::of("attendedtransfer", EventKind::AttendedTransfer),
-    Key::of("authdetail", EventKind::AuthDetail),
-    Key::of("authlist", EventKind::AuthList),
-    Key::of("authlistcomplete", EventKind::AuthListComplete),
-    Key::of("authmethodnotallowed", EventKind::AuthMethodNotAllowed),
-    Key::of("blindtransfer", EventKind::BlindTransfer),
-    Key::of("bridge", EventKind::Bridge),
-    Key::of("bridgecreate", EventKind::BridgeCreate),
-    Key::of("bridgedestroy", EventKind::BridgeDestroy),
-    Key::of("bridgeenter", EventKind::BridgeEnter),
-    Key::of("bridgeinfochannel", EventKind::BridgeInfoChannel),
-    Key::of("bridgeinfocomplete", EventKind::BridgeInfoComplete),
-    Key::of("bridgeleave", EventKind::BridgeLeave),
-    Key::of("bridgelistcomplete", EventKind::BridgeListComplete),
-    Key::of("bridgelistitem", EventKind::BridgeListItem),
-    Key::of("bridgemerge", EventKind::BridgeMerge),
-    Key::of(
-        "bridgetechnologylistcomplete",
-        EventKind::BridgeTechnologyListComplete,
-    ),
-    Key::of(
-        "bridgetechnologylistitem",
-        EventKind::BridgeTechnologyListItem,
-    ),
-    Key::of(
-        "bridgevideosourceupdate",
-        EventKind::BridgeVideoSourceUpdate,
-    ),
-    Key::of("cdr", EventKind::Cdr),
-    Key::of("cel", EventKind::CEL),
-    Key::of(
-        "challengeresponsefailed",
-        EventKind::ChallengeResponseFailed,
-    ),
-    Key::of("challengesent", EventKind::ChallengeSent),
-    Key::of("channelhungup", EventKind::ChannelHungup),
-    Key::of(
-        "channelshunguplistcomplete",
-        EventKind::ChannelsHungupListComplete,
-    ),
-    Key::of("channeltalkingstart", EventKind::ChannelTalkingStart),
-    Key::of("channeltalkingstop", EventKind::ChannelTalkingStop),
-    Key::of("chanspystart", EventKind::ChanSpyStart),
-    Key::of("chanspystop", EventKind::ChanSpyStop),
-    Key::of("confbridgeend", EventKind::ConfbridgeEnd),
-    Key::of("confbridgejoin", EventKind::ConfbridgeJoin),
-    Key::of("confbridgeleave", EventKind::ConfbridgeLeave),
-    Key::of("confbridgelist", EventKind::ConfbridgeList),
-    Key::of("confbridgelistcomplete", EventKind::ConfbridgeListComplete),
-    Key::of("confbridgelistrooms", EventKind::ConfbridgeListRooms),
-    Key::of(
-        "confbridgelistroomscomplete",
-        EventKind::ConfbridgeListRoomsComplete,
-    ),
-    Key::of("confbridgemute", EventKind::ConfbridgeMute),
-    Key::of("confbridgerecord", EventKind::ConfbridgeRecord),
-    Key::of("confbridgestart", EventKind::ConfbridgeStart),
-    Key::of("confbridgestoprecord", EventKind::ConfbridgeStopRecord),
-    Key::of("confbridgetalking", EventKind::ConfbridgeTalking),
-    Key::of("confbridgeunmute", EventKind::ConfbridgeUnmute),
-    Key::of("contactlist", EventKind::ContactList),
-    Key::of("contactlistcomplete", EventKind::ContactListComplete),
-    Key::of("contactstatus", EventKind::ContactStatus),
-    Key::of("contactstatusdetail", EventKind::ContactStatusDetail),
-    Key::of(
-        "contactstatusdetailcomplete",
-        EventKind::ContactStatusDetailComplete,
-    ),
-    Key::of("coreshowchannel", EventKind::CoreShowChannel),
-    Key::of("coreshowchannelmap", EventKind::CoreShowChannelMap),
-    Key::of(
-        "coreshowchannelmapcomplete",
-        EventKind::CoreShowChannelMapComplete,
-    ),
-    Key::of(
-        "coreshowchannelscomplete",
-        EventKind::CoreShowChannelsComplete,
-    ),
-    Key::of("dahdichannel", EventKind::DAHDIChannel),
-    Key::of("dahdishowchannels", EventKind::DAHDIShowChannels),
-    Key::of(
-        "dahdishowchannelscomplete",
-        EventKind::DAHDIShowChannelsComplete,
-    ),
-    Key::of("dahdishowstatus", EventKind::DAHDIShowStatus),
-    Key::of(
-        "dahdishowstatuscomplete",
-        EventKind::DAHDIShowStatusComplete,
-    ),
-    Key::of("dbgetcomplete", EventKind::DBGetComplete),
-    Key::of("dbgetresponse", EventKind::DBGetResponse),
-    Key::of("dbgettreecomplete", EventKind::DBGetTreeComplete),
-    Key::of("dbgettreeresponse", EventKind::DBGetTreeResponse),
-    Key::of("deadlockstart", EventKind::DeadlockStart),
-    Key::of("devicestatechange", EventKind::DeviceStateChange),
-    Key::of(
-        "devicestatelistcomplete",
-        EventKind::DeviceStateListComplete,
-    ),
-    Key::of("dial", EventKind::Dial),
-    Key::of("dialbegin", EventKind::DialBegin),
-    Key::of("dialend", EventKind::DialEnd),
-    Key::of("dialstate", EventKind::DialState),
-    Key::of("dndstate", EventKind::DNDState),
-    Key::of("dtmfbegin", EventKind::DTMFBegin),
-    Key::of("dtmfend", EventKind::DTMFEnd),
-    Key::of("endpointdetail", EventKind::EndpointDetail),
-    Key::of("endpointdetailcomplete", EventKind::EndpointDetailComplete),
-    Key::of("endpointlist", EventKind::EndpointList),
-    Key::of("endpointlistcomplete", EventKind::EndpointListComplete),
-    Key::of(
-        "extensionstatelistcomplete",
-        EventKind::ExtensionStateListComplete,
-    ),
-    Key::of("extensionstatus", EventKind::ExtensionStatus),
-    Key::of("failedacl", EventKind::FailedACL),
-    Key::of("faxsession", EventKind::FAXSession),
-    Key::of("faxsessionscomplete", EventKind::FAXSessionsComplete),
-    Key::of("faxsessionsentry", EventKind::FAXSessionsEntry),
-    Key::of("faxstats", EventKind::FAXStats),
-    Key::of("faxstatus", EventKind::FAXStatus),
-    Key::of("flash", EventKind::Flash),
-    Key::of("fullybooted", EventKind::FullyBooted),
-    Key::of("hangup", EventKind::Hangup),
-    Key::of("hanguphandlerpop", EventKind::HangupHandlerPop),
-    Key::of("hanguphandlerpush", EventKind::HangupHandlerPush),
-    Key::of("hanguphandlerrun", EventKind::HangupHandlerRun),
-    Key::of("hanguprequest", EventKind::HangupRequest),
-    Key::of("hold", EventKind::Hold),
-    Key::of("identifydetail", EventKind::IdentifyDetail),
-    Key::of(
-        "inboundregistrationdetail",
-        EventKind::InboundRegistrationDetail,
-    ),
-    Key::of(
-        "inboundregistrationdetailcomplete",
-        EventKind::InboundRegistrationDetailComplete,
-    ),
-    Key::of(
-        "inboundsubscriptiondetail",
-        EventKind::InboundSubscriptionDetail,
-    ),
-    Key::of(
-        "inboundsubscriptiondetailcomplete",
-        EventKind::InboundSubscriptionDetailComplete,
-    ),
-    Key::of("invalidaccountid", EventKind::InvalidAccountID),
-    Key::of("invalidpassword", EventKind::InvalidPassword),
-    Key::of("invalidtransport", EventKind::InvalidTransport),
-    Key::of("join", EventKind::Join),
-    Key::of("leave", EventKind::Leave),
-    Key::of("link", EventKind::Link),
-    Key::of("listdialplan", EventKind::ListDialplan),
-    Key::of("load", EventKind::Load),
-    Key::of("loadaveragelimit", EventKind::LoadAverageLimit),
-    Key::of("localbridge", EventKind::LocalBridge),
-    Key::of("localoptimizationbegin", EventKind::LocalOptimizationBegin),
-    Key::of("localoptimizationend", EventKind::LocalOptimizationEnd),
-    Key::of("logchannel", EventKind::LogChannel),
-    Key::of("masquerade", EventKind::Masquerade),
-    Key::of("mcid", EventKind::MCID),
-    Key::of("meetmeend", EventKind::MeetmeEnd),
-    Key::of("meetmejoin", EventKind::MeetmeJoin),
-    Key::of("meetmeleave", EventKind::MeetmeLeave),
-    Key::of("meetmelist", EventKind::MeetmeList),
-    Key::of("meetmelistcomplete", EventKind::MeetmeListComplete),
-    Key::of("meetmelistrooms", EventKind::MeetmeListRooms),
-    Key::of(
-        "meetmelistroomscomplete",
-        EventKind::MeetmeListRoomsComplete,
-    ),
-    Key::of("meetmemute", EventKind::MeetmeMute),
-    Key::of("meetmetalking", EventKind::MeetmeTalking),
-    Key::of("meetmetalkrequest", EventKind::MeetmeTalkRequest),
-    Key::of("memorylimit", EventKind::MemoryLimit),
-    Key::of("messagewaiting", EventKind::MessageWaiting),
-    Key::of("minivoicemail", EventKind::MiniVoiceMail),
-    Key::of("mixmonitormute", EventKind::MixMonitorMute),
-    Key::of("mixmonitorstart", EventKind::MixMonitorStart),
-    Key::of("mixmonitorstop", EventKind::MixMonitorStop),
-    Key::of("musiconholdstart", EventKind::MusicOnHoldStart),
-    Key::of("musiconholdstop", EventKind::MusicOnHoldStop),
-    Key::of("mwiget", EventKind::MWIGet),
-    Key::of("mwigetcomplete", EventKind::MWIGetComplete),
-    Key::of("newaccountcode", EventKind::NewAccountCode),
-    Key::of("newcallerid", EventKind::NewCallerid),
-    Key::of("newchannel", EventKind::Newchannel),
-    Key::of("newconnectedline", EventKind::NewConnectedLine),
-    Key::of("newexten", EventKind::NewExten),
-    Key::of("newstate", EventKind::Newstate),
-    Key::of("originateresponse", EventKind::OriginateResponse),
-    Key::of(
-        "outboundregistrationdetail",
-        EventKind::OutboundRegistrationDetail,
-    ),
-    Key::of(
-        "outboundregistrationdetailcomplete",
-        EventKind::OutboundRegistrationDetailComplete,
-    ),
-    Key::of(
-        "outboundsubscriptiondetail",
-        EventKind::OutboundSubscriptionDetail,
-    ),
-    Key::of(
-        "outboundsubscriptiondetailcomplete",
-        EventKind::OutboundSubscriptionDetailComplete,
-    ),
-    Key::of("parkedcall", EventKind::ParkedCall),
-    Key::of("parkedcallgiveup", EventKind::ParkedCallGiveUp),
-    Key::of("parkedcallscomplete", EventKind::ParkedCallsComplete),
-    Key::of("parkedcallswap", EventKind::ParkedCallSwap),
-    Key::of("parkedcalltimeout", EventKind::ParkedCallTimeOut),
-    Key::of("parkinglot", EventKind::Parkinglot),
-    Key::of("parkinglotscomplete", EventKind::ParkinglotsComplete),
-    Key::of("peerentry", EventKind::PeerEntry),
-    Key::of("peerlistcomplete", EventKind::PeerlistComplete),
-    Key::of("peerstatus", EventKind::PeerStatus),
-    Key::of("pickup", EventKind::Pickup),
-    Key::of("pjsipmaintenancestatus", EventKind::PJSIPMaintenanceStatus),
-    Key::of(
-        "pjsipmaintenancestatuscomplete",
-        EventKind::PJSIPMaintenanceStatusComplete,
-    ),
-    Key::of("presencestatechange", EventKind::PresenceStateChange),
-    Key::of(
-        "presencestatelistcomplete",
-        EventKind::PresenceStateListComplete,
-    ),
-    Key::of("presencestatus", EventKind::PresenceStatus),
-    Key::of("prishowspans", EventKind::PRIShowSpans),
-    Key::of("prishowspanscomplete", EventKind::PRIShowSpansComplete),
-    Key::of("queuecallerabandon", EventKind::QueueCallerAbandon),
-    Key::of("queuecallerjoin", EventKind::QueueCallerJoin),
-    Key::of("queuecallerleave", EventKind::QueueCallerLeave),
-    Key::of("queueentry", EventKind::QueueEntry),
-    Key::of("queuemember", EventKind::QueueMember),
-    Key::of("queuememberadded", EventKind::QueueMemberAdded),
-    Key::of("queuememberpause", EventKind::QueueMemberPause),
-    Key::of("queuememberpenalty", EventKind::QueueMemberPenalty),
-    Key::of("queuememberremoved", EventKind::QueueMemberRemoved),
-    Key::of("queuememberringinuse", EventKind::QueueMemberRinginuse),
-    Key::of("queuememberstatus", EventKind::QueueMemberStatus),
-    Key::of("queueparams", EventKind::QueueParams),
-    Key::of("queuestatuscomplete", EventKind::QueueStatusComplete),
-    Key::of("queuesummary", EventKind::QueueSummary),
-    Key::of("queuesummarycomplete", EventKind::QueueSummaryComplete),
-    Key::of("receivefax", EventKind::ReceiveFAX),
-    Key::of("registrationscomplete", EventKind::RegistrationsComplete),
-    Key::of("registry", EventKind::Registry),
-    Key::of("registryentry", EventKind::RegistryEntry),
-    Key::of("reload", EventKind::Reload),
-    Key::of("rename", EventKind::Rename),
-    Key::of("requestbadformat", EventKind::RequestBadFormat),
-    Key::of("requestnotallowed", EventKind::RequestNotAllowed),
-    Key::of("requestnotsupported", EventKind::RequestNotSupported),
-    Key::of("resourcelistdetail", EventKind::ResourceListDetail),
-    Key::of(
-        "resourcelistdetailcomplete",
-        EventKind::ResourceListDetailComplete,
-    ),
-    Key::of("rtcpreceived", EventKind::RTCPReceived),
-    Key::of("rtcpsent", EventKind::RTCPSent),
-    Key::of("sendfax", EventKind::SendFAX),
-    Key::of("sessionlimit", EventKind::SessionLimit),
-    Key::of("showdialplancomplete", EventKind::ShowDialPlanComplete),
-    Key::of("shutdown", EventKind::Shutdown),
-    Key::of("softhanguprequest", EventKind::SoftHangupRequest),
-    Key::of("spanalarm", EventKind::SpanAlarm),
-    Key::of("spanalarmclear", EventKind::SpanAlarmClear),
-    Key::of("status", EventKind::Status),
-    Key::of("statuscomplete", EventKind::StatusComplete),
-    Key::of("successfulauth", EventKind::SuccessfulAuth),
-    Key::of("transportdetail", EventKind::TransportDetail),
-    Key::of("unexpectedaddress", EventKind::UnexpectedAddress),
-    Key::of("unhold", EventKind::Unhold),
-    Key::of("unlink", EventKind::Unlink),
-    Key::of("unload", EventKind::Unload),
-    Key::of("unparkedcall", EventKind::UnParkedCall),
-    Key::of("userevent", EventKind::UserEvent),
-    Key::of("varset", EventKind::VarSet),
-    Key::of("voicemailboxdetail", EventKind::VoicemailBoxDetail),
-    Key::of(
-        "voicemailboxdetailcomplete",
-        EventKind::VoicemailBoxDetailComplete,
-    ),
-    Key::of(
-        "voicemailpasswordchange",
-        EventKind::VoicemailPasswordChange,
-    ),
-    Key::of("voicemailuserdetail", EventKind::VoicemailUserDetail),
-    Key::of(
-        "voicemailuserdetailcomplete",
-        EventKind::VoicemailUserDetailComplete,
-    ),
-    Key::of("voicemailuserentry", EventKind::VoicemailUserEntry),
-    Key::of(
-        "voicemailuserentrycomplete",
-        EventKind::VoicemailUserEntryComplete,
-    ),
-    Key::of("waiteventcomplete", EventKind::WaitEventComplete),
-    Key::of("wink", EventKind::Wink),
+    Key::of("agentcalled"),
+    Key::of("agentcomplete"),
+    Key::of("agentconnect"),
+    Key::of("agentdump"),
+    Key::of("agentlogin"),
+    Key::of("agentlogoff"),
+    Key::of("agentringnoanswer"),
+    Key::of("agents"),
+    Key::of("agentscomplete"),
+    Key::of("agiexec"),
+    Key::of("agiexecend"),
+    Key::of("agiexecstart"),
+    Key::of("alarm"),
+    Key::of("alarmclear"),
+    Key::of("aoc-d"),
+    Key::of("aoc-e"),
+    Key::of("aoc-s"),
+    Key::of("aordetail"),
+    Key::of("aorlist"),
+    Key::of("aorlistcomplete"),
+    Key::of("asyncagi"),
+    Key::of("asyncagiend"),
+    Key::of("asyncagiexec"),
+    Key::of("asyncagistart"),
+    Key::of("attendedtransfer"),
+    Key::of("authdetail"),
+    Key::of("authlist"),
+    Key::of("authlistcomplete"),
+    Key::of("authmethodnotallowed"),
+    Key::of("blindtransfer"),
+    Key::of("bridge"),
+    Key::of("bridgecreate"),
+    Key::of("bridgedestroy"),
+    Key::of("bridgeenter"),
+    Key::of("bridgeinfochannel"),
+    Key::of("bridgeinfocomplete"),
+    Key::of("bridgeleave"),
+    Key::of("bridgelistcomplete"),
+    Key::of("bridgelistitem"),
+    Key::of("bridgemerge"),
+    Key::of("bridgetechnologylistcomplete"),
+    Key::of("bridgetechnologylistitem"),
+    Key::of("bridgevideosourceupdate"),
+    Key::of("cdr"),
+    Key::of("cel"),
+    Key::of("challengeresponsefailed"),
+    Key::of("challengesent"),
+    Key::of("channelhungup"),
+    Key::of("channelshunguplistcomplete"),
+    Key::of("channeltalkingstart"),
+    Key::of("channeltalkingstop"),
+    Key::of("chanspystart"),
+    Key::of("chanspystop"),
+    Key::of("confbridgeend"),
+    Key::of("confbridgejoin"),
+    Key::of("confbridgeleave"),
+    Key::of("confbridgelist"),
+    Key::of("confbridgelistcomplete"),
+    Key::of("confbridgelistrooms"),
+    Key::of("confbridgelistroomscomplete"),
+    Key::of("confbridgemute"),
+    Key::of("confbridgerecord"),
+    Key::of("confbridgestart"),
+    Key::of("confbridgestoprecord"),
+    Key::of("confbridgetalking"),
+    Key::of("confbridgeunmute"),
+    Key::of("contactlist"),
+    Key::of("contactlistcomplete"),
+    Key::of("contactstatus"),
+    Key::of("contactstatusdetail"),
+    Key::of("contactstatusdetailcomplete"),
+    Key::of("coreshowchannel"),
+    Key::of("coreshowchannelmap"),
+    Key::of("coreshowchannelmapcomplete"),
+    Key::of("coreshowchannelscomplete"),
+    Key::of("dahdichannel"),
+    Key::of("dahdishowchannels"),
+    Key::of("dahdishowchannelscomplete"),
+    Key::of("dahdishowstatus"),
+    Key::of("dahdishowstatuscomplete"),
+    Key::of("dbgetcomplete"),
+    Key::of("dbgetresponse"),
+    Key::of("dbgettreecomplete"),
+    Key::of("dbgettreeresponse"),
+    Key::of("deadlockstart"),
+    Key::of("devicestatechange"),
+    Key::of("devicestatelistcomplete"),
+    Key::of("dial"),
+    Key::of("dialbegin"),
+    Key::of("dialend"),
+    Key::of("dialstate"),
+    Key::of("dndstate"),
+    Key::of("dtmfbegin"),
+    Key::of("dtmfend"),
+    Key::of("endpointdetail"),
+    Key::of("endpointdetailcomplete"),
+    Key::of("endpointlist"),
+    Key::of("endpointlistcomplete"),
+    Key::of("extensionstatelistcomplete"),
+    Key::of("extensionstatus"),
+    Key::of("failedacl"),
+    Key::of("faxsession"),
+    Key::of("faxsessionscomplete"),
+    Key::of("faxsessionsentry"),
+    Key::of("faxstats"),
+    Key::of("faxstatus"),
+    Key::of("flash"),
+    Key::of("fullybooted"),
+    Key::of("hangup"),
+    Key::of("hanguphandlerpop"),
+    Key::of("hanguphandlerpush"),
+    Key::of("hanguphandlerrun"),
+    Key::of("hanguprequest"),
+    Key::of("hold"),
+    Key::of("identifydetail"),
+    Key::of("inboundregistrationdetail"),
+    Key::of("inboundregistrationdetailcomplete"),
+    Key::of("inboundsubscriptiondetail"),
+    Key::of("inboundsubscriptiondetailcomplete"),
+    Key::of("invalidaccountid"),
+    Key::of("invalidpassword"),
+    Key::of("invalidtransport"),
+    Key::of("join"),
+    Key::of("leave"),
+    Key::of("link"),
+    Key::of("listdialplan"),
+    Key::of("load"),
+    Key::of("loadaveragelimit"),
+    Key::of("localbridge"),
+    Key::of("localoptimizationbegin"),
+    Key::of("localoptimizationend"),
+    Key::of("logchannel"),
+    Key::of("masquerade"),
+    Key::of("mcid"),
+    Key::of("meetmeend"),
+    Key::of("meetmejoin"),
+    Key::of("meetmeleave"),
+    Key::of("meetmelist"),
+    Key::of("meetmelistcomplete"),
+    Key::of("meetmelistrooms"),
+    Key::of("meetmelistroomscomplete"),
+    Key::of("meetmemute"),
+    Key::of("meetmetalking"),
+    Key::of("meetmetalkrequest"),
+    Key::of("memorylimit"),
+    Key::of("messagewaiting"),
+    Key::of("minivoicemail"),
+    Key::of("mixmonitormute"),
+    Key::of("mixmonitorstart"),
+    Key::of("mixmonitorstop"),
+    Key::of("musiconholdstart"),
+    Key::of("musiconholdstop"),
+    Key::of("mwiget"),
+    Key::of("mwigetcomplete"),
+    Key::of("newaccountcode"),
+    Key::of("newcallerid"),
+    Key::of("newchannel"),
+    Key::of("newconnectedline"),
+    Key::of("newexten"),
+    Key::of("newstate"),
+    Key::of("originateresponse"),
+    Key::of("outboundregistrationdetail"),
+    Key::of("outboundregistrationdetailcomplete"),
+    Key::of("outboundsubscriptiondetail"),
+    Key::of("outboundsubscriptiondetailcomplete"),
+    Key::of("parkedcall"),
+    Key::of("parkedcallgiveup"),
+    Key::of("parkedcallscomplete"),
+    Key::of("parkedcallswap"),
+    Key::of("parkedcalltimeout"),
+    Key::of("parkinglot"),
+    Key::of("parkinglotscomplete"),
+    Key::of("peerentry"),
+    Key::of("peerlistcomplete"),
+    Key::of("peerstatus"),
+    Key::of("pickup"),
+    Key::of("pjsipmaintenancestatus"),
+    Key::of("pjsipmaintenancestatuscomplete"),
+    Key::of("presencestatechange"),
+    Key::of("presencestatelistcomplete"),
+    Key::of("presencestatus"),
+    Key::of("prishowspans"),
+    Key::of("prishowspanscomplete"),
+    Key::of("queuecallerabandon"),
+    Key::of("queuecallerjoin"),
+    Key::of("queuecallerleave"),
+    Key::of("queueentry"),
+    Key::of("queuemember"),
+    Key::of("queuememberadded"),
+    Key::of("queuememberpause"),
+    Key::of("queuememberpenalty"),
+    Key::of("queuememberremoved"),
+    Key::of("queuememberringinuse"),
+    Key::of("queuememberstatus"),
+    Key::of("queueparams"),
+    Key::of("queuestatuscomplete"),
+    Key::of("queuesummary"),
+    Key::of("queuesummarycomplete"),
+    Key::of("receivefax"),
+    Key::of("registrationscomplete"),
+    Key::of("registry"),
+    Key::of("registryentry"),
+    Key::of("reload"),
+    Key::of("rename"),
+    Key::of("requestbadformat"),
+    Key::of("requestnotallowed"),
+    Key::of("requestnotsupported"),
+    Key::of("resourcelistdetail"),
+    Key::of("resourcelistdetailcomplete"),
+    Key::of("rtcpreceived"),
+    Key::of("rtcpsent"),
+    Key::of("sendfax"),
+    Key::of("sessionlimit"),
+    Key::of("showdialplancomplete"),
+    Key::of("shutdown"),
+    Key::of("softhanguprequest"),
+    Key::of("spanalarm"),
+    Key::of("spanalarmclear"),
+    Key::of("status"),
+    Key::of("statuscomplete"),
+    Key::of("successfulauth"),
+    Key::of("transportdetail"),
+    Key::of("unexpectedaddress"),
+    Key::of("unhold"),
+    Key::of("unlink"),
+    Key::of("unload"),
+    Key::of("unparkedcall"),
+    Key::of("userevent"),
+    Key::of("varset"),
+    Key::of("voicemailboxdetail"),
+    Key::of("voicemailboxdetailcomplete"),
+    Key::of("voicemailpasswordchange"),
+    Key::of("voicemailuserdetail"),
+    Key::of("voicemailuserdetailcomplete"),
+    Key::of("voicemailuserentry"),
+    Key::of("voicemailuserentrycomplete"),
+    Key::of("waiteventcomplete"),
+    Key::of("wink"),
 ];
 
-// 238 names in 1024 slots; the longest probe is 3.
+// 238 names in 1024 slots; the longest probe is 4.
 
 /// A free slot of [`SLOTS`].
 const EMPTY: u8 = 255;
 
-/// Indexes into [`KEYS`] by [`hash`] of the name, linearly probed.
+/// Indexes into [`NAMES`] by [`hash`] of the name, linearly probed.
 static SLOTS: [u8; 1024] = [
     255, 255, 255, 255, 255, 110, 255, 198, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
     61, 158, 255, 2, 137, 255, 255, 255, 255, 255, 255, 255, 255, 230, 235, 255, 255, 255, 255,
-    255, 255, 255, 255, 255, 121, 255, 255, 255, 255, 255, 255, 1, 255, 106, 255, 255, 255, 255,
-    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 70, 47, 255, 255, 133, 255, 255,
-    255, 255, 255, 255, 255, 255, 71, 192, 255, 255, 255, 84, 255, 111, 120, 255, 255, 234, 255,
-    255, 255, 255, 255, 255, 44, 255, 175, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
-    255, 204, 255, 201, 255, 255, 255, 255, 255, 187, 255, 46, 255, 255, 255, 255, 225, 255, 255,
-    255, 255, 81, 255, 255, 159, 255, 255, 255, 255, 186, 170, 255, 115, 117, 255, 255, 255, 31,
+    255, 255, 255, 255, 255, 121, 255, 255, 255, 255, 255, 255, 1, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 70, 47, 255, 255, 255, 255, 255,
+    255, 30, 255, 255, 255, 255, 71, 192, 255, 255, 255, 84, 255, 111, 120, 255, 255, 234, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 204, 255, 201, 255, 255, 255, 255, 255, 187, 255, 46, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 81, 255, 255, 159, 255, 255, 255, 255, 186, 170, 203, 115, 117, 255, 255, 255, 31,
     146, 255, 255, 255, 255, 255, 255, 26, 255, 255, 255, 11, 255, 255, 255, 255, 255, 255, 255,
-    255, 80, 255, 255, 255, 41, 255, 255, 255, 183, 255, 255, 255, 255, 255, 255, 105, 255, 255,
+    255, 80, 255, 255, 14, 41, 255, 255, 255, 183, 255, 255, 255, 255, 255, 255, 105, 255, 255,
     255, 255, 255, 255, 255, 255, 23, 255, 255, 255, 255, 255, 51, 255, 255, 255, 255, 88, 255,
-    255, 255, 255, 21, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 4, 255, 255, 255,
-    176, 194, 131, 255, 255, 29, 136, 149, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
-    255, 255, 255, 255, 3, 255, 255, 255, 255, 255, 255, 255, 255, 255, 83, 255, 255, 255, 255, 75,
-    255, 14, 129, 255, 215, 255, 255, 255, 255, 255, 255, 19, 255, 255, 255, 255, 255, 255, 255,
-    255, 255, 255, 15, 100, 255, 132, 189, 197, 255, 255, 255, 255, 255, 199, 255, 177, 255, 255,
-    255, 255, 255, 255, 255, 255, 203, 195, 255, 255, 255, 126, 255, 255, 255, 45, 255, 255, 255,
-    217, 255, 255, 207, 205, 255, 255, 255, 138, 255, 255, 255, 255, 255, 50, 155, 255, 130, 60,
-    255, 255, 74, 55, 127, 255, 255, 255, 255, 255, 255, 255, 25, 65, 255, 255, 255, 34, 255, 10,
-    92, 171, 255, 255, 125, 147, 219, 255, 255, 255, 255, 6, 255, 255, 255, 255, 255, 255, 180,
-    255, 62, 255, 123, 255, 255, 255, 255, 255, 255, 196, 255, 153, 255, 255, 255, 255, 255, 255,
-    216, 255, 255, 255, 255, 255, 255, 178, 255, 211, 255, 193, 255, 128, 24, 255, 229, 255, 255,
-    255, 179, 148, 255, 103, 91, 255, 255, 255, 255, 255, 13, 206, 255, 255, 255, 255, 236, 221,
-    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 154, 255, 209, 255, 212, 255, 255, 255,
-    255, 255, 108, 255, 255, 255, 255, 66, 255, 255, 255, 255, 255, 255, 96, 255, 255, 255, 255,
-    255, 255, 255, 255, 255, 102, 255, 255, 255, 73, 255, 255, 255, 17, 255, 8, 140, 255, 255, 255,
-    255, 255, 255, 255, 77, 255, 255, 200, 228, 255, 255, 255, 101, 255, 255, 255, 255, 255, 255,
-    255, 255, 255, 255, 255, 255, 255, 255, 142, 150, 255, 255, 255, 67, 255, 255, 162, 164, 27,
-    255, 255, 79, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 9, 255, 255, 210, 255, 82,
-    113, 255, 255, 255, 33, 174, 255, 255, 255, 124, 190, 232, 42, 255, 255, 255, 255, 22, 161,
+    255, 255, 255, 21, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 4, 43, 255, 255, 176,
+    194, 131, 255, 255, 29, 136, 149, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 3, 255, 255, 255, 255, 255, 255, 255, 255, 255, 83, 255, 255, 255, 255, 75, 255,
+    129, 255, 255, 215, 255, 255, 255, 123, 255, 255, 19, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 44, 100, 132, 189, 197, 255, 255, 255, 255, 255, 126, 199, 177, 255, 255, 255,
+    255, 18, 255, 255, 255, 255, 195, 255, 255, 255, 255, 255, 255, 255, 45, 255, 255, 255, 217,
+    255, 255, 207, 205, 255, 255, 255, 138, 255, 122, 255, 255, 255, 50, 155, 255, 130, 60, 255,
+    255, 74, 55, 127, 255, 255, 255, 255, 255, 255, 255, 25, 65, 255, 255, 255, 34, 255, 10, 92,
+    171, 255, 255, 125, 147, 219, 255, 255, 255, 255, 6, 255, 255, 255, 255, 255, 255, 180, 255,
+    62, 255, 255, 255, 255, 255, 255, 255, 255, 196, 255, 153, 255, 7, 255, 255, 255, 255, 216,
+    255, 255, 255, 255, 255, 255, 178, 255, 255, 255, 193, 255, 128, 24, 255, 229, 255, 255, 255,
+    179, 148, 255, 103, 91, 255, 255, 87, 255, 255, 13, 206, 255, 255, 255, 255, 236, 221, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 154, 255, 209, 255, 212, 255, 255, 255, 255,
+    223, 255, 255, 255, 255, 255, 66, 255, 255, 255, 255, 255, 255, 96, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 102, 255, 255, 255, 73, 255, 255, 255, 17, 255, 8, 140, 255, 255, 255, 255,
+    255, 255, 255, 77, 255, 255, 200, 255, 255, 255, 255, 101, 255, 255, 255, 255, 12, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 142, 150, 255, 255, 255, 67, 255, 255, 162, 164, 27, 106,
+    211, 79, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 210, 255, 82,
+    255, 255, 255, 255, 33, 174, 255, 255, 255, 190, 232, 255, 42, 255, 255, 255, 255, 22, 161,
     163, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
-    255, 12, 30, 95, 255, 255, 255, 255, 255, 255, 255, 255, 40, 255, 90, 231, 255, 16, 255, 255,
-    255, 255, 233, 255, 255, 255, 255, 255, 255, 141, 255, 255, 255, 255, 255, 255, 255, 112, 255,
-    255, 255, 87, 255, 255, 255, 93, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
-    255, 39, 181, 255, 255, 255, 59, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
-    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 165, 255, 255, 255, 255,
-    255, 255, 255, 255, 224, 255, 86, 52, 237, 255, 255, 255, 255, 5, 38, 255, 255, 255, 255, 255,
-    78, 220, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
-    255, 255, 255, 255, 255, 255, 255, 255, 97, 223, 69, 255, 255, 255, 255, 255, 208, 255, 85,
-    191, 255, 255, 255, 32, 64, 49, 76, 255, 145, 218, 255, 255, 255, 255, 134, 255, 255, 202, 255,
-    255, 255, 255, 255, 139, 255, 255, 255, 255, 255, 255, 255, 56, 255, 255, 255, 255, 255, 255,
-    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 213, 255, 255,
-    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 160, 255, 255, 28, 226, 255, 255, 255, 255,
-    255, 36, 58, 255, 255, 255, 143, 255, 156, 255, 53, 255, 255, 255, 255, 255, 255, 255, 7, 255,
-    255, 166, 151, 135, 255, 255, 255, 89, 255, 255, 255, 255, 222, 255, 255, 255, 255, 255, 255,
-    99, 255, 255, 63, 184, 255, 255, 255, 255, 255, 255, 255, 255, 114, 255, 255, 255, 255, 104,
-    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 20, 255, 173, 255, 255, 255, 255,
-    255, 255, 255, 255, 188, 255, 255, 255, 255, 255, 0, 255, 255, 255, 255, 255, 255, 255, 255,
-    43, 255, 255, 255, 35, 37, 172, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 116,
-    109, 118, 255, 255, 255, 255, 182, 168, 255, 255, 255, 255, 255, 255, 255, 255, 18, 255, 255,
-    57, 255, 94, 167, 255, 144, 68, 214, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
-    255, 255, 255, 255, 255, 255, 107, 48, 255, 255, 255, 227, 255, 255, 255, 255, 255, 255, 255,
-    255, 255, 122, 255, 72, 255, 255, 255, 255, 255, 152, 255, 185, 98, 255, 54, 119, 169, 255,
-    255, 255, 255, 255, 255, 255, 255, 255, 157,
+    255, 255, 95, 255, 255, 255, 255, 255, 255, 255, 255, 255, 40, 255, 90, 231, 255, 255, 255,
+    255, 255, 255, 233, 255, 255, 255, 255, 255, 255, 141, 255, 255, 255, 255, 255, 255, 255, 112,
+    255, 133, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 39, 181, 255, 255, 255, 59, 255, 255, 255, 255, 255, 255, 255, 255, 255, 224, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 237, 255, 255, 255, 255, 255, 255, 165, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 86, 52, 255, 255, 255, 255, 255, 5, 38, 255, 255, 255, 255,
+    255, 78, 220, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 97, 255, 69, 255, 255, 255, 255, 255, 208, 255,
+    85, 191, 255, 255, 255, 32, 64, 49, 76, 255, 145, 255, 15, 255, 255, 255, 134, 255, 255, 255,
+    255, 255, 255, 255, 255, 139, 255, 255, 255, 255, 255, 255, 255, 56, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 16, 255, 255, 255, 255, 255, 255, 213, 255,
+    255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 160, 255, 255, 28, 226, 255, 255, 255,
+    255, 255, 36, 58, 255, 255, 255, 143, 255, 156, 89, 53, 108, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 166, 151, 135, 124, 255, 255, 255, 255, 255, 255, 255, 222, 255, 255, 255, 255, 225,
+    255, 99, 255, 255, 63, 184, 255, 255, 255, 255, 255, 255, 255, 255, 114, 255, 255, 255, 255,
+    104, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 20, 255, 173, 255, 255, 255,
+    255, 255, 255, 255, 255, 188, 255, 255, 255, 255, 255, 0, 255, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 113, 255, 35, 37, 172, 255, 202, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    116, 109, 118, 93, 255, 255, 255, 182, 168, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+    255, 57, 255, 94, 167, 255, 144, 68, 214, 255, 255, 255, 255, 255, 218, 255, 152, 255, 255,
+    255, 255, 255, 255, 9, 255, 228, 107, 48, 255, 255, 255, 227, 255, 255, 255, 255, 255, 255,
+    255, 255, 255, 255, 255, 72, 255, 255, 255, 255, 255, 255, 255, 185, 98, 255, 54, 119, 169,
+    175, 255, 255, 255, 255, 255, 255, 255, 255, 157,
 ];
 
 /// A hash of the name's length and its first and last eight bytes, with
 /// ASCII case folded (`| 0x20` folds letters and leaves digits and `-`
 /// alone; other bytes only change the hash, never a match).
 #[inline]
-fn hash(n: usize, words: &Words) -> u32 {
+fn hash(n: usize, head: u64, tail: u64) -> u32 {
     const FOLD: u64 = 0x2020_2020_2020_2020;
-    let x = (words.head | FOLD) ^ (words.tail | FOLD).rotate_left(29) ^ (n as u64);
+    let x = (head | FOLD) ^ (tail | FOLD).rotate_left(29) ^ (n as u64);
     (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32
 }
 
-/// What a name is compared by: its bytes 0 to 8, 8 to 16, and its last
-/// eight, each as a little-endian word, zero-extended where the name is
-/// shorter (a name under eight bytes has the same head and tail). Three
-/// words cover a name of up to 24 bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Words {
-    head: u64,
-    mid: u64,
-    tail: u64,
-}
-
-/// The low `bytes` bytes of a word set (`bytes` at most 8).
+/// A name's first and last eight bytes as words (for a name under eight
+/// bytes, its bytes in the first word and 0).
 #[inline]
-fn low_bytes(bytes: usize) -> u64 {
-    u64::MAX.checked_shr(64 - 8 * bytes as u32).unwrap_or(0)
-}
-
-impl Words {
-    /// The words of `name`: plain loads for a name of sixteen bytes or more,
-    /// a copy into zeros for a shorter one.
-    fn of(name: &[u8]) -> Words {
-        let n = name.len();
-        let load = |b: &[u8]| u64::from_le_bytes(b[..8].try_into().expect("eight bytes"));
-        let tail = |head| if n >= 8 { load(&name[n - 8..]) } else { head };
-        if n >= 16 {
-            Words {
-                head: load(name),
-                mid: load(&name[8..]),
-                tail: tail(0),
-            }
-        } else {
-            let mut padded = [0u8; 16];
-            padded[..n].copy_from_slice(name);
-            let head = load(&padded);
-            Words {
-                head,
-                mid: load(&padded[8..]),
-                tail: tail(head),
-            }
+fn words(name: &[u8]) -> (u64, u64) {
+    let n = name.len();
+    if n >= 8 {
+        (
+            u64::from_le_bytes([
+                name[0], name[1], name[2], name[3], name[4], name[5], name[6], name[7],
+            ]),
+            u64::from_le_bytes([
+                name[n - 8],
+                name[n - 7],
+                name[n - 6],
+                name[n - 5],
+                name[n - 4],
+                name[n - 3],
+                name[n - 2],
+                name[n - 1],
+            ]),
+        )
+    } else {
+        let mut h = 0u64;
+        for &b in name {
+            h = (h << 8) | u64::from(b);
         }
+        (h, 0)
     }
-
-    /// The words of the name `bytes[at..at + n]`, read from `bytes` with
-    /// three fixed loads and masks: no branch depends on the length. `None`
-    /// when the loads would leave `bytes` (the name must have eight bytes
-    /// before its end and sixteen after its start in `bytes`).
-    #[inline]
-    fn within(bytes: &[u8], at: usize, n: usize) -> Option<Words> {
-        let load = |from: usize| -> Option<u64> {
-            Some(u64::from_le_bytes(
-                bytes.get(from..from + 8)?.try_into().ok()?,
-            ))
-        };
-        let short = n.min(8);
-        let head = load(at)? & low_bytes(short);
-        let mid = load(at + 8)? & low_bytes(n.saturating_sub(8).min(8));
-        // The eight bytes that end the name; a short name's bytes are the
-        // last of them.
-        let tail = load((at + n).checked_sub(8)?)?
-            .checked_shr(8 * (8 - short as u32))
-            .unwrap_or(0);
-        Some(Words { head, mid, tail })
-    }
-
-    /// True when these are `key`'s words with letters in any case.
-    #[inline]
-    fn matches(&self, key: &Words) -> bool {
-        let differ = |w: u64, k: u64| (w ^ k) & !case_bits(k);
-        differ(self.head, key.head) | differ(self.mid, key.mid) | differ(self.tail, key.tail) == 0
-    }
-}
-
-/// The bits of a lower-case key word that a letter's case may flip: 0x20
-/// of each byte from `a` to `z`.
-#[inline]
-fn case_bits(key: u64) -> u64 {
-    // Key bytes are ASCII, so a sum never carries into the next byte: bit 7
-    // of the first is set from `a` up, of the second from past `z`.
-    let from_a = key.wrapping_add(0x1F1F_1F1F_1F1F_1F1F);
-    let past_z = key.wrapping_add(0x0505_0505_0505_0505);
-    (from_a & !past_z & 0x8080_8080_8080_8080) >> 2
 }
 
 /// What a name is compared by (see [`KEYS`]).
 struct Key {
     len: usize,
-    words: Words,
-    kind: EventKind,
+    head: u64,
+    tail: u64,
+    head_case: u64,
+    tail_case: u64,
 }
 
 impl Key {
-    /// The key of a lower-case name, made at compile time: the same words
-    /// as [`Words::of`], a byte at a time.
-    const fn of(name: &str, kind: EventKind) -> Key {
+    /// The key of a lower-case name, made at compile time.
+    const fn of(name: &str) -> Key {
         let b = name.as_bytes();
         let n = b.len();
-        let head_end = if n < 8 { n } else { 8 };
-        let mid_end = if n < 16 { n } else { 16 };
-        let tail_start = n.saturating_sub(8);
+        let (head, tail) = if n >= 8 {
+            (Key::word(b, 0, false), Key::word(b, n - 8, false))
+        } else {
+            (Key::short(b, false), 0)
+        };
+        let (head_case, tail_case) = if n >= 8 {
+            (Key::word(b, 0, true), Key::word(b, n - 8, true))
+        } else {
+            (Key::short(b, true), 0)
+        };
         Key {
             len: n,
-            words: Words {
-                head: Key::word(b, 0, head_end),
-                mid: Key::word(b, 8, mid_end),
-                tail: Key::word(b, tail_start, n),
-            },
-            kind,
+            head,
+            tail,
+            head_case,
+            tail_case,
         }
     }
 
-    /// Bytes `from..to` (at most eight) as a little-endian word.
-    const fn word(b: &[u8], from: usize, to: usize) -> u64 {
+    /// Eight bytes from `at` as [`words`] reads them; with `case`, 0x20 for
+    /// each letter and 0 for any other byte instead.
+    const fn word(b: &[u8], at: usize, case: bool) -> u64 {
         let mut w = 0u64;
-        let mut i = from;
-        while i < to {
-            w |= (b[i] as u64) << (8 * (i - from));
+        let mut i = 0;
+        while i < 8 {
+            w |= (Key::byte(b[at + i], case) as u64) << (8 * i);
             i += 1;
         }
         w
+    }
+
+    /// A name under eight bytes as [`words`] reads it (see [`Key::word`]).
+    const fn short(b: &[u8], case: bool) -> u64 {
+        let mut w = 0u64;
+        let mut i = 0;
+        while i < b.len() {
+            w = (w << 8) | Key::byte(b[i], case) as u64;
+            i += 1;
+        }
+        w
+    }
+
+    const fn byte(b: u8, case: bool) -> u8 {
+        match (case, b.is_ascii_alphabetic()) {
+            (false, _) => b,
+            (true, true) => 0x20,
+            (true, false) => 0,
+        }
     }
 }
 
@@ -1357,50 +1242,31 @@ impl EventKind {
     }
 
     /// Looks a name up, ASCII-case-insensitively, without allocating: one
-    /// hash of the name and, almost always, one comparison of three words,
+    /// hash of the name and, almost always, one comparison of two words,
     /// however many names the catalogue holds. The words cover the whole of
-    /// a name of up to 24 bytes; a longer one has its middle compared too.
+    /// a name of up to sixteen bytes; a longer one has its middle compared
+    /// too.
     pub fn from_name(name: &[u8]) -> EventKind {
-        EventKind::lookup(name, &Words::of(name))
-    }
-
-    /// [`EventKind::from_name`] of `bytes[at..at + n]`, reading the name's
-    /// words with fixed loads from around it in `bytes` (an event's name
-    /// sits inside its message) when there is room.
-    #[inline]
-    pub(crate) fn from_name_within(bytes: &[u8], at: usize, n: usize) -> EventKind {
-        let name = &bytes[at..at + n];
-        match Words::within(bytes, at, n) {
-            Some(words) => EventKind::lookup(name, &words),
-            None => EventKind::from_name(name),
-        }
-    }
-
-    #[inline]
-    fn lookup(name: &[u8], words: &Words) -> EventKind {
         let n = name.len();
-        let mut i = hash(n, words) as usize & (SLOTS.len() - 1);
+        let (head, tail) = words(name);
+        let mut i = hash(n, head, tail) as usize & (SLOTS.len() - 1);
         loop {
             let slot = SLOTS[i];
             if slot == EMPTY {
                 return EventKind::Other;
             }
             let key = &KEYS[usize::from(slot)];
-            if (key.len == n) & words.matches(&key.words)
-                && (n <= 24 || key.kind.middle_is(&name[16..n - 8]))
+            if key.len == n
+                && (head ^ key.head) & !key.head_case == 0
+                && (tail ^ key.tail) & !key.tail_case == 0
+                && (n <= 16
+                    || NAMES[usize::from(slot)].0.as_bytes()[8..n - 8]
+                        .eq_ignore_ascii_case(&name[8..n - 8]))
             {
-                return key.kind;
+                return NAMES[usize::from(slot)].1;
             }
             i = (i + 1) & (SLOTS.len() - 1);
         }
-    }
-
-    /// For a name of over 24 bytes: true when `middle`, its bytes from 16 to
-    /// eight before its end, are this kind's, in any case.
-    fn middle_is(self, middle: &[u8]) -> bool {
-        self.as_str()
-            .and_then(|name| name.as_bytes().get(16..16 + middle.len()))
-            .is_some_and(|own| own.eq_ignore_ascii_case(middle))
     }
 
     /// The name as Asterisk documents it (`None` for [`EventKind::Other`]).
@@ -1687,39 +1553,6 @@ mod tests {
                     let same = other[at].eq_ignore_ascii_case(&n.as_bytes()[at]);
                     assert_eq!(EventKind::from_name(&other) == *k, same, "{n} {at} {bit}");
                 }
-            }
-        }
-    }
-
-    #[test]
-    fn words_read_from_around_a_name_are_its_own() {
-        // Names of every length up to 40 at every offset of a buffer whose
-        // other bytes are noise: the fixed loads, masked, give the words the
-        // name alone gives, and the lookup the same kind.
-        let noise: Vec<u8> = (0..120u32).map(|i| (i * 97 % 251) as u8 | 1).collect();
-        let mut names: Vec<Vec<u8>> = NAMES
-            .iter()
-            .map(|(n, _)| n.to_ascii_uppercase().into_bytes())
-            .collect();
-        names.extend((0..=40).map(|n| noise[..n].to_vec()));
-        for name in &names {
-            for at in 0..24 {
-                let mut bytes = noise.clone();
-                bytes[at..at + name.len()].copy_from_slice(name);
-                let whole = Words::of(name);
-                if let Some(words) = Words::within(&bytes, at, name.len()) {
-                    assert_eq!(words, whole, "{name:?} at {at}");
-                }
-                assert_eq!(
-                    EventKind::from_name_within(&bytes, at, name.len()),
-                    EventKind::from_name(name)
-                );
-                // And at the very end of the bytes, where the loads do not fit.
-                let end = &bytes[..at + name.len()];
-                assert_eq!(
-                    EventKind::from_name_within(end, at, name.len()),
-                    EventKind::from_name(name)
-                );
             }
         }
     }

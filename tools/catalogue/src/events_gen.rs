@@ -636,7 +636,7 @@ fn kind_file(evs: &[Ev]) -> String {
         let _ = writeln!(s, "    /// `{}`.\n    {},", e.doc_name, e.variant);
     }
     s.push_str("    /// A name this version of the crate does not know; read it with [`Event::name`](super::Event::name).\n    Other,\n}\n\n");
-    s.push_str("/// Lower-case names, sorted: every name of the catalogue once, for tests.\n#[cfg(test)]\nstatic NAMES: &[(&str, EventKind)] = &[\n");
+    s.push_str("/// Lower-case names, sorted, for binary search.\nstatic NAMES: &[(&str, EventKind)] = &[\n");
     let mut by_lower: Vec<(String, &Ev)> = evs
         .iter()
         .map(|e| (e.doc_name.to_ascii_lowercase(), e))
@@ -647,13 +647,13 @@ fn kind_file(evs: &[Ev]) -> String {
     }
     s.push_str("];\n\n");
     s.push_str(
-        "/// Per name, sorted by its lower-case spelling, what\n\
-         /// [`EventKind::from_name`] compares (its length and [`Words`]) and the\n\
-         /// kind it answers.\n",
+        "/// Per name of [`NAMES`], what [`EventKind::from_name`] compares: its\n\
+         /// length, the [`words`] of its lower-case spelling, and masks of the\n\
+         /// bits that may differ there (0x20 of each letter: its case).\n",
     );
     s.push_str("static KEYS: &[Key] = &[\n");
-    for (l, e) in &by_lower {
-        let _ = writeln!(s, "    Key::of(\"{l}\", EventKind::{}),", e.variant);
+    for (l, _) in &by_lower {
+        let _ = writeln!(s, "    Key::of(\"{l}\"),");
     }
     s.push_str("];\n\n");
     // An open-addressing table over NAMES, filled here with the same hash
@@ -684,7 +684,7 @@ fn kind_file(evs: &[Ev]) -> String {
         by_lower.len()
     );
     s.push_str("/// A free slot of [`SLOTS`].\nconst EMPTY: u8 = 255;\n\n");
-    s.push_str("/// Indexes into [`KEYS`] by [`hash`] of the name, linearly probed.\n");
+    s.push_str("/// Indexes into [`NAMES`] by [`hash`] of the name, linearly probed.\n");
     let _ = writeln!(s, "static SLOTS: [u8; {size}] = [");
     for chunk in slots.chunks(16) {
         let _ = writeln!(
@@ -703,129 +703,102 @@ fn kind_file(evs: &[Ev]) -> String {
 /// ASCII case folded (`| 0x20` folds letters and leaves digits and `-`
 /// alone; other bytes only change the hash, never a match).
 #[inline]
-fn hash(n: usize, words: &Words) -> u32 {
+fn hash(n: usize, head: u64, tail: u64) -> u32 {
     const FOLD: u64 = 0x2020_2020_2020_2020;
-    let x = (words.head | FOLD) ^ (words.tail | FOLD).rotate_left(29) ^ (n as u64);
+    let x = (head | FOLD) ^ (tail | FOLD).rotate_left(29) ^ (n as u64);
     (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32
 }
 
-/// What a name is compared by: its bytes 0 to 8, 8 to 16, and its last
-/// eight, each as a little-endian word, zero-extended where the name is
-/// shorter (a name under eight bytes has the same head and tail). Three
-/// words cover a name of up to 24 bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Words {
-    head: u64,
-    mid: u64,
-    tail: u64,
-}
-
-/// The low `bytes` bytes of a word set (`bytes` at most 8).
+/// A name's first and last eight bytes as words (for a name under eight
+/// bytes, its bytes in the first word and 0).
 #[inline]
-fn low_bytes(bytes: usize) -> u64 {
-    u64::MAX.checked_shr(64 - 8 * bytes as u32).unwrap_or(0)
-}
-
-impl Words {
-    /// The words of `name`: plain loads for a name of sixteen bytes or more,
-    /// a copy into zeros for a shorter one.
-    fn of(name: &[u8]) -> Words {
-        let n = name.len();
-        let load = |b: &[u8]| u64::from_le_bytes(b[..8].try_into().expect("eight bytes"));
-        let tail = |head| if n >= 8 { load(&name[n - 8..]) } else { head };
-        if n >= 16 {
-            Words {
-                head: load(name),
-                mid: load(&name[8..]),
-                tail: tail(0),
-            }
-        } else {
-            let mut padded = [0u8; 16];
-            padded[..n].copy_from_slice(name);
-            let head = load(&padded);
-            Words {
-                head,
-                mid: load(&padded[8..]),
-                tail: tail(head),
-            }
+fn words(name: &[u8]) -> (u64, u64) {
+    let n = name.len();
+    if n >= 8 {
+        (
+            u64::from_le_bytes([name[0], name[1], name[2], name[3], name[4], name[5], name[6], name[7]]),
+            u64::from_le_bytes([
+                name[n - 8],
+                name[n - 7],
+                name[n - 6],
+                name[n - 5],
+                name[n - 4],
+                name[n - 3],
+                name[n - 2],
+                name[n - 1],
+            ]),
+        )
+    } else {
+        let mut h = 0u64;
+        for &b in name {
+            h = (h << 8) | u64::from(b);
         }
+        (h, 0)
     }
-
-    /// The words of the name `bytes[at..at + n]`, read from `bytes` with
-    /// three fixed loads and masks: no branch depends on the length. `None`
-    /// when the loads would leave `bytes` (the name must have eight bytes
-    /// before its end and sixteen after its start in `bytes`).
-    #[inline]
-    fn within(bytes: &[u8], at: usize, n: usize) -> Option<Words> {
-        let load = |from: usize| -> Option<u64> {
-            Some(u64::from_le_bytes(bytes.get(from..from + 8)?.try_into().ok()?))
-        };
-        let short = n.min(8);
-        let head = load(at)? & low_bytes(short);
-        let mid = load(at + 8)? & low_bytes(n.saturating_sub(8).min(8));
-        // The eight bytes that end the name; a short name's bytes are the
-        // last of them.
-        let tail = load((at + n).checked_sub(8)?)?
-            .checked_shr(8 * (8 - short as u32))
-            .unwrap_or(0);
-        Some(Words { head, mid, tail })
-    }
-
-    /// True when these are `key`'s words with letters in any case.
-    #[inline]
-    fn matches(&self, key: &Words) -> bool {
-        let differ = |w: u64, k: u64| (w ^ k) & !case_bits(k);
-        differ(self.head, key.head) | differ(self.mid, key.mid) | differ(self.tail, key.tail) == 0
-    }
-}
-
-/// The bits of a lower-case key word that a letter's case may flip: 0x20
-/// of each byte from `a` to `z`.
-#[inline]
-fn case_bits(key: u64) -> u64 {
-    // Key bytes are ASCII, so a sum never carries into the next byte: bit 7
-    // of the first is set from `a` up, of the second from past `z`.
-    let from_a = key.wrapping_add(0x1F1F_1F1F_1F1F_1F1F);
-    let past_z = key.wrapping_add(0x0505_0505_0505_0505);
-    (from_a & !past_z & 0x8080_8080_8080_8080) >> 2
 }
 
 /// What a name is compared by (see [`KEYS`]).
 struct Key {
     len: usize,
-    words: Words,
-    kind: EventKind,
+    head: u64,
+    tail: u64,
+    head_case: u64,
+    tail_case: u64,
 }
 
 impl Key {
-    /// The key of a lower-case name, made at compile time: the same words
-    /// as [`Words::of`], a byte at a time.
-    const fn of(name: &str, kind: EventKind) -> Key {
+    /// The key of a lower-case name, made at compile time.
+    const fn of(name: &str) -> Key {
         let b = name.as_bytes();
         let n = b.len();
-        let head_end = if n < 8 { n } else { 8 };
-        let mid_end = if n < 16 { n } else { 16 };
-        let tail_start = n.saturating_sub(8);
+        let (head, tail) = if n >= 8 {
+            (Key::word(b, 0, false), Key::word(b, n - 8, false))
+        } else {
+            (Key::short(b, false), 0)
+        };
+        let (head_case, tail_case) = if n >= 8 {
+            (Key::word(b, 0, true), Key::word(b, n - 8, true))
+        } else {
+            (Key::short(b, true), 0)
+        };
         Key {
             len: n,
-            words: Words {
-                head: Key::word(b, 0, head_end),
-                mid: Key::word(b, 8, mid_end),
-                tail: Key::word(b, tail_start, n),
-            },
-            kind,
+            head,
+            tail,
+            head_case,
+            tail_case,
         }
     }
 
-    /// Bytes `from..to` (at most eight) as a little-endian word.
-    const fn word(b: &[u8], from: usize, to: usize) -> u64 {
+    /// Eight bytes from `at` as [`words`] reads them; with `case`, 0x20 for
+    /// each letter and 0 for any other byte instead.
+    const fn word(b: &[u8], at: usize, case: bool) -> u64 {
         let mut w = 0u64;
-        let mut i = from;
-        while i < to {
-            w |= (b[i] as u64) << (8 * (i - from));
+        let mut i = 0;
+        while i < 8 {
+            w |= (Key::byte(b[at + i], case) as u64) << (8 * i);
             i += 1;
         }
         w
+    }
+
+    /// A name under eight bytes as [`words`] reads it (see [`Key::word`]).
+    const fn short(b: &[u8], case: bool) -> u64 {
+        let mut w = 0u64;
+        let mut i = 0;
+        while i < b.len() {
+            w = (w << 8) | Key::byte(b[i], case) as u64;
+            i += 1;
+        }
+        w
+    }
+
+    const fn byte(b: u8, case: bool) -> u8 {
+        match (case, b.is_ascii_alphabetic()) {
+            (false, _) => b,
+            (true, true) => 0x20,
+            (true, false) => 0,
+        }
     }
 }
 
@@ -843,50 +816,31 @@ impl Key {
     }
 
     /// Looks a name up, ASCII-case-insensitively, without allocating: one
-    /// hash of the name and, almost always, one comparison of three words,
+    /// hash of the name and, almost always, one comparison of two words,
     /// however many names the catalogue holds. The words cover the whole of
-    /// a name of up to 24 bytes; a longer one has its middle compared too.
+    /// a name of up to sixteen bytes; a longer one has its middle compared
+    /// too.
     pub fn from_name(name: &[u8]) -> EventKind {
-        EventKind::lookup(name, &Words::of(name))
-    }
-
-    /// [`EventKind::from_name`] of `bytes[at..at + n]`, reading the name's
-    /// words with fixed loads from around it in `bytes` (an event's name
-    /// sits inside its message) when there is room.
-    #[inline]
-    pub(crate) fn from_name_within(bytes: &[u8], at: usize, n: usize) -> EventKind {
-        let name = &bytes[at..at + n];
-        match Words::within(bytes, at, n) {
-            Some(words) => EventKind::lookup(name, &words),
-            None => EventKind::from_name(name),
-        }
-    }
-
-    #[inline]
-    fn lookup(name: &[u8], words: &Words) -> EventKind {
         let n = name.len();
-        let mut i = hash(n, words) as usize & (SLOTS.len() - 1);
+        let (head, tail) = words(name);
+        let mut i = hash(n, head, tail) as usize & (SLOTS.len() - 1);
         loop {
             let slot = SLOTS[i];
             if slot == EMPTY {
                 return EventKind::Other;
             }
             let key = &KEYS[usize::from(slot)];
-            if (key.len == n) & words.matches(&key.words)
-                && (n <= 24 || key.kind.middle_is(&name[16..n - 8]))
+            if key.len == n
+                && (head ^ key.head) & !key.head_case == 0
+                && (tail ^ key.tail) & !key.tail_case == 0
+                && (n <= 16
+                    || NAMES[usize::from(slot)].0.as_bytes()[8..n - 8]
+                        .eq_ignore_ascii_case(&name[8..n - 8]))
             {
-                return key.kind;
+                return NAMES[usize::from(slot)].1;
             }
             i = (i + 1) & (SLOTS.len() - 1);
         }
-    }
-
-    /// For a name of over 24 bytes: true when `middle`, its bytes from 16 to
-    /// eight before its end, are this kind's, in any case.
-    fn middle_is(self, middle: &[u8]) -> bool {
-        self.as_str()
-            .and_then(|name| name.as_bytes().get(16..16 + middle.len()))
-            .is_some_and(|own| own.eq_ignore_ascii_case(middle))
     }
 
     /// The name as Asterisk documents it (`None` for [`EventKind::Other`]).
@@ -940,55 +894,42 @@ mod tests {
             }
         }
     }
-
-    #[test]
-    fn words_read_from_around_a_name_are_its_own() {
-        // Names of every length up to 40 at every offset of a buffer whose
-        // other bytes are noise: the fixed loads, masked, give the words the
-        // name alone gives, and the lookup the same kind.
-        let noise: Vec<u8> = (0..120u32).map(|i| (i * 97 % 251) as u8 | 1).collect();
-        let mut names: Vec<Vec<u8>> = NAMES.iter().map(|(n, _)| n.to_ascii_uppercase().into_bytes()).collect();
-        names.extend((0..=40).map(|n| noise[..n].to_vec()));
-        for name in &names {
-            for at in 0..24 {
-                let mut bytes = noise.clone();
-                bytes[at..at + name.len()].copy_from_slice(name);
-                let whole = Words::of(name);
-                if let Some(words) = Words::within(&bytes, at, name.len()) {
-                    assert_eq!(words, whole, "{name:?} at {at}");
-                }
-                assert_eq!(
-                    EventKind::from_name_within(&bytes, at, name.len()),
-                    EventKind::from_name(name)
-                );
-                // And at the very end of the bytes, where the loads do not fit.
-                let end = &bytes[..at + name.len()];
-                assert_eq!(
-                    EventKind::from_name_within(end, at, name.len()),
-                    EventKind::from_name(name)
-                );
-            }
-        }
-    }
 }
 "#,
     );
     s
 }
 
-/// The hash `EventKind::from_name` computes (the same values as its `hash`
-/// of `Words`, written plainly): of the name's length and its first and last
-/// eight bytes as little-endian words, with ASCII case folded.
+/// The hash `EventKind::from_name` computes (the same code as in `kind_file`).
+/// A hash of the name's length and its first and last eight bytes, with
+/// ASCII case folded (`| 0x20` folds letters and leaves digits and `-`
+/// alone; other bytes only change the hash, never a match).
 fn name_hash(name: &[u8]) -> u32 {
     const FOLD: u64 = 0x2020_2020_2020_2020;
     let n = name.len();
-    let word = |b: &[u8]| {
-        b.iter()
-            .enumerate()
-            .fold(0u64, |w, (i, &x)| w | u64::from(x) << (8 * i))
+    let (head, tail) = if n >= 8 {
+        (
+            u64::from_le_bytes([
+                name[0], name[1], name[2], name[3], name[4], name[5], name[6], name[7],
+            ]),
+            u64::from_le_bytes([
+                name[n - 8],
+                name[n - 7],
+                name[n - 6],
+                name[n - 5],
+                name[n - 4],
+                name[n - 3],
+                name[n - 2],
+                name[n - 1],
+            ]),
+        )
+    } else {
+        let mut h = 0u64;
+        for &b in name {
+            h = (h << 8) | u64::from(b);
+        }
+        (h, 0)
     };
-    let head = word(&name[..n.min(8)]);
-    let tail = word(&name[n.saturating_sub(8)..]);
     let x = (head | FOLD) ^ (tail | FOLD).rotate_left(29) ^ (n as u64);
     (x.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as u32
 }
