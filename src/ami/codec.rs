@@ -601,6 +601,49 @@ mod tests {
     }
 
     #[test]
+    fn line_ends_on_every_side_of_a_block_edge_frame_alike_whole_and_split() {
+        // Padding moves the lines across the 64-byte blocks the framer masks,
+        // so each line end, each CR and the blank line fall on and either
+        // side of a block edge; every split point is tried as well.
+        for pad in 0..80 {
+            let value = "x".repeat(pad);
+            let stream = format!("Event: A\r\nKey: {value}\r\nK2:{value}\n\r\nEvent: B\nC: d\n\n");
+            let expected = vec![
+                vec![
+                    ("Event".to_string(), "A".to_string()),
+                    ("Key".to_string(), value.clone()),
+                    ("K2".to_string(), value.clone()),
+                ],
+                vec![("Event".into(), "B".into()), ("C".into(), "d".into())],
+            ];
+            let whole: Vec<_> = frames(stream.as_bytes(), false)
+                .into_iter()
+                .map(|(_, h)| h)
+                .collect();
+            assert_eq!(whole, expected, "pad {pad}");
+            for cut in 0..=stream.len() {
+                let mut f = Framer::default();
+                let (mut buf, mut at, mut got) = (Vec::new(), 0, Vec::new());
+                for piece in [&stream.as_bytes()[..cut], &stream.as_bytes()[cut..]] {
+                    buf.extend_from_slice(piece);
+                    while let Status::Complete(frame) = f.advance(&buf[at..], false) {
+                        if let Frame::Message { len } = frame {
+                            let msg = Message::new(&buf[at..at + len], f.headers()).unwrap();
+                            got.push(
+                                msg.iter()
+                                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                                    .collect::<Vec<_>>(),
+                            );
+                        }
+                        at += frame.len();
+                    }
+                }
+                assert_eq!(got, expected, "pad {pad} cut {cut}");
+            }
+        }
+    }
+
+    #[test]
     fn line_without_colon_is_malformed_and_framing_resumes() {
         let f = frames(b"Event: A\r\ngarbage\r\n\r\nEvent: B\r\n\r\n", false);
         assert!(matches!(f[0].0, Frame::Malformed { line: 10, .. }));
