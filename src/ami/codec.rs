@@ -559,22 +559,30 @@ mod tests {
     use crate::ami::message::Message;
 
     fn frames(input: &[u8], legacy: bool) -> Vec<(Frame, Vec<(String, String)>)> {
+        frames_in_pieces(&[input], legacy)
+    }
+
+    /// The frames of `pieces` fed one after another into one buffer, with
+    /// each message's headers; skipped bytes are left out.
+    fn frames_in_pieces(pieces: &[&[u8]], legacy: bool) -> Vec<(Frame, Vec<(String, String)>)> {
         let mut f = Framer::default();
-        let mut at = 0;
-        let mut out = Vec::new();
-        while let Status::Complete(frame) = f.advance(&input[at..], legacy) {
-            let len = frame.len();
-            if matches!(frame, Frame::Message { .. } | Frame::LegacyCommand { .. }) {
-                let hs = Message::new(&input[at..at + len], f.headers())
-                    .unwrap()
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect();
-                out.push((frame, hs));
-            } else if !matches!(frame, Frame::Skip { .. }) {
-                out.push((frame, Vec::new()));
+        let (mut buf, mut at, mut out) = (Vec::new(), 0, Vec::new());
+        for piece in pieces {
+            buf.extend_from_slice(piece);
+            while let Status::Complete(frame) = f.advance(&buf[at..], legacy) {
+                let len = frame.len();
+                if matches!(frame, Frame::Message { .. } | Frame::LegacyCommand { .. }) {
+                    let hs = Message::new(&buf[at..at + len], f.headers())
+                        .unwrap()
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect();
+                    out.push((frame, hs));
+                } else if !matches!(frame, Frame::Skip { .. }) {
+                    out.push((frame, Vec::new()));
+                }
+                at += len;
             }
-            at += len;
         }
         out
     }
@@ -616,28 +624,13 @@ mod tests {
                 ],
                 vec![("Event".into(), "B".into()), ("C".into(), "d".into())],
             ];
-            let whole: Vec<_> = frames(stream.as_bytes(), false)
-                .into_iter()
-                .map(|(_, h)| h)
-                .collect();
-            assert_eq!(whole, expected, "pad {pad}");
-            for cut in 0..=stream.len() {
-                let mut f = Framer::default();
-                let (mut buf, mut at, mut got) = (Vec::new(), 0, Vec::new());
-                for piece in [&stream.as_bytes()[..cut], &stream.as_bytes()[cut..]] {
-                    buf.extend_from_slice(piece);
-                    while let Status::Complete(frame) = f.advance(&buf[at..], false) {
-                        if let Frame::Message { len } = frame {
-                            let msg = Message::new(&buf[at..at + len], f.headers()).unwrap();
-                            got.push(
-                                msg.iter()
-                                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                                    .collect::<Vec<_>>(),
-                            );
-                        }
-                        at += frame.len();
-                    }
-                }
+            let headers = |frames: Vec<(Frame, Vec<(String, String)>)>| {
+                frames.into_iter().map(|(_, h)| h).collect::<Vec<_>>()
+            };
+            let bytes = stream.as_bytes();
+            assert_eq!(headers(frames(bytes, false)), expected, "pad {pad}");
+            for cut in 0..=bytes.len() {
+                let got = headers(frames_in_pieces(&[&bytes[..cut], &bytes[cut..]], false));
                 assert_eq!(got, expected, "pad {pad} cut {cut}");
             }
         }
