@@ -111,7 +111,7 @@ pub struct ManagerConfig {
     /// them can exceed the system's TCP memory (`net.ipv4.tcp_mem`), and the
     /// kernel then drops and retransmits segments, which stalls every link.
     /// `examples/fleet` uses 128 KiB: a thousand flooding links then ran side
-    /// by side, 0.83–0.88 of one link's rate in all.
+    /// by side, 0.80–0.88 of one link's rate in all.
     pub socket_recv_buffer: Option<usize>,
     /// Speak TLS on the socket (default `None`: plain TCP). Only with the
     /// `tls` feature. See [`TlsSettings`](super::TlsSettings).

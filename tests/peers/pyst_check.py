@@ -29,14 +29,17 @@ while "Hangup" not in events and time.time() < deadline:
 for name in ("Newchannel", "OriginateResponse", "DBGetResponse", "Hangup"):
     assert name in events, (name, events)
 
+# The session must still be open here: only our Logoff may end it.
+assert m._connected.isSet(), "the emulator closed the session before Logoff"
 try:
     m.close()
 except ValueError:
     # A race inside pyst2: its reader thread closes the socket when Goodbye
     # and the server's close arrive, while send_action is still flushing the
     # Logoff it has already written (seen 1 time in 15 against the emulator
-    # before the framer got faster, 8 in 15 after). The Logoff went out.
-    pass
+    # before the framer got faster, 8 in 15 after). Then the reader thread
+    # has seen the server close the session.
+    assert not m._connected.isSet(), "close failed on an open session"
 print("pyst2: login, ping, command, DB, originate+events passed")
 sys.stdout.flush()
 # pyst2's __del__ would close again while Python shuts down.
